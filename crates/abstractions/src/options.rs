@@ -1,0 +1,129 @@
+//! The runtime's options (R29), with the reference's defaults.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::exception_type::JobExceptionType;
+
+/// One of the built-in system jobs: whether it runs, on which cron, on how many jobs at a
+/// time, and how long its exclusive lock lasts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemJobOptions {
+    /// Whether the system job is queued at start.
+    pub enabled: bool,
+    /// Its cron expression (Quartz form).
+    pub cron: String,
+    /// The most jobs it handles per run.
+    pub max_jobs: usize,
+    /// Seconds of its exclusive lock.
+    pub lock_timeout_secs: i64,
+}
+
+/// The cleaning job's options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleaningOptions {
+    /// Whether, when and how much.
+    pub job: SystemJobOptions,
+    /// Completed jobs whose last activity is older than this are removed.
+    pub expiry: Duration,
+}
+
+/// How the runtime runs.
+#[derive(Debug, Clone)]
+pub struct BackgroundTasksOptions {
+    /// This node's name; jobs pinned to another node are left to it.
+    pub node_name: String,
+    /// How many runs execute at once on this node.
+    pub workers: usize,
+    /// Fetch waiting jobs into this node's schedule (off, every 30 s, 1000, lock 120 s).
+    pub polling: SystemJobOptions,
+    /// Running jobs of this node that the scheduler lost become Stopped (off, every 2 h,
+    /// 100, lock 120 s).
+    pub checking: SystemJobOptions,
+    /// Remove old Completed jobs (off, every 10 min, 1000, expiry 15 days).
+    pub cleaning: CleaningOptions,
+    /// Error code → failure type, used by the default finder (R24 a).
+    pub error_code_map: HashMap<String, JobExceptionType>,
+    /// The longest a retry interval grows to (R16; 24 h).
+    pub max_retry_interval: Duration,
+    /// The longest a listener may take on one event before it is abandoned (60 s).
+    pub listener_timeout: Duration,
+    /// How long a claimed run's lease lasts unless renewed (60 s).
+    pub lease_duration: Duration,
+    /// How often a running job's lease is renewed (20 s).
+    pub lease_renewal_interval: Duration,
+    /// How often expired leases of crashed nodes are rescued (15 s).
+    pub rescue_interval: Duration,
+    /// How long shutdown lets running jobs finish before interrupting them (30 s).
+    pub shutdown_grace: Duration,
+    /// The longest result message a run log keeps, in characters (R12; 1000).
+    pub log_message_max_chars: usize,
+    /// The longest error text a run log keeps, in characters (R12; 4000).
+    pub log_error_max_chars: usize,
+}
+
+impl Default for BackgroundTasksOptions {
+    fn default() -> Self {
+        Self {
+            node_name: "default".to_owned(),
+            workers: 16,
+            polling: SystemJobOptions {
+                enabled: false,
+                cron: "0/30 * * * * ?".to_owned(),
+                max_jobs: 1000,
+                lock_timeout_secs: 120,
+            },
+            checking: SystemJobOptions {
+                enabled: false,
+                cron: "0 0 0/2 * * ?".to_owned(),
+                max_jobs: 100,
+                lock_timeout_secs: 120,
+            },
+            cleaning: CleaningOptions {
+                job: SystemJobOptions {
+                    enabled: false,
+                    cron: "0 0/10 * * * ? *".to_owned(),
+                    max_jobs: 1000,
+                    lock_timeout_secs: 120,
+                },
+                expiry: Duration::from_secs(15 * 24 * 3600),
+            },
+            error_code_map: HashMap::new(),
+            max_retry_interval: Duration::from_secs(24 * 3600),
+            listener_timeout: Duration::from_secs(60),
+            lease_duration: Duration::from_secs(60),
+            lease_renewal_interval: Duration::from_secs(20),
+            rescue_interval: Duration::from_secs(15),
+            shutdown_grace: Duration::from_secs(30),
+            log_message_max_chars: 1000,
+            log_error_max_chars: 4000,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::CronSchedule;
+
+    #[test]
+    fn defaults_are_the_references() {
+        // spec: R29
+        let o = BackgroundTasksOptions::default();
+        assert!(!o.polling.enabled && !o.checking.enabled && !o.cleaning.job.enabled);
+        assert_eq!(
+            (o.polling.max_jobs, o.polling.lock_timeout_secs),
+            (1000, 120)
+        );
+        assert_eq!(
+            (o.checking.max_jobs, o.checking.lock_timeout_secs),
+            (100, 120)
+        );
+        assert_eq!(o.cleaning.job.max_jobs, 1000);
+        assert_eq!(o.cleaning.expiry, Duration::from_secs(15 * 86400));
+        assert_eq!(o.max_retry_interval, Duration::from_secs(86400));
+        for cron in [&o.polling.cron, &o.checking.cron, &o.cleaning.job.cron] {
+            CronSchedule::parse(cron).unwrap();
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! The code that runs a job (R7).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::error::JobError;
+use crate::job_args::JobArgs;
+use crate::opt_outs::JobOptOuts;
+use crate::services::Services;
+
+/// Code that runs jobs of one type (the reference's `IJobRunnable`). Register it under the
+/// job type's name.
+#[async_trait]
+pub trait JobRunnable: Send + Sync {
+    /// Runs the job once. Return an error to fail the run; the failure-type finder decides
+    /// what it means. Long work should watch [`JobRunnableContext::cancellation`].
+    async fn execute(&self, context: &JobRunnableContext) -> Result<(), JobError>;
+
+    /// What this job type opts out of (R11). Nothing, by default.
+    fn opt_outs(&self) -> JobOptOuts {
+        JobOptOuts::default()
+    }
+}
+
+/// A cache that lives as long as a job does on this node and is shared by its runs.
+#[derive(Clone, Default)]
+pub struct JobCache {
+    entries: Arc<Mutex<HashMap<String, Value>>>,
+}
+
+impl JobCache {
+    /// The cached value under `key`.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned()
+    }
+
+    /// Stores `value` under `key`, returning the previous value.
+    pub fn set(&self, key: impl Into<String>, value: impl Into<Value>) -> Option<Value> {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.into(), value.into())
+    }
+
+    /// Removes the value under `key`.
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key)
+    }
+}
+
+impl fmt::Debug for JobCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobCache").finish_non_exhaustive()
+    }
+}
+
+/// What a runnable receives: the job's arguments with read helpers, a cancellation
+/// signal, a way to set the run's result, a per-job cache and the runtime's services.
+/// Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct JobRunnableContext {
+    job_id: Arc<str>,
+    job_type: Arc<str>,
+    args: Arc<JobArgs>,
+    tenant_id: Option<Uuid>,
+    run_time: DateTime<Utc>,
+    trigger_count: i32,
+    cancellation: CancellationToken,
+    result: Arc<Mutex<Option<String>>>,
+    cache: JobCache,
+    services: Services,
+}
+
+impl JobRunnableContext {
+    /// A context for one run. The runtime builds these; tests of runnables can too.
+    pub fn new(job_id: &str, job_type: &str, args: JobArgs) -> Self {
+        Self {
+            job_id: job_id.into(),
+            job_type: job_type.into(),
+            tenant_id: args.tenant_id(),
+            args: Arc::new(args),
+            run_time: Utc::now(),
+            trigger_count: 0,
+            cancellation: CancellationToken::new(),
+            result: Arc::new(Mutex::new(None)),
+            cache: JobCache::default(),
+            services: Services::new(),
+        }
+    }
+
+    /// Sets the tenant (the job's own tenant wins over the `TenantId` argument).
+    pub fn with_tenant(mut self, tenant_id: Option<Uuid>) -> Self {
+        if tenant_id.is_some() {
+            self.tenant_id = tenant_id;
+        }
+        self
+    }
+
+    /// Sets the run time and how many times the job ran before.
+    pub fn with_run(mut self, run_time: DateTime<Utc>, trigger_count: i32) -> Self {
+        self.run_time = run_time;
+        self.trigger_count = trigger_count;
+        self
+    }
+
+    /// Sets the cancellation signal.
+    pub fn with_cancellation(mut self, cancellation: CancellationToken) -> Self {
+        self.cancellation = cancellation;
+        self
+    }
+
+    /// Sets the per-job cache.
+    pub fn with_cache(mut self, cache: JobCache) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Sets the services.
+    pub fn with_services(mut self, services: Services) -> Self {
+        self.services = services;
+        self
+    }
+
+    /// The job id.
+    pub fn job_id(&self) -> &str {
+        &self.job_id
+    }
+
+    /// The job type.
+    pub fn job_type(&self) -> &str {
+        &self.job_type
+    }
+
+    /// All arguments.
+    pub fn args(&self) -> &JobArgs {
+        &self.args
+    }
+
+    /// A required argument as text; missing is an error naming the key.
+    pub fn get_str(&self, key: &str) -> Result<String, JobError> {
+        self.args.get_str(key)
+    }
+
+    /// A required argument of type `T`; missing or malformed is an error naming the key.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<T, JobError> {
+        self.args.get_as(key)
+    }
+
+    /// An optional argument of type `T`, or `default`.
+    pub fn get_or<T: DeserializeOwned>(&self, key: &str, default: T) -> Result<T, JobError> {
+        self.args.get_or(key, default)
+    }
+
+    /// The tenant: the job's, else the `TenantId` argument.
+    pub fn tenant_id(&self) -> Option<Uuid> {
+        self.tenant_id
+    }
+
+    /// When this run started.
+    pub fn run_time(&self) -> DateTime<Utc> {
+        self.run_time
+    }
+
+    /// How many times the job ran before this run.
+    pub fn trigger_count(&self) -> i32 {
+        self.trigger_count
+    }
+
+    /// Fires when the run should stop: the job was paused or removed, or the runtime is
+    /// shutting down.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.cancellation
+    }
+
+    /// Whether the run was asked to stop.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancellation.is_cancelled()
+    }
+
+    /// Sets the run's result (stored on the job and in its run log).
+    pub fn set_result(&self, result: impl Into<String>) {
+        *self.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(result.into());
+    }
+
+    /// The result set so far.
+    pub fn result(&self) -> Option<String> {
+        self.result
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The per-job cache.
+    pub fn cache(&self) -> &JobCache {
+        &self.cache
+    }
+
+    /// The runtime's services.
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+}
+
+/// A runnable made from an async function of the context, so that simple job types need
+/// no struct: `job_fn(|ctx| async move { ... Ok(()) })`.
+pub fn job_fn<F, Fut>(f: F) -> FnRunnable<F, Fut>
+where
+    F: Fn(JobRunnableContext) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<(), JobError>> + Send,
+{
+    FnRunnable {
+        f,
+        opt_outs: JobOptOuts::default(),
+        _future: PhantomData,
+    }
+}
+
+/// A runnable made from a function; see [`job_fn`].
+pub struct FnRunnable<F, Fut> {
+    f: F,
+    opt_outs: JobOptOuts,
+    _future: PhantomData<fn() -> Fut>,
+}
+
+impl<F, Fut> FnRunnable<F, Fut> {
+    /// Sets what this job type opts out of.
+    pub fn with_opt_outs(mut self, opt_outs: JobOptOuts) -> Self {
+        self.opt_outs = opt_outs;
+        self
+    }
+}
+
+#[async_trait]
+impl<F, Fut> JobRunnable for FnRunnable<F, Fut>
+where
+    F: Fn(JobRunnableContext) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<(), JobError>> + Send,
+{
+    async fn execute(&self, context: &JobRunnableContext) -> Result<(), JobError> {
+        (self.f)(context.clone()).await
+    }
+
+    fn opt_outs(&self) -> JobOptOuts {
+        self.opt_outs
+    }
+}
+
+#[async_trait]
+impl<T: JobRunnable + ?Sized> JobRunnable for Arc<T> {
+    async fn execute(&self, context: &JobRunnableContext) -> Result<(), JobError> {
+        (**self).execute(context).await
+    }
+
+    fn opt_outs(&self) -> JobOptOuts {
+        (**self).opt_outs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn context_helpers_and_fn_runnables() {
+        // spec: R7
+        let tenant = Uuid::new_v4();
+        let args = JobArgs::new()
+            .with("n", 2)
+            .with("TenantId", tenant.to_string());
+        let ctx = JobRunnableContext::new("j", "t", args);
+        assert_eq!(ctx.tenant_id(), Some(tenant));
+        let runnable = job_fn(|ctx: JobRunnableContext| async move {
+            let n: i64 = ctx.get("n")?;
+            ctx.cache().set("seen", n);
+            ctx.set_result(format!("doubled {}", n * 2));
+            let _missing: String = ctx.get_str("url")?;
+            Ok(())
+        });
+        let dynamic: Arc<dyn JobRunnable> = Arc::new(runnable);
+        let err = dynamic.execute(&ctx).await.unwrap_err();
+        assert_eq!(err.to_string(), "missing required argument `url`");
+        assert_eq!(ctx.result().as_deref(), Some("doubled 4"));
+        assert_eq!(ctx.cache().get("seen"), Some(Value::from(2)));
+        assert!(!ctx.is_cancelled());
+        ctx.cancellation().cancel();
+        assert!(ctx.is_cancelled());
+    }
+}

@@ -1,0 +1,344 @@
+//! Checks a job definition before it is queued; each error names the job and the value.
+
+use crate::job::JobInfo;
+use crate::job_args::{JobArgs, NotAnObject};
+use crate::kind::JobKind;
+use crate::schedule::{CronError, CronSchedule};
+
+/// Longest job id, in characters.
+pub const MAX_ID_CHARS: usize = 255;
+/// Longest group, name and job type, in characters.
+pub const MAX_NAME_CHARS: usize = 255;
+/// Largest serialized arguments, in bytes.
+pub const MAX_ARGS_BYTES: usize = 1024 * 1024;
+
+/// A job definition that cannot be queued.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobDefinitionError {
+    /// The job has no id.
+    #[error("a job needs a non-empty id (job type `{job_type}`)")]
+    EmptyId {
+        /// The job's type, to help find it.
+        job_type: String,
+    },
+    /// The job has no type.
+    #[error("job `{job}` has no job type: name the runnable that runs it")]
+    EmptyJobType {
+        /// The job id.
+        job: String,
+    },
+    /// A text field is too long.
+    #[error("job `{job}`: {field} is {len} characters long, more than the {max} allowed")]
+    TooLong {
+        /// The job id (shortened when it is the field that is too long).
+        job: String,
+        /// Which field.
+        field: &'static str,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A Period job without a cron expression.
+    #[error("job `{job}` is a Period job but has no cron expression")]
+    MissingCron {
+        /// The job id.
+        job: String,
+    },
+    /// A Period job with a cron expression that does not parse.
+    #[error("job `{job}`: {source}")]
+    InvalidCron {
+        /// The job id.
+        job: String,
+        /// What the parser said.
+        #[source]
+        source: CronError,
+    },
+    /// A count, interval or timeout below zero.
+    #[error("job `{job}`: {field} must not be negative, got {value}")]
+    Negative {
+        /// The job id.
+        job: String,
+        /// Which field.
+        field: &'static str,
+        /// The value given.
+        value: i64,
+    },
+    /// A Persistent job must wait at least a second between runs.
+    #[error(
+        "job `{job}` is a Persistent job with interval {value}; it needs an interval of at least 1 second"
+    )]
+    ZeroInterval {
+        /// The job id.
+        job: String,
+        /// The value given.
+        value: i64,
+    },
+    /// The end time is before the begin time.
+    #[error("job `{job}`: end time {end} is before begin time {begin}")]
+    EndBeforeBegin {
+        /// The job id.
+        job: String,
+        /// The begin time.
+        begin: String,
+        /// The end time.
+        end: String,
+    },
+    /// The arguments are not a JSON object.
+    #[error("job `{job}`: {source}")]
+    ArgsNotObject {
+        /// The job id.
+        job: String,
+        /// What was given instead.
+        #[source]
+        source: NotAnObject,
+    },
+    /// The arguments are too large.
+    #[error("job `{job}`: arguments are {len} bytes as JSON, more than the {max} allowed")]
+    ArgsTooLarge {
+        /// The job id.
+        job: String,
+        /// Their size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The JSON of a job definition does not decode.
+    #[error("job definition{} is not valid: {reason}", job.as_deref().map(|j| format!(" `{j}`")).unwrap_or_default())]
+    Malformed {
+        /// The job id, when it could be read.
+        job: Option<String>,
+        /// What the decoder said.
+        reason: String,
+    },
+}
+
+impl JobInfo {
+    /// Checks the definition: id, type and name lengths, a parseable cron for Period jobs,
+    /// non-negative numbers, a positive interval for Persistent jobs, end after begin,
+    /// and the size of the arguments. Returns the parsed cron of a Period job.
+    pub fn validate(&self) -> Result<Option<CronSchedule>, JobDefinitionError> {
+        if self.id.trim().is_empty() {
+            return Err(JobDefinitionError::EmptyId {
+                job_type: self.job_type.clone(),
+            });
+        }
+        let job = || crate::job_args::truncate(&self.id, 64);
+        check_len(&self.id, "id", MAX_ID_CHARS, job)?;
+        if self.job_type.trim().is_empty() {
+            return Err(JobDefinitionError::EmptyJobType { job: job() });
+        }
+        check_len(&self.job_type, "job type", MAX_NAME_CHARS, job)?;
+        check_len(&self.name, "name", MAX_NAME_CHARS, job)?;
+        check_len(&self.group, "group", MAX_NAME_CHARS, job)?;
+        for (field, value) in [
+            ("interval", self.interval),
+            ("lock timeout", self.lock_timeout),
+            ("max try count", i64::from(self.max_try_count)),
+            ("max count", i64::from(self.max_count)),
+            ("trigger count", i64::from(self.trigger_count)),
+            ("try count", i64::from(self.try_count)),
+        ] {
+            if value < 0 {
+                return Err(JobDefinitionError::Negative {
+                    job: job(),
+                    field,
+                    value,
+                });
+            }
+        }
+        if let Some(end) = self.end_time
+            && end < self.begin_time
+        {
+            return Err(JobDefinitionError::EndBeforeBegin {
+                job: job(),
+                begin: self.begin_time.to_rfc3339(),
+                end: end.to_rfc3339(),
+            });
+        }
+        let args_len = serde_json::to_vec(&self.args).map(|v| v.len()).unwrap_or(0);
+        if args_len > MAX_ARGS_BYTES {
+            return Err(JobDefinitionError::ArgsTooLarge {
+                job: job(),
+                len: args_len,
+                max: MAX_ARGS_BYTES,
+            });
+        }
+        match self.kind {
+            JobKind::Period => {
+                let expr = self
+                    .cron
+                    .as_deref()
+                    .filter(|c| !c.trim().is_empty())
+                    .ok_or_else(|| JobDefinitionError::MissingCron { job: job() })?;
+                CronSchedule::parse(expr)
+                    .map(Some)
+                    .map_err(|source| JobDefinitionError::InvalidCron { job: job(), source })
+            }
+            JobKind::Persistent if self.interval < 1 => Err(JobDefinitionError::ZeroInterval {
+                job: job(),
+                value: self.interval,
+            }),
+            _ => Ok(None),
+        }
+    }
+
+    /// Decodes a job definition from JSON (as a store or an API would receive it) and
+    /// validates it. Arguments that are not an object, unknown codes and bad cron
+    /// expressions are errors that name the job.
+    pub fn from_json(json: &str) -> Result<JobInfo, JobDefinitionError> {
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| JobDefinitionError::Malformed {
+                job: None,
+                reason: e.to_string(),
+            })?;
+        let job_id = value.get("id").and_then(|v| v.as_str()).map(str::to_owned);
+        if let Some(Err(source)) = value
+            .get("args")
+            .map(|args| JobArgs::from_value(args.clone()))
+        {
+            return Err(JobDefinitionError::ArgsNotObject {
+                job: job_id.unwrap_or_default(),
+                source,
+            });
+        }
+        let job: JobInfo =
+            serde_json::from_value(value).map_err(|e| JobDefinitionError::Malformed {
+                job: job_id,
+                reason: e.to_string(),
+            })?;
+        job.validate()?;
+        Ok(job)
+    }
+}
+
+fn check_len(
+    value: &str,
+    field: &'static str,
+    max: usize,
+    job: impl Fn() -> String,
+) -> Result<(), JobDefinitionError> {
+    let len = value.chars().count();
+    if len > max {
+        Err(JobDefinitionError::TooLong {
+            job: job(),
+            field,
+            len,
+            max,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn period_jobs_need_a_valid_cron() {
+        // spec: R3
+        let mut job = JobInfo::period("report", "t", "");
+        assert_eq!(
+            job.validate().unwrap_err().to_string(),
+            "job `report` is a Period job but has no cron expression"
+        );
+        job.cron = None;
+        assert!(matches!(
+            job.validate(),
+            Err(JobDefinitionError::MissingCron { .. })
+        ));
+        job.cron = Some("* * *".into());
+        let err = job.validate().unwrap_err().to_string();
+        assert!(
+            err.starts_with("job `report`: invalid cron expression `* * *`"),
+            "{err}"
+        );
+        job.cron = Some("0/30 * * * * ?".into());
+        assert!(job.validate().unwrap().is_some());
+    }
+
+    #[test]
+    fn negative_numbers_are_refused() {
+        // spec: R2
+        let job = JobInfo::once("j", "t").with_interval(-5);
+        assert_eq!(
+            job.validate().unwrap_err().to_string(),
+            "job `j`: interval must not be negative, got -5"
+        );
+        let job = JobInfo::once("j", "t").with_max_try_count(-1);
+        assert!(
+            job.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("max try count")
+        );
+        let job = JobInfo::persistent("p", "t", 0, 3);
+        assert!(matches!(
+            job.validate(),
+            Err(JobDefinitionError::ZeroInterval { .. })
+        ));
+    }
+
+    #[test]
+    fn ids_types_and_sizes_are_checked() {
+        // spec: R1
+        assert!(matches!(
+            JobInfo::once(" ", "t").validate(),
+            Err(JobDefinitionError::EmptyId { .. })
+        ));
+        assert!(matches!(
+            JobInfo::once("j", "").validate(),
+            Err(JobDefinitionError::EmptyJobType { .. })
+        ));
+        let long = "x".repeat(300);
+        let err = JobInfo::once("j", "t")
+            .with_name(long)
+            .validate()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "job `j`: name is 300 characters long, more than the 255 allowed"
+        );
+        let big = JobInfo::once("j", "t").with_arg("blob", "y".repeat(MAX_ARGS_BYTES));
+        assert!(matches!(
+            big.validate(),
+            Err(JobDefinitionError::ArgsTooLarge { .. })
+        ));
+        let now = chrono::Utc::now();
+        let backwards = JobInfo::once("j", "t")
+            .with_begin_time(now)
+            .with_end_time(now - chrono::Duration::hours(1));
+        assert!(matches!(
+            backwards.validate(),
+            Err(JobDefinitionError::EndBeforeBegin { .. })
+        ));
+    }
+
+    #[test]
+    fn json_definitions_are_decoded_with_clear_errors() {
+        // spec: R1
+        let err = JobInfo::from_json(r#"{"id":"imp","job_type":"t","args":[1]}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "job `imp`: job arguments must be a JSON object, found an array `[1]`"
+        );
+        let err = JobInfo::from_json(r#"{"id":"imp","job_type":"t","status":99}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown job status code 99"),
+            "{err}"
+        );
+        let err = JobInfo::from_json("{not json").unwrap_err();
+        assert!(
+            err.to_string().starts_with("job definition is not valid"),
+            "{err}"
+        );
+        let ok = JobInfo::from_json(
+            r#"{"id":"imp","job_type":"t","args":{"a":1},"kind":2,"interval":5}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.kind, JobKind::Persistent);
+        assert_eq!(ok.max_try_count, 50);
+    }
+}
