@@ -56,6 +56,9 @@ pub struct BackgroundTasksOptions {
     pub rescue_interval: Duration,
     /// How long shutdown lets running jobs finish before interrupting them (30 s).
     pub shutdown_grace: Duration,
+    /// How long an interrupted run (paused, removed, shut down) gets to return after its
+    /// cancellation signal fires before it is dropped (5 s).
+    pub interrupt_grace: Duration,
     /// The longest result message a run log keeps, in characters (R12; 1000).
     pub log_message_max_chars: usize,
     /// The longest error text a run log keeps, in characters (R12; 4000).
@@ -95,6 +98,7 @@ impl Default for BackgroundTasksOptions {
             lease_renewal_interval: Duration::from_secs(20),
             rescue_interval: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(30),
+            interrupt_grace: Duration::from_secs(5),
             log_message_max_chars: 1000,
             log_error_max_chars: 4000,
         }

@@ -1,0 +1,160 @@
+//! The executed event: the state machine of a job after each run (R13–R20).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bgtasks_abstractions::{
+    BoxError, Clock, JobEvent, JobEventContext, JobEventData, JobExceptionType, JobInfo, JobKind,
+    JobStatus,
+};
+
+use crate::retry::{RetryDecision, RetryPolicy, RunFailure};
+use crate::store::{CompletionOutcome, JobStore};
+
+/// After every run, loads the job from the store, applies R13–R19 (with the configured
+/// retry policy deciding what a failure means), and saves it (R20). Registered by default.
+/// Skips runs that were interrupted and job types that opted out of status handling.
+pub struct JobExecutedEvent {
+    store: Arc<dyn JobStore>,
+    policy: Arc<dyn RetryPolicy>,
+    clock: Arc<dyn Clock>,
+}
+
+impl JobExecutedEvent {
+    /// An executed event saving to `store` and deciding failures with `policy`.
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        policy: Arc<dyn RetryPolicy>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            policy,
+            clock,
+        }
+    }
+}
+
+/// Applies R13–R19 to `job` for the run described by `data`; the failure type is the
+/// finder's. Pure: no store, so it can be tested on its own.
+pub fn apply_run_outcome(
+    job: &mut JobInfo,
+    data: &JobEventData,
+    exception_type: Option<JobExceptionType>,
+    policy: &dyn RetryPolicy,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let paused = job.status == JobStatus::Paused;
+    // R13
+    job.trigger_count = job.trigger_count.saturating_add(1);
+    job.tenant_id = data.tenant_id();
+    job.last_run_time = Some(data.run_time);
+    job.next_run_time = data.next_run_time;
+    job.result = Some(data.result.clone().unwrap_or_else(|| "OK".to_owned()));
+    job.status = JobStatus::Running;
+    match &data.error {
+        Some(error) => {
+            // R14
+            job.try_count = job.try_count.saturating_add(1);
+            job.is_abandoned = false;
+            job.result = Some(error.innermost_message());
+            let failure = RunFailure {
+                error,
+                exception_type: exception_type.unwrap_or(JobExceptionType::SYSTEM),
+                failed_at: now,
+            };
+            // R15–R18, through the policy
+            match policy.on_failure(job, &failure) {
+                RetryDecision::Stop => {
+                    job.status = JobStatus::Stopped;
+                    job.is_abandoned = true;
+                    job.next_run_time = None;
+                }
+                RetryDecision::RetryAt(at) => {
+                    if job.kind != JobKind::Period {
+                        job.status = JobStatus::FailedRetry;
+                    }
+                    job.next_run_time = Some(match job.end_time {
+                        Some(end) if at > end => end.max(now),
+                        _ => at,
+                    });
+                }
+                RetryDecision::KeepSchedule => {}
+            }
+        }
+        None => {
+            // R19
+            job.try_count = 0;
+            policy.on_success(job);
+            if job.kind == JobKind::Once
+                || (job.max_count > 0 && job.trigger_count >= job.max_count)
+            {
+                job.status = JobStatus::Completed;
+                job.next_run_time = None;
+            }
+        }
+    }
+    if paused && !matches!(job.status, JobStatus::Completed | JobStatus::Stopped) {
+        job.status = JobStatus::Paused;
+    }
+}
+
+#[async_trait]
+impl JobEvent for JobExecutedEvent {
+    fn name(&self) -> &str {
+        "JobExecutedEvent"
+    }
+
+    fn can_after_executed(&self, context: &JobEventContext) -> bool {
+        let data = context.data();
+        !data.opt_outs.skip_status_handling && data.interruption.is_none()
+    }
+
+    async fn on_after_executed(&self, context: &JobEventContext) -> Result<(), BoxError> {
+        let data = context.data();
+        let Some(mut job) = self.store.find(data.key()).await? else {
+            tracing::warn!(
+                job_id = data.key(),
+                job_group = data.group(),
+                job_name = data.name(),
+                "job finished but is no longer in the store; its state is not saved"
+            );
+            return Ok(());
+        };
+        apply_run_outcome(
+            &mut job,
+            data,
+            context.exception_type(),
+            self.policy.as_ref(),
+            self.clock.now(),
+        );
+        let outcome = match &data.lease {
+            Some(lease) => self.store.complete_run(lease, &job).await?,
+            None => {
+                self.store.store(&job).await?;
+                CompletionOutcome::Saved
+            }
+        };
+        match outcome {
+            CompletionOutcome::Saved => context.record_saved_job(job),
+            CompletionOutcome::LeaseLost => tracing::warn!(
+                job_id = data.key(), job_group = data.group(), job_name = data.name(), node = %data.node,
+                "the run's lease was taken over by another node; its result is discarded"),
+            CompletionOutcome::JobGone => tracing::warn!(
+                job_id = data.key(),
+                job_group = data.group(),
+                job_name = data.name(),
+                "job was removed during its run; its state is not saved"
+            ),
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for JobExecutedEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobExecutedEvent")
+            .field("policy", &self.policy)
+            .finish()
+    }
+}

@@ -1,0 +1,137 @@
+//! The log event: one record per run (R12).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bgtasks_abstractions::{BoxError, JobEvent, JobEventContext, JobEventData};
+
+use crate::store::{JobLog, JobStore};
+
+/// Stores a [`JobLog`] after every run, with the result and error text cut to the
+/// configured maximum lengths. Registered by default; skipped for job types that opt out
+/// of logging.
+pub struct JobLogEvent {
+    store: Arc<dyn JobStore>,
+    max_message_chars: usize,
+    max_error_chars: usize,
+}
+
+impl JobLogEvent {
+    /// A log event writing to `store`.
+    pub fn new(store: Arc<dyn JobStore>, max_message_chars: usize, max_error_chars: usize) -> Self {
+        Self {
+            store,
+            max_message_chars,
+            max_error_chars,
+        }
+    }
+
+    /// The record this event writes for a run.
+    pub fn log_for(&self, data: &JobEventData) -> JobLog {
+        let message = match (&data.interruption, &data.error, &data.result) {
+            (Some(interruption), _, _) => format!("run interrupted: {interruption:?}"),
+            (None, Some(_), _) => "run failed".to_owned(),
+            (None, None, Some(result)) => result.clone(),
+            (None, None, None) => "OK".to_owned(),
+        };
+        JobLog {
+            job_id: data.key().to_owned(),
+            job_name: data.name().to_owned(),
+            job_group: data.group().to_owned(),
+            job_type: data.job_type().to_owned(),
+            message: cut(&message, self.max_message_chars),
+            run_time: data.run_time,
+            exception: data
+                .error
+                .as_ref()
+                .map(|e| cut(&e.chain_text(), self.max_error_chars)),
+            tenant_id: data.tenant_id(),
+            node: data.node.clone(),
+            duration_ms: data.execution_duration_ms(),
+        }
+    }
+}
+
+fn cut(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((at, _)) => text[..at].to_owned(),
+        None => text.to_owned(),
+    }
+}
+
+#[async_trait]
+impl JobEvent for JobLogEvent {
+    fn name(&self) -> &str {
+        "JobLogEvent"
+    }
+
+    fn can_after_executed(&self, context: &JobEventContext) -> bool {
+        !context.data().opt_outs.skip_logging
+    }
+
+    async fn on_after_executed(&self, context: &JobEventContext) -> Result<(), BoxError> {
+        self.store.store_log(&self.log_for(context.data())).await?;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for JobLogEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobLogEvent").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::InMemoryJobStore;
+    use bgtasks_abstractions::{JobError, JobInfo, JobOptOuts};
+
+    #[tokio::test]
+    async fn stores_one_cut_record_per_run() {
+        // spec: R12
+        let store = Arc::new(InMemoryJobStore::new());
+        let event = JobLogEvent::new(store.clone(), 5, 8);
+        let tenant = uuid::Uuid::new_v4();
+        let job = JobInfo::once("j", "t")
+            .with_group("g")
+            .with_name("n")
+            .with_tenant(tenant);
+        let mut data = JobEventData::new(job.clone(), chrono::Utc::now(), "node-1");
+        data.result = Some("a long result".into());
+        event
+            .on_after_executed(&JobEventContext::standalone(data))
+            .await
+            .unwrap();
+        let mut failed = JobEventData::new(job, chrono::Utc::now(), "node-1");
+        failed.error = Some(JobError::new("a very long failure"));
+        event
+            .on_after_executed(&JobEventContext::standalone(failed))
+            .await
+            .unwrap();
+        let logs = store.list_logs("j", 10).await.unwrap();
+        assert_eq!(logs.len(), 2);
+        assert_eq!(logs[0].exception.as_deref(), Some("a very l"));
+        assert_eq!(logs[1].message, "a lon");
+        assert_eq!(
+            (
+                logs[1].job_group.as_str(),
+                logs[1].job_name.as_str(),
+                logs[1].job_type.as_str()
+            ),
+            ("g", "n", "t")
+        );
+        assert_eq!(logs[1].tenant_id, Some(tenant));
+        assert_eq!(logs[1].node, "node-1");
+    }
+
+    #[tokio::test]
+    async fn job_types_can_opt_out_of_logging() {
+        // spec: R11
+        let store = Arc::new(InMemoryJobStore::new());
+        let event = JobLogEvent::new(store, 100, 100);
+        let mut data = JobEventData::new(JobInfo::once("j", "t"), chrono::Utc::now(), "n");
+        data.opt_outs = JobOptOuts::SYSTEM;
+        assert!(!event.can_after_executed(&JobEventContext::standalone(data)));
+    }
+}

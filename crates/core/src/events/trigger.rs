@@ -1,0 +1,270 @@
+//! Calling listeners concurrently and in isolation (R9–R10).
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bgtasks_abstractions::{JobEvent, JobEventContext};
+use futures_util::FutureExt;
+use futures_util::future::join_all;
+
+use super::provider::JobEventProvider;
+
+#[derive(Clone, Copy, Debug)]
+enum Hook {
+    Before,
+    After,
+}
+
+/// Fires events to listeners (the reference's `IJobEventTrigger`). The after-executed
+/// event first runs the *state* listener (the executed event, which saves the job state
+/// the run produced), then every other listener concurrently, so that those listeners
+/// (notifiers deciding on a final failure, observers) see the saved state. Each listener
+/// call is bounded by a time-out; an error, a panic or a time-out is logged with the job's
+/// group and name and affects nothing else.
+#[derive(Clone)]
+pub struct JobEventTrigger {
+    state_listener: Option<Arc<dyn JobEvent>>,
+    provider: Arc<dyn JobEventProvider>,
+    timeout: Duration,
+}
+
+impl JobEventTrigger {
+    /// A trigger over the provider's listeners, with the state listener run first.
+    pub fn new(
+        state_listener: Option<Arc<dyn JobEvent>>,
+        provider: Arc<dyn JobEventProvider>,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            state_listener,
+            provider,
+            timeout,
+        }
+    }
+
+    /// Fires the before-executed event and returns when every listener is done.
+    pub async fn on_before_executed(&self, context: &JobEventContext) {
+        let listeners = self.state_listener.iter().chain(self.provider.listeners());
+        self.fire_all(listeners, context, Hook::Before).await;
+    }
+
+    /// Fires the after-executed event: the state listener, then the others concurrently.
+    pub async fn on_after_executed(&self, context: &JobEventContext) {
+        if let Some(state) = &self.state_listener {
+            self.fire_all(std::iter::once(state), context, Hook::After)
+                .await;
+        }
+        self.fire_all(self.provider.listeners().iter(), context, Hook::After)
+            .await;
+    }
+
+    /// Whether a state listener (the executed event) is registered.
+    pub fn has_state_listener(&self) -> bool {
+        self.state_listener.is_some()
+    }
+
+    /// Whether any listener is registered.
+    pub fn has_listeners(&self) -> bool {
+        self.state_listener.is_some() || !self.provider.listeners().is_empty()
+    }
+
+    async fn fire_all<'a>(
+        &self,
+        listeners: impl Iterator<Item = &'a Arc<dyn JobEvent>>,
+        context: &JobEventContext,
+        hook: Hook,
+    ) {
+        let calls: Vec<_> = listeners
+            .filter(|l| match hook {
+                Hook::Before => l.can_before_executed(context),
+                Hook::After => l.can_after_executed(context),
+            })
+            .map(|listener| self.fire_one(listener.as_ref(), context, hook))
+            .collect();
+        match calls.len() {
+            0 => {}
+            1 => {
+                for call in calls {
+                    call.await;
+                }
+            }
+            _ => {
+                join_all(calls).await;
+            }
+        }
+    }
+
+    async fn fire_one(&self, listener: &dyn JobEvent, context: &JobEventContext, hook: Hook) {
+        let call = async {
+            match hook {
+                Hook::Before => listener.on_before_executed(context).await,
+                Hook::After => listener.on_after_executed(context).await,
+            }
+        };
+        let data = context.data();
+        match tokio::time::timeout(self.timeout, AssertUnwindSafe(call).catch_unwind()).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(error))) => tracing::error!(
+                listener = listener.name(),
+                hook = ?hook,
+                job_id = data.key(),
+                job_group = data.group(),
+                job_name = data.name(),
+                error = %error,
+                "job event listener failed"
+            ),
+            Ok(Err(panic)) => tracing::error!(
+                listener = listener.name(),
+                hook = ?hook,
+                job_id = data.key(),
+                job_group = data.group(),
+                job_name = data.name(),
+                panic = crate::panic_message(panic.as_ref()),
+                "job event listener panicked"
+            ),
+            Err(_) => tracing::error!(
+                listener = listener.name(),
+                hook = ?hook,
+                job_id = data.key(),
+                job_group = data.group(),
+                job_name = data.name(),
+                timeout_ms = self.timeout.as_millis() as u64,
+                "job event listener timed out"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Debug for JobEventTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobEventTrigger")
+            .field(
+                "state_listener",
+                &self.state_listener.as_ref().map(|l| l.name().to_owned()),
+            )
+            .field("listeners", &self.provider.listeners().len())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::StaticJobEventProvider;
+    use async_trait::async_trait;
+    use bgtasks_abstractions::{BoxError, JobInfo};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::sync::Barrier;
+
+    fn context() -> JobEventContext {
+        JobEventContext::standalone(bgtasks_abstractions::JobEventData::new(
+            JobInfo::once("j", "t").with_group("g").with_name("n"),
+            chrono::Utc::now(),
+            "node",
+        ))
+    }
+
+    /// Waits at a barrier of two: only returns if the other listener runs at the same time.
+    struct Rendezvous(Arc<Barrier>, Arc<AtomicUsize>);
+    #[async_trait]
+    impl JobEvent for Rendezvous {
+        async fn on_after_executed(&self, _: &JobEventContext) -> Result<(), BoxError> {
+            self.0.wait().await;
+            self.1.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    struct Panics;
+    #[async_trait]
+    impl JobEvent for Panics {
+        async fn on_after_executed(&self, _: &JobEventContext) -> Result<(), BoxError> {
+            panic!("listener bug");
+        }
+    }
+
+    struct Fails;
+    #[async_trait]
+    impl JobEvent for Fails {
+        async fn on_before_executed(&self, _: &JobEventContext) -> Result<(), BoxError> {
+            Err("listener error".into())
+        }
+    }
+
+    struct Hangs;
+    #[async_trait]
+    impl JobEvent for Hangs {
+        async fn on_after_executed(&self, _: &JobEventContext) -> Result<(), BoxError> {
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    }
+
+    struct Declines(Arc<AtomicUsize>);
+    #[async_trait]
+    impl JobEvent for Declines {
+        fn can_after_executed(&self, _: &JobEventContext) -> bool {
+            false
+        }
+        async fn on_after_executed(&self, _: &JobEventContext) -> Result<(), BoxError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn listeners_run_concurrently_and_in_isolation() {
+        // spec: R9, R10
+        let barrier = Arc::new(Barrier::new(2));
+        let done = Arc::new(AtomicUsize::new(0));
+        let declined = Arc::new(AtomicUsize::new(0));
+        let provider = StaticJobEventProvider::new(vec![
+            Arc::new(Rendezvous(barrier.clone(), done.clone())),
+            Arc::new(Panics),
+            Arc::new(Fails),
+            Arc::new(Hangs),
+            Arc::new(Declines(declined.clone())),
+            Arc::new(Rendezvous(barrier, done.clone())),
+        ]);
+        let trigger = JobEventTrigger::new(None, Arc::new(provider), Duration::from_secs(5));
+        let ctx = context();
+        trigger.on_before_executed(&ctx).await;
+        trigger.on_after_executed(&ctx).await;
+        assert_eq!(
+            done.load(Ordering::SeqCst),
+            2,
+            "both rendezvous listeners met: they ran at once"
+        );
+        assert_eq!(
+            declined.load(Ordering::SeqCst),
+            0,
+            "a declining listener is not called"
+        );
+    }
+
+    struct Records(Arc<std::sync::Mutex<Vec<&'static str>>>, &'static str);
+    #[async_trait]
+    impl JobEvent for Records {
+        async fn on_after_executed(&self, _: &JobEventContext) -> Result<(), BoxError> {
+            tokio::task::yield_now().await;
+            self.0.lock().unwrap().push(self.1);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_state_listener_runs_before_the_others() {
+        // spec: R12
+        let order = Arc::new(std::sync::Mutex::new(vec![]));
+        let provider = StaticJobEventProvider::new(vec![Arc::new(Records(order.clone(), "log"))]);
+        let trigger = JobEventTrigger::new(
+            Some(Arc::new(Records(order.clone(), "executed"))),
+            Arc::new(provider),
+            Duration::from_secs(5),
+        );
+        trigger.on_after_executed(&context()).await;
+        assert_eq!(*order.lock().unwrap(), vec!["executed", "log"]);
+    }
+}

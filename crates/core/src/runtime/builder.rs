@@ -1,0 +1,408 @@
+//! Wiring a runtime: every part has a default and every part can be replaced.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bgtasks_abstractions::{
+    BackgroundTasksOptions, Clock, CronSchedule, DefaultJobExceptionTypeFinder, JobEvent,
+    JobExceptionTypeFinder, JobRunnable, Services, SystemClock,
+};
+use tokio::sync::{Notify, Semaphore, broadcast, watch};
+use tokio_util::task::TaskTracker;
+
+use super::running::RunningRuns;
+use super::{RunState, Runtime, RuntimeInner};
+use crate::dispatcher::{JobDispatcher, StoreJobDispatcher};
+use crate::events::{JobEventTrigger, JobExecutedEvent, JobLogEvent, StaticJobEventProvider};
+use crate::lock::{InMemoryJobLockProvider, JobLockProvider};
+use crate::registry::JobRunnableRegistry;
+use crate::retry::{ReferenceRetryPolicy, RetryPolicy};
+use crate::scheduler::JobScheduler;
+use crate::store::{InMemoryJobStore, JobStore};
+use crate::system_jobs::{
+    CHECKING_JOB_TYPE, CLEANING_JOB_TYPE, JobCleaner, JobPoller, JobStateChecker, POLLING_JOB_TYPE,
+    system_jobs,
+};
+
+/// A runtime that cannot be built as configured.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// An option has a value the runtime cannot work with.
+    #[error("invalid option `{option}` = `{value}`: {reason}")]
+    InvalidOption {
+        /// The option's name.
+        option: &'static str,
+        /// Its value.
+        value: String,
+        /// Why it is refused.
+        reason: String,
+    },
+}
+
+/// Builds a [`Runtime`]. Defaults: the in-memory store, the default failure-type finder
+/// (with the options' error-code map), the reference retry ladder capped at the options'
+/// max retry interval, in-memory locks, the store dispatcher, the system clock, and the
+/// executed and log events.
+#[must_use]
+pub struct RuntimeBuilder {
+    options: BackgroundTasksOptions,
+    store: Option<Arc<dyn JobStore>>,
+    finder: Option<Arc<dyn JobExceptionTypeFinder>>,
+    retry_policy: Option<Arc<dyn RetryPolicy>>,
+    locks: Option<Arc<dyn JobLockProvider>>,
+    dispatcher: Option<Arc<dyn JobDispatcher>>,
+    clock: Option<Arc<dyn Clock>>,
+    executed_event: ExecutedEventChoice,
+    log_event: bool,
+    listeners: Vec<Arc<dyn JobEvent>>,
+    registry: JobRunnableRegistry,
+    services: Services,
+}
+
+enum ExecutedEventChoice {
+    Default,
+    Custom(Arc<dyn JobEvent>),
+    None,
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RuntimeBuilder {
+    /// A builder with every default.
+    pub fn new() -> Self {
+        Self {
+            options: BackgroundTasksOptions::default(),
+            store: None,
+            finder: None,
+            retry_policy: None,
+            locks: None,
+            dispatcher: None,
+            clock: None,
+            executed_event: ExecutedEventChoice::Default,
+            log_event: true,
+            listeners: Vec::new(),
+            registry: JobRunnableRegistry::new(),
+            services: Services::new(),
+        }
+    }
+
+    /// Replaces all options.
+    pub fn options(mut self, options: BackgroundTasksOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Changes some options in place.
+    pub fn configure(mut self, f: impl FnOnce(&mut BackgroundTasksOptions)) -> Self {
+        f(&mut self.options);
+        self
+    }
+
+    /// Sets this node's name.
+    pub fn node_name(mut self, name: impl Into<String>) -> Self {
+        self.options.node_name = name.into();
+        self
+    }
+
+    /// Sets how many runs execute at once.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.options.workers = workers;
+        self
+    }
+
+    /// Uses this store.
+    pub fn store(mut self, store: Arc<dyn JobStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Uses this failure-type finder.
+    pub fn finder(mut self, finder: Arc<dyn JobExceptionTypeFinder>) -> Self {
+        self.finder = Some(finder);
+        self
+    }
+
+    /// Uses this retry policy.
+    pub fn retry_policy(mut self, policy: Arc<dyn RetryPolicy>) -> Self {
+        self.retry_policy = Some(policy);
+        self
+    }
+
+    /// Uses this lock provider.
+    pub fn lock_provider(mut self, locks: Arc<dyn JobLockProvider>) -> Self {
+        self.locks = Some(locks);
+        self
+    }
+
+    /// Uses this dispatcher for jobs pinned to other nodes.
+    pub fn dispatcher(mut self, dispatcher: Arc<dyn JobDispatcher>) -> Self {
+        self.dispatcher = Some(dispatcher);
+        self
+    }
+
+    /// Uses this clock (tests use [`TokioClock`](crate::clock::TokioClock)).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Replaces the executed event (the listener that saves each run's outcome).
+    pub fn executed_event(mut self, listener: Arc<dyn JobEvent>) -> Self {
+        self.executed_event = ExecutedEventChoice::Custom(listener);
+        self
+    }
+
+    /// Runs without an executed event: run outcomes change no job state.
+    pub fn without_executed_event(mut self) -> Self {
+        self.executed_event = ExecutedEventChoice::None;
+        self
+    }
+
+    /// Runs without the log event: no run logs are written.
+    pub fn without_log_event(mut self) -> Self {
+        self.log_event = false;
+        self
+    }
+
+    /// Adds a listener.
+    pub fn listener(mut self, listener: Arc<dyn JobEvent>) -> Self {
+        self.listeners.push(listener);
+        self
+    }
+
+    /// Registers the runnable of a job type.
+    pub fn runnable(
+        mut self,
+        job_type: impl Into<String>,
+        runnable: impl JobRunnable + 'static,
+    ) -> Self {
+        self.registry.register(job_type, Arc::new(runnable));
+        self
+    }
+
+    /// Registers the runnable of a job type, shared.
+    pub fn runnable_arc(
+        mut self,
+        job_type: impl Into<String>,
+        runnable: Arc<dyn JobRunnable>,
+    ) -> Self {
+        self.registry.register(job_type, runnable);
+        self
+    }
+
+    /// Adds a service listeners and runnables can find by type.
+    pub fn service<T: Send + Sync + 'static>(mut self, service: T) -> Self {
+        self.services.insert(service);
+        self
+    }
+
+    /// The store this builder will use, creating the default in-memory store if none
+    /// was set, so that other parts (an action store, a notifier) can share it.
+    pub fn store_handle(&mut self) -> Arc<dyn JobStore> {
+        self.store
+            .get_or_insert_with(|| Arc::new(InMemoryJobStore::new()))
+            .clone()
+    }
+
+    /// The clock this builder will use (the system clock unless one was set).
+    pub fn clock_handle(&mut self) -> Arc<dyn Clock> {
+        self.clock
+            .get_or_insert_with(|| Arc::new(SystemClock))
+            .clone()
+    }
+
+    /// The finder this builder will use, creating the default if none was set.
+    pub fn finder_handle(&mut self) -> Arc<dyn JobExceptionTypeFinder> {
+        let map = self.options.error_code_map.clone();
+        self.finder
+            .get_or_insert_with(|| Arc::new(DefaultJobExceptionTypeFinder::new(map)))
+            .clone()
+    }
+
+    /// The options so far.
+    pub fn current_options(&self) -> &BackgroundTasksOptions {
+        &self.options
+    }
+
+    /// Checks the options and wires the runtime. Call [`start`](JobScheduler::start) on
+    /// it to begin taking runs.
+    pub fn build(mut self) -> Result<Runtime, BuildError> {
+        validate(&self.options)?;
+        let store = self.store_handle();
+        let clock = self.clock_handle();
+        let finder = self.finder_handle();
+        let options = self.options;
+        let policy = self
+            .retry_policy
+            .unwrap_or_else(|| Arc::new(ReferenceRetryPolicy::new(options.max_retry_interval)));
+        let locks = self
+            .locks
+            .unwrap_or_else(|| Arc::new(InMemoryJobLockProvider::new(clock.clone())));
+        let dispatcher = self
+            .dispatcher
+            .unwrap_or_else(|| Arc::new(StoreJobDispatcher));
+        let state_listener: Option<Arc<dyn JobEvent>> = match self.executed_event {
+            ExecutedEventChoice::Default => Some(Arc::new(JobExecutedEvent::new(
+                store.clone(),
+                policy,
+                clock.clone(),
+            ))),
+            ExecutedEventChoice::Custom(listener) => Some(listener),
+            ExecutedEventChoice::None => None,
+        };
+        let mut listeners = Vec::new();
+        if self.log_event {
+            listeners.push(Arc::new(JobLogEvent::new(
+                store.clone(),
+                options.log_message_max_chars,
+                options.log_error_max_chars,
+            )) as Arc<dyn JobEvent>);
+        }
+        listeners.extend(self.listeners);
+        let trigger = JobEventTrigger::new(
+            state_listener,
+            Arc::new(StaticJobEventProvider::new(listeners)),
+            options.listener_timeout,
+        );
+        let store_signal = store.subscribe_due();
+        let mut registry = self.registry;
+        let mut services = self.services;
+        let inner = Arc::new_cyclic(|weak| {
+            registry.register(
+                POLLING_JOB_TYPE,
+                Arc::new(JobPoller {
+                    runtime: weak.clone(),
+                }),
+            );
+            registry.register(
+                CHECKING_JOB_TYPE,
+                Arc::new(JobStateChecker {
+                    runtime: weak.clone(),
+                }),
+            );
+            registry.register(
+                CLEANING_JOB_TYPE,
+                Arc::new(JobCleaner {
+                    runtime: weak.clone(),
+                }),
+            );
+            services.insert(store.clone());
+            services.insert(clock.clone());
+            services.insert(finder.clone());
+            services.insert(Arc::new(super::WeakScheduler(weak.clone())) as Arc<dyn JobScheduler>);
+            RuntimeInner {
+                system_jobs: system_jobs(&options),
+                permits: Arc::new(Semaphore::new(options.workers)),
+                options,
+                store,
+                registry,
+                trigger,
+                finder,
+                locks,
+                dispatcher,
+                clock,
+                services,
+                wake: Notify::new(),
+                store_signal,
+                running: RunningRuns::default(),
+                caches: Mutex::new(HashMap::new()),
+                state: watch::channel(RunState::Stopped).0,
+                background: Mutex::new(Vec::new()),
+                workers: TaskTracker::new(),
+                reports: broadcast::channel(1024).0,
+            }
+        });
+        Ok(Runtime { inner })
+    }
+}
+
+fn validate(options: &BackgroundTasksOptions) -> Result<(), BuildError> {
+    let invalid = |option: &'static str, value: String, reason: &str| BuildError::InvalidOption {
+        option,
+        value,
+        reason: reason.to_owned(),
+    };
+    if options.node_name.trim().is_empty() {
+        return Err(invalid(
+            "node_name",
+            options.node_name.clone(),
+            "a node needs a name",
+        ));
+    }
+    if options.workers == 0 || options.workers > Semaphore::MAX_PERMITS {
+        return Err(invalid(
+            "workers",
+            options.workers.to_string(),
+            "must be at least 1",
+        ));
+    }
+    if options.lease_duration.is_zero() {
+        return Err(invalid(
+            "lease_duration",
+            format!("{:?}", options.lease_duration),
+            "must be positive",
+        ));
+    }
+    if options.lease_renewal_interval.is_zero()
+        || options.lease_renewal_interval >= options.lease_duration
+    {
+        return Err(invalid(
+            "lease_renewal_interval",
+            format!("{:?}", options.lease_renewal_interval),
+            "must be positive and shorter than lease_duration",
+        ));
+    }
+    if options.rescue_interval.is_zero() {
+        return Err(invalid(
+            "rescue_interval",
+            format!("{:?}", options.rescue_interval),
+            "must be positive",
+        ));
+    }
+    if options.listener_timeout.is_zero() {
+        return Err(invalid(
+            "listener_timeout",
+            format!("{:?}", options.listener_timeout),
+            "must be positive",
+        ));
+    }
+    for (option, cron) in [
+        ("polling.cron", &options.polling.cron),
+        ("checking.cron", &options.checking.cron),
+        ("cleaning.job.cron", &options.cleaning.job.cron),
+    ] {
+        if let Err(error) = CronSchedule::parse(cron) {
+            return Err(invalid(option, cron.clone(), &error.reason));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_options_are_named() {
+        // spec: R29
+        let err = RuntimeBuilder::new().workers(0).build().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid option `workers` = `0`: must be at least 1"
+        );
+        let err = RuntimeBuilder::new()
+            .configure(|o| o.polling.cron = "every minute".into())
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid option `polling.cron` = `every minute`"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,244 @@
+//! The runtime: claims due runs from the store and runs them on a bounded pool of workers.
+
+mod builder;
+mod control;
+mod leases;
+mod report;
+mod run_loop;
+mod running;
+mod worker;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use bgtasks_abstractions::{
+    BackgroundTasksOptions, Clock, JobCache, JobExceptionTypeFinder, JobInfo, Services,
+};
+use tokio::sync::{Notify, Semaphore, broadcast, watch};
+use tokio::task::JoinHandle;
+use tokio_util::task::TaskTracker;
+
+use crate::dispatcher::JobDispatcher;
+use crate::events::JobEventTrigger;
+use crate::lock::JobLockProvider;
+use crate::registry::JobRunnableRegistry;
+use crate::scheduler::{JobScheduler, SchedulerError};
+use crate::store::JobStore;
+
+pub use self::builder::{BuildError, RuntimeBuilder};
+pub use self::report::RunReport;
+use self::running::RunningRuns;
+
+/// Where the runtime is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    /// Built or stopped: takes no new runs.
+    Stopped,
+    /// Taking runs.
+    Started,
+    /// Shutting down: takes no new runs and will not start again.
+    ShuttingDown,
+}
+
+/// A running bgtasks node. Cheap to clone; every clone drives the same node. Queue jobs
+/// and control them through the [`JobScheduler`] methods.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+pub(crate) struct RuntimeInner {
+    pub(crate) options: BackgroundTasksOptions,
+    pub(crate) store: Arc<dyn JobStore>,
+    pub(crate) registry: JobRunnableRegistry,
+    pub(crate) trigger: JobEventTrigger,
+    pub(crate) finder: Arc<dyn JobExceptionTypeFinder>,
+    pub(crate) locks: Arc<dyn JobLockProvider>,
+    pub(crate) dispatcher: Arc<dyn JobDispatcher>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) services: Services,
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) wake: Notify,
+    pub(crate) store_signal: Option<Arc<Notify>>,
+    pub(crate) running: RunningRuns,
+    pub(crate) caches: Mutex<HashMap<String, JobCache>>,
+    pub(crate) state: watch::Sender<RunState>,
+    pub(crate) background: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) workers: TaskTracker,
+    pub(crate) reports: broadcast::Sender<RunReport>,
+    pub(crate) system_jobs: Vec<JobInfo>,
+}
+
+impl Runtime {
+    /// A builder with the defaults: in-memory store, the reference retry ladder, the
+    /// default finder, the executed and log events.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::new()
+    }
+
+    /// Receives a [`RunReport`] after every run on this node. Reports are dropped for a
+    /// receiver that falls more than 1024 behind.
+    pub fn subscribe(&self) -> broadcast::Receiver<RunReport> {
+        self.inner.reports.subscribe()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn JobStore> {
+        &self.inner.store
+    }
+
+    /// The options.
+    pub fn options(&self) -> &BackgroundTasksOptions {
+        &self.inner.options
+    }
+
+    /// This node's name.
+    pub fn node_name(&self) -> &str {
+        &self.inner.options.node_name
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The failure-type finder.
+    pub fn finder(&self) -> &Arc<dyn JobExceptionTypeFinder> {
+        &self.inner.finder
+    }
+
+    /// The services listeners and runnables see.
+    pub fn services(&self) -> &Services {
+        &self.inner.services
+    }
+
+    /// Where the runtime is in its life.
+    pub fn state(&self) -> RunState {
+        *self.inner.state.borrow()
+    }
+
+    /// How many runs are in flight on this node.
+    pub fn running_count(&self) -> usize {
+        self.inner.running.len()
+    }
+
+    /// A scheduler handle that does not keep the runtime alive.
+    pub fn scheduler_handle(&self) -> Arc<dyn JobScheduler> {
+        Arc::new(WeakScheduler(Arc::downgrade(&self.inner)))
+    }
+}
+
+impl RuntimeInner {
+    pub(crate) fn node(&self) -> &str {
+        &self.options.node_name
+    }
+
+    pub(crate) fn cache_for(&self, id: &str) -> JobCache {
+        self.caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    pub(crate) fn drop_cache(&self, id: &str) {
+        self.caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        *self.state.borrow() == RunState::ShuttingDown
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("node", &self.node_name())
+            .field("state", &self.state())
+            .field("running", &self.running_count())
+            .finish()
+    }
+}
+
+/// The scheduler as a service: holds the runtime weakly so that services do not keep it
+/// alive.
+struct WeakScheduler(Weak<RuntimeInner>);
+
+impl WeakScheduler {
+    fn inner(&self) -> Result<Arc<RuntimeInner>, SchedulerError> {
+        self.0.upgrade().ok_or(SchedulerError::ShutDown)
+    }
+}
+
+#[async_trait::async_trait]
+impl JobScheduler for WeakScheduler {
+    async fn queue(&self, job: JobInfo) -> Result<bool, SchedulerError> {
+        self.inner()?.queue(job).await
+    }
+    async fn queue_many(&self, jobs: Vec<JobInfo>) -> Result<Vec<bool>, SchedulerError> {
+        self.inner()?.queue_many(jobs).await
+    }
+    async fn exists(&self, id: &str) -> Result<bool, SchedulerError> {
+        self.inner()?.exists(id).await
+    }
+    async fn trigger(&self, job: JobInfo) -> Result<(), SchedulerError> {
+        self.inner()?.trigger(job).await
+    }
+    async fn pause(&self, id: &str) -> Result<bool, SchedulerError> {
+        self.inner()?.pause(id).await
+    }
+    async fn resume(&self, id: &str) -> Result<bool, SchedulerError> {
+        self.inner()?.resume(id).await
+    }
+    async fn remove(&self, id: &str) -> Result<bool, SchedulerError> {
+        self.inner()?.remove(id).await
+    }
+    async fn start(&self) -> Result<(), SchedulerError> {
+        RuntimeInner::start(&self.inner()?).await
+    }
+    async fn stop(&self) -> Result<(), SchedulerError> {
+        self.inner()?.stop().await
+    }
+    async fn shutdown(&self) -> Result<(), SchedulerError> {
+        self.inner()?.shutdown().await
+    }
+}
+
+#[async_trait::async_trait]
+impl JobScheduler for Runtime {
+    async fn queue(&self, job: JobInfo) -> Result<bool, SchedulerError> {
+        self.inner.queue(job).await
+    }
+    async fn queue_many(&self, jobs: Vec<JobInfo>) -> Result<Vec<bool>, SchedulerError> {
+        self.inner.queue_many(jobs).await
+    }
+    async fn exists(&self, id: &str) -> Result<bool, SchedulerError> {
+        self.inner.exists(id).await
+    }
+    async fn trigger(&self, job: JobInfo) -> Result<(), SchedulerError> {
+        self.inner.trigger(job).await
+    }
+    async fn pause(&self, id: &str) -> Result<bool, SchedulerError> {
+        self.inner.pause(id).await
+    }
+    async fn resume(&self, id: &str) -> Result<bool, SchedulerError> {
+        self.inner.resume(id).await
+    }
+    async fn remove(&self, id: &str) -> Result<bool, SchedulerError> {
+        self.inner.remove(id).await
+    }
+    async fn start(&self) -> Result<(), SchedulerError> {
+        RuntimeInner::start(&self.inner).await
+    }
+    async fn stop(&self) -> Result<(), SchedulerError> {
+        self.inner.stop().await
+    }
+    async fn shutdown(&self) -> Result<(), SchedulerError> {
+        self.inner.shutdown().await
+    }
+}

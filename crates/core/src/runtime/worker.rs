@@ -1,0 +1,218 @@
+//! One run: listeners before, the runnable (guarded against panics, bounded on
+//! interruption), listeners after, and giving the lease back.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bgtasks_abstractions::{
+    Interruption, JobError, JobEventContext, JobEventData, JobKind, JobRunnable,
+    JobRunnableContext, RunLease, codes,
+};
+use futures_util::FutureExt;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio_util::sync::CancellationToken;
+
+use super::running::RunHandle;
+use super::{RunReport, RuntimeInner};
+use crate::store::{ClaimedRun, ReleaseMode};
+
+/// How a runnable's execution ended.
+enum Execution {
+    /// It returned (or panicked, turned into an error).
+    Returned(Result<(), JobError>),
+    /// It was interrupted and did not return within the interrupt grace.
+    Dropped,
+}
+
+pub(super) async fn execute(
+    inner: Arc<RuntimeInner>,
+    run: ClaimedRun,
+    _permit: OwnedSemaphorePermit,
+) {
+    let ClaimedRun { job, lease } = run;
+    let run_time = inner.clock.now();
+    let runnable = inner.registry.get(&job.job_type).cloned();
+    let cancel = CancellationToken::new();
+    let interruption = Arc::new(OnceLock::new());
+    inner.running.insert(
+        job.id.clone(),
+        RunHandle {
+            cancel: cancel.clone(),
+            interruption: interruption.clone(),
+            lease: lease.clone(),
+        },
+    );
+
+    let locked = job.lock_timeout > 0;
+    if locked && !take_lock(&inner, &job.id, job.lock_timeout, job.kind, &lease).await {
+        inner.running.remove(&job.id, lease.token);
+        return;
+    }
+
+    let mut data = JobEventData::new(job, run_time, inner.node());
+    data.cancellation = cancel.clone();
+    data.opt_outs = runnable.as_ref().map(|r| r.opt_outs()).unwrap_or_default();
+    data.lease = Some(lease.clone());
+
+    let has_listeners = inner.trigger.has_listeners();
+    if has_listeners {
+        let context = JobEventContext::new(data, inner.services.clone(), inner.finder.clone());
+        inner.trigger.on_before_executed(&context).await;
+        data = context.into_data();
+    }
+
+    let run_context = JobRunnableContext::new(data.key(), data.job_type(), data.args().clone())
+        .with_tenant(data.job().tenant_id)
+        .with_run(run_time, data.triggered_count())
+        .with_cancellation(cancel.clone())
+        .with_cache(inner.cache_for(data.key()))
+        .with_services(inner.services.clone());
+    let started = tokio::time::Instant::now();
+    let execution = match &runnable {
+        Some(runnable) => {
+            guarded(
+                runnable.as_ref(),
+                &run_context,
+                &cancel,
+                inner.options.interrupt_grace,
+            )
+            .await
+        }
+        None => Execution::Returned(Err(JobError::new(format!(
+            "no runnable is registered for job type `{}` (job `{}`) on node `{}`",
+            data.job_type(),
+            data.key(),
+            inner.node()
+        ))
+        .with_code(codes::UNKNOWN_JOB_TYPE))),
+    };
+    data.execution_duration = started.elapsed();
+    data.result = run_context.result();
+    let interrupted = interruption.get().copied();
+    match execution {
+        Execution::Returned(Ok(())) => {}
+        Execution::Returned(Err(_)) | Execution::Dropped if interrupted.is_some() => {
+            data.interruption = interrupted
+        }
+        Execution::Returned(Err(error)) => data.error = Some(error),
+        Execution::Dropped => data.interruption = Some(Interruption::Shutdown),
+    }
+
+    let context = JobEventContext::new(data, inner.services.clone(), inner.finder.clone());
+    if has_listeners {
+        inner.trigger.on_after_executed(&context).await;
+    }
+    let saved = context.take_saved_job();
+    if saved.is_none() {
+        let expected_save =
+            !context.data().opt_outs.skip_status_handling && inner.trigger.has_state_listener();
+        give_back(&inner, &lease, context.data().interruption, expected_save).await;
+    }
+    if locked && let Err(error) = inner.locks.release(&lease.job_id).await {
+        tracing::warn!(job_id = %lease.job_id, %error, "could not release the job lock; it expires by itself");
+    }
+    inner.running.remove(&lease.job_id, lease.token);
+    if inner.reports.receiver_count() > 0 {
+        let exception_type = context.exception_type();
+        let data = context.into_data();
+        let _ = inner.reports.send(RunReport {
+            job_id: data.key().to_owned(),
+            job_type: data.job_type().to_owned(),
+            node: data.node.clone(),
+            run_time: data.run_time,
+            duration: data.execution_duration,
+            error: data.error,
+            exception_type,
+            interruption: data.interruption,
+            job: saved,
+        });
+    }
+}
+
+/// Runs the runnable, turning a panic into a System failure, and bounding how long it may
+/// go on once its cancellation signal fired.
+async fn guarded(
+    runnable: &dyn JobRunnable,
+    context: &JobRunnableContext,
+    cancel: &CancellationToken,
+    grace: Duration,
+) -> Execution {
+    let execution = AssertUnwindSafe(runnable.execute(context)).catch_unwind();
+    tokio::pin!(execution);
+    let finished = tokio::select! {
+        biased;
+        finished = &mut execution => finished,
+        _ = cancel.cancelled() => match tokio::time::timeout(grace, &mut execution).await {
+            Ok(finished) => finished,
+            Err(_) => return Execution::Dropped,
+        },
+    };
+    Execution::Returned(finished.unwrap_or_else(|panic| {
+        Err(JobError::new(format!(
+            "job `{}` (type `{}`) panicked: {}",
+            context.job_id(),
+            context.job_type(),
+            crate::panic_message(panic.as_ref())
+        ))
+        .with_code(codes::PANIC))
+    }))
+}
+
+/// Takes the job's exclusive lock (R28). When another holder has it, this run does not
+/// happen: a Period job waits for its next tick, other jobs try again in a second.
+async fn take_lock(
+    inner: &RuntimeInner,
+    id: &str,
+    seconds: i64,
+    kind: JobKind,
+    lease: &RunLease,
+) -> bool {
+    match inner.locks.try_lock(id, seconds).await {
+        Ok(true) => true,
+        outcome => {
+            if let Err(error) = outcome {
+                tracing::warn!(job_id = id, %error, "could not take the job lock; the run is postponed");
+            } else {
+                tracing::debug!(
+                    job_id = id,
+                    "job lock is held elsewhere; the run is postponed"
+                );
+            }
+            let mode = if kind == JobKind::Period {
+                ReleaseMode::KeepSchedule
+            } else {
+                ReleaseMode::RunAgainAt(inner.clock.now() + chrono::Duration::seconds(1))
+            };
+            if let Err(error) = inner.store.release_run(lease, mode).await {
+                tracing::warn!(job_id = id, %error, "could not give the run back; its lease will expire");
+            }
+            false
+        }
+    }
+}
+
+/// Ends a lease whose run saved no result: a run interrupted by shutdown runs again at
+/// once, a run whose lease was lost is left to its new owner, a run whose result could not
+/// be saved (the store failed) runs again rather than be lost, and any other keeps the
+/// schedule the claim gave it.
+async fn give_back(
+    inner: &RuntimeInner,
+    lease: &RunLease,
+    interruption: Option<Interruption>,
+    expected_save: bool,
+) {
+    let mode = match interruption {
+        Some(Interruption::LeaseLost) => return,
+        Some(Interruption::Shutdown) => ReleaseMode::RunAgainAt(lease.due_at),
+        Some(Interruption::Removed) | Some(Interruption::Paused) => ReleaseMode::KeepSchedule,
+        None if expected_save => {
+            tracing::warn!(job_id = %lease.job_id, "the run's state was not saved; it will run again");
+            ReleaseMode::RunAgainAt(lease.due_at)
+        }
+        None => ReleaseMode::KeepSchedule,
+    };
+    if let Err(error) = inner.store.release_run(lease, mode).await {
+        tracing::warn!(job_id = %lease.job_id, %error, "could not give the run back; its lease will expire and it will be rescued");
+    }
+}

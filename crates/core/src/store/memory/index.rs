@@ -1,0 +1,136 @@
+//! The due-time index of the in-memory store: a timeline of future runs and a ready
+//! heap of due runs ordered by priority.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+
+use bgtasks_abstractions::JobPriority;
+use chrono::{DateTime, Utc};
+
+/// One scheduled run of a job. It is current only while its `generation` equals the
+/// job's; any change to the job makes older entries stale, and they are skipped.
+#[derive(Debug, Clone)]
+pub(super) struct Entry {
+    pub(super) due: DateTime<Utc>,
+    pub(super) priority: JobPriority,
+    pub(super) try_count: i32,
+    pub(super) generation: u64,
+    pub(super) id: Arc<str>,
+}
+
+/// Timeline order: earliest due first.
+#[derive(Debug)]
+struct ByDue(Entry);
+
+impl PartialEq for ByDue {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for ByDue {}
+impl PartialOrd for ByDue {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ByDue {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.0.due, self.0.generation).cmp(&(other.0.due, other.0.generation))
+    }
+}
+
+/// Ready order (R27): highest priority, then fewest tries, then earliest due.
+#[derive(Debug)]
+struct ByPriority(Entry);
+
+impl PartialEq for ByPriority {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for ByPriority {}
+impl PartialOrd for ByPriority {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ByPriority {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let a = &self.0;
+        let b = &other.0;
+        a.priority
+            .cmp(&b.priority)
+            .then(b.try_count.cmp(&a.try_count))
+            .then(b.due.cmp(&a.due))
+            .then(b.generation.cmp(&a.generation))
+    }
+}
+
+/// The index of one node bucket (jobs pinned to one node, or to none).
+#[derive(Debug, Default)]
+pub(super) struct DueIndex {
+    timeline: BinaryHeap<Reverse<ByDue>>,
+    ready: BinaryHeap<ByPriority>,
+}
+
+impl DueIndex {
+    pub(super) fn push(&mut self, entry: Entry) {
+        self.timeline.push(Reverse(ByDue(entry)));
+    }
+
+    /// Moves every run due at `now` from the timeline to the ready heap.
+    pub(super) fn promote(&mut self, now: DateTime<Utc>) {
+        while self
+            .timeline
+            .peek()
+            .is_some_and(|Reverse(ByDue(e))| e.due <= now)
+        {
+            if let Some(Reverse(ByDue(entry))) = self.timeline.pop() {
+                self.ready.push(ByPriority(entry));
+            }
+        }
+    }
+
+    /// The best ready run, after dropping stale ones from the top.
+    pub(super) fn peek_ready(&mut self, is_current: impl Fn(&Entry) -> bool) -> Option<&Entry> {
+        while let Some(top) = self.ready.peek() {
+            if is_current(&top.0) {
+                break;
+            }
+            self.ready.pop();
+        }
+        self.ready.peek().map(|e| &e.0)
+    }
+
+    pub(super) fn pop_ready(&mut self) -> Option<Entry> {
+        self.ready.pop().map(|e| e.0)
+    }
+
+    /// Compares the best ready runs of two buckets: `true` if `a`'s should go first.
+    pub(super) fn goes_before(a: &Entry, b: &Entry) -> bool {
+        ByPriority(a.clone()) > ByPriority(b.clone())
+    }
+
+    /// The earliest due time of a current run in this bucket.
+    pub(super) fn next_due(
+        &mut self,
+        is_current: impl Fn(&Entry) -> bool,
+    ) -> Option<DateTime<Utc>> {
+        if let Some(ready) = self.peek_ready(&is_current) {
+            return Some(ready.due);
+        }
+        while let Some(Reverse(ByDue(top))) = self.timeline.peek() {
+            if is_current(top) {
+                return Some(top.due);
+            }
+            self.timeline.pop();
+        }
+        None
+    }
+
+    /// How many entries (current or stale) the index holds.
+    pub(super) fn len(&self) -> usize {
+        self.timeline.len() + self.ready.len()
+    }
+}
