@@ -1,1 +1,41 @@
-//! bgtasks
+#![doc = include_str!("../README.md")]
+//!
+//! ## Crates and features
+//!
+//! | crate | what | feature here |
+//! |---|---|---|
+//! | `bgtasks-abstractions` | job model, events, failure types, finder | always ([`abstractions`]) |
+//! | `bgtasks-core` | runtime, store trait, in-memory store, retry policies | always ([`core`]) |
+//!
+//! Every seam can be replaced on the builder: store, failure-type finder, retry policy,
+//! lock provider, listeners, dispatcher and clock.
+
+pub use bgtasks_abstractions as abstractions;
+pub use bgtasks_core as core;
+
+pub use bgtasks_abstractions::{
+    BackgroundTasksOptions, BoxError, CronSchedule, DefaultJobExceptionTypeFinder, Interruption,
+    JobArgs, JobError, JobEvent, JobEventContext, JobEventData, JobExceptionType,
+    JobExceptionTypeFinder, JobInfo, JobKind, JobOptOuts, JobPriority, JobRunnable,
+    JobRunnableContext, JobSource, JobStatus, job_fn,
+};
+pub use bgtasks_core::retry::{
+    ExponentialRetryPolicy, FixedIntervalRetryPolicy, NoRetryPolicy, PerFailureTypeRetryPolicy,
+    ReferenceRetryPolicy, RetryDecision, RetryPolicy,
+};
+pub use bgtasks_core::store::{InMemoryJobStore, JobLog, JobStore, StoreError};
+pub use bgtasks_core::{
+    BuildError, JobDispatcher, JobLockProvider, JobScheduler, RunReport, RunState, Runtime,
+    RuntimeBuilder, SchedulerError,
+};
+
+/// The runtime, under the name a host reads best.
+pub type BackgroundTasks = Runtime;
+
+/// What most hosts need in scope.
+pub mod prelude {
+    pub use crate::{
+        BackgroundTasks, JobError, JobEvent, JobEventContext, JobExceptionType, JobInfo, JobKind,
+        JobPriority, JobRunnable, JobRunnableContext, JobScheduler, JobStatus, job_fn,
+    };
+}

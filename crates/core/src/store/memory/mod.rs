@@ -558,3 +558,6 @@ fn rescue_log(job: &JobInfo, lease: &LeaseState, now: DateTime<Utc>) -> JobLog {
         duration_ms: 0,
     }
 }
+
+#[cfg(test)]
+mod tests;

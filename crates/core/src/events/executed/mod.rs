@@ -158,3 +158,6 @@ impl std::fmt::Debug for JobExecutedEvent {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,8 @@
+//! The runtime end to end on the in-memory store, under tokio's paused clock.
+
+mod common;
+mod control;
+mod failures;
+mod listeners;
+mod scheduling;
+mod system_jobs;
