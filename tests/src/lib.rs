@@ -1,1 +1,2 @@
-//! Integration tests live in tests/.
+//! Integration tests that start the whole runtime through the `bgtasks` composition
+//! crate live in `tests/tests/`, one binary per topic.
