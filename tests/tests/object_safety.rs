@@ -1,5 +1,7 @@
 //! Every trait the runtime holds as `Arc<dyn _>` stays object-safe and usable that way.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use bgtasks::core::clock::{Clock, SystemClock};
@@ -7,8 +9,8 @@ use bgtasks::core::events::{JobEventProvider, StaticJobEventProvider};
 use bgtasks::core::{InMemoryJobLockProvider, StoreJobDispatcher};
 use bgtasks::prelude::*;
 use bgtasks::{
-    DefaultJobExceptionTypeFinder, InMemoryJobStore, JobDispatcher, JobExceptionTypeFinder, JobLockProvider, JobStore,
-    ReferenceRetryPolicy, RetryPolicy,
+    DefaultJobExceptionTypeFinder, InMemoryJobStore, JobDispatcher, JobExceptionTypeFinder,
+    JobLockProvider, JobStore, ReferenceRetryPolicy, RetryPolicy,
 };
 
 #[tokio::test]
@@ -21,7 +23,8 @@ async fn traits_held_as_arc_dyn_are_object_safe() {
     assert!(locks.try_lock("k", 1).await.unwrap());
     let dispatcher: Arc<dyn JobDispatcher> = Arc::new(StoreJobDispatcher);
     dispatcher.dispatch("other", vec![]).await.unwrap();
-    let finder: Arc<dyn JobExceptionTypeFinder> = Arc::new(DefaultJobExceptionTypeFinder::default());
+    let finder: Arc<dyn JobExceptionTypeFinder> =
+        Arc::new(DefaultJobExceptionTypeFinder::default());
     let policy: Arc<dyn RetryPolicy> = Arc::new(ReferenceRetryPolicy::default());
     let provider: Arc<dyn JobEventProvider> = Arc::new(StaticJobEventProvider::default());
     assert!(provider.listeners().is_empty());

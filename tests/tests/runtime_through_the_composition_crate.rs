@@ -1,5 +1,7 @@
 //! The whole runtime, wired by the `bgtasks` crate, observed through real runs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -45,12 +47,18 @@ async fn a_job_failing_twice_with_a_network_failure_then_succeeding_completes() 
     // spec: R13, R14, R15, R18, R19
     let store = Arc::new(InMemoryJobStore::new());
     let runtime = builder(store.clone())
-        .runnable("sync", fails_then_succeeds(2, JobError::timeout("upstream timed out")))
+        .runnable(
+            "sync",
+            fails_then_succeeds(2, JobError::timeout("upstream timed out")),
+        )
         .build()
         .unwrap();
     let mut reports = runtime.subscribe();
     runtime.start().await.unwrap();
-    runtime.queue(JobInfo::once("sync-1", "sync")).await.unwrap();
+    runtime
+        .queue(JobInfo::once("sync-1", "sync"))
+        .await
+        .unwrap();
     let all = runs(&mut reports, Duration::from_secs(3600)).await;
     assert_eq!(all.len(), 3);
     assert_eq!(all[0].exception_type, Some(JobExceptionType::NETWORK));
@@ -69,7 +77,10 @@ async fn a_job_that_always_fails_with_max_try_count_three_is_abandoned_after_thr
     // spec: R17
     let store = Arc::new(InMemoryJobStore::new());
     let runtime = builder(store.clone())
-        .runnable("doomed", fails_then_succeeds(usize::MAX, JobError::business("invoice is void")))
+        .runnable(
+            "doomed",
+            fails_then_succeeds(usize::MAX, JobError::business("invoice is void")),
+        )
         .build()
         .unwrap();
     let mut reports = runtime.subscribe();
@@ -80,7 +91,10 @@ async fn a_job_that_always_fails_with_max_try_count_three_is_abandoned_after_thr
         .unwrap();
     let all = runs(&mut reports, Duration::from_secs(24 * 3600)).await;
     assert_eq!(all.len(), 3);
-    assert!(all.iter().all(|r| r.exception_type == Some(JobExceptionType::BUSINESS)));
+    assert!(
+        all.iter()
+            .all(|r| r.exception_type == Some(JobExceptionType::BUSINESS))
+    );
     let job = store.find("doomed-1").await.unwrap().unwrap();
     assert_eq!(job.status, JobStatus::Stopped);
     assert!(job.is_abandoned);
@@ -110,11 +124,17 @@ async fn a_persistent_job_with_max_count_five_runs_exactly_five_times() {
         .unwrap();
     let mut reports = runtime.subscribe();
     runtime.start().await.unwrap();
-    runtime.queue(JobInfo::persistent("tick-1", "tick", 2, 5)).await.unwrap();
+    runtime
+        .queue(JobInfo::persistent("tick-1", "tick", 2, 5))
+        .await
+        .unwrap();
     let all = runs(&mut reports, Duration::from_secs(600)).await;
     assert_eq!(all.len(), 5);
     assert_eq!(count.load(Ordering::SeqCst), 5);
-    assert_eq!(store.find("tick-1").await.unwrap().unwrap().status, JobStatus::Completed);
+    assert_eq!(
+        store.find("tick-1").await.unwrap().unwrap().status,
+        JobStatus::Completed
+    );
     runtime.shutdown().await.unwrap();
 }
 
@@ -150,11 +170,21 @@ async fn a_panicking_listener_does_not_stop_the_other_listener_or_the_job() {
         .unwrap();
     let mut reports = runtime.subscribe();
     runtime.start().await.unwrap();
-    runtime.queue(JobInfo::persistent("p", "ok", 1, 3)).await.unwrap();
+    runtime
+        .queue(JobInfo::persistent("p", "ok", 1, 3))
+        .await
+        .unwrap();
     let all = runs(&mut reports, Duration::from_secs(60)).await;
     assert_eq!(all.len(), 3, "the job kept running");
     assert!(all.iter().all(RunReport::succeeded));
-    assert_eq!(heard.load(Ordering::SeqCst), 3, "the other listener heard every run");
-    assert_eq!(store.find("p").await.unwrap().unwrap().status, JobStatus::Completed);
+    assert_eq!(
+        heard.load(Ordering::SeqCst),
+        3,
+        "the other listener heard every run"
+    );
+    assert_eq!(
+        store.find("p").await.unwrap().unwrap().status,
+        JobStatus::Completed
+    );
     runtime.shutdown().await.unwrap();
 }

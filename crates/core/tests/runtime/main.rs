@@ -1,5 +1,7 @@
 //! The runtime end to end on the in-memory store, under tokio's paused clock.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 mod control;
 mod failures;

@@ -294,7 +294,7 @@ async fn completion_is_fenced_by_the_lease_token() {
     );
     assert_eq!(
         store
-            .renew_leases("a", &[first.lease.clone()], t(100))
+            .renew_leases("a", std::slice::from_ref(&first.lease), t(100))
             .await
             .unwrap(),
         vec!["j".to_owned()]
@@ -330,7 +330,7 @@ async fn renewed_leases_are_not_rescued_and_released_runs_come_back() {
         .remove(0);
     assert!(
         store
-            .renew_leases("a", &[run.lease.clone()], t(100))
+            .renew_leases("a", std::slice::from_ref(&run.lease), t(100))
             .await
             .unwrap()
             .is_empty()
