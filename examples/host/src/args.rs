@@ -35,7 +35,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Hos
                     .parse()
                     .map_err(|_| format!("--duration expects seconds, got `{value}`"))?;
                 if !seconds.is_finite() || seconds <= 0.0 || seconds > 86_400.0 {
-                    return Err(format!("--duration must be between 0 and 86400 seconds, got `{value}`"));
+                    return Err(format!(
+                        "--duration must be between 0 and 86400 seconds, got `{value}`"
+                    ));
                 }
                 parsed.duration = Duration::from_secs_f64(seconds);
             }
@@ -55,11 +57,26 @@ mod tests {
 
     #[test]
     fn parses_duration_and_refuses_nonsense() {
-        assert_eq!(parse(strings(&[])).unwrap().unwrap().duration, Duration::from_secs(14));
-        assert_eq!(parse(strings(&["--duration", "3"])).unwrap().unwrap().duration, Duration::from_secs(3));
+        assert_eq!(
+            parse(strings(&[])).unwrap().unwrap().duration,
+            Duration::from_secs(14)
+        );
+        assert_eq!(
+            parse(strings(&["--duration", "3"]))
+                .unwrap()
+                .unwrap()
+                .duration,
+            Duration::from_secs(3)
+        );
         assert_eq!(parse(strings(&["--help"])).unwrap(), None);
-        assert_eq!(parse(strings(&["--duration", "soon"])).unwrap_err(), "--duration expects seconds, got `soon`");
+        assert_eq!(
+            parse(strings(&["--duration", "soon"])).unwrap_err(),
+            "--duration expects seconds, got `soon`"
+        );
         assert!(parse(strings(&["--duration", "-1"])).is_err());
-        assert_eq!(parse(strings(&["--nope"])).unwrap_err(), "unknown argument `--nope`");
+        assert_eq!(
+            parse(strings(&["--nope"])).unwrap_err(),
+            "unknown argument `--nope`"
+        );
     }
 }

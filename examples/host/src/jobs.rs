@@ -31,7 +31,9 @@ pub(crate) fn flaky_sync() -> impl JobRunnable {
             let attempt = attempts.fetch_add(1, Ordering::SeqCst) + 1;
             let endpoint: String = ctx.get("endpoint")?;
             if attempt <= 2 {
-                return Err(JobError::timeout(format!("{endpoint} did not answer within 2 s")));
+                return Err(JobError::timeout(format!(
+                    "{endpoint} did not answer within 2 s"
+                )));
             }
             ctx.set_result(format!("synced with {endpoint} on attempt {attempt}"));
             Ok(())
@@ -43,7 +45,9 @@ pub(crate) fn flaky_sync() -> impl JobRunnable {
 pub(crate) fn void_invoice() -> impl JobRunnable {
     job_fn(|ctx: JobRunnableContext| async move {
         let invoice: u64 = ctx.get("invoice")?;
-        Err::<(), JobError>(JobError::business(format!("invoice {invoice} is void and cannot be sent")))
+        Err::<(), JobError>(JobError::business(format!(
+            "invoice {invoice} is void and cannot be sent"
+        )))
     })
 }
 

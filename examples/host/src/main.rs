@@ -16,7 +16,8 @@ use tokio::sync::broadcast::error::RecvError;
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,bgtasks_core=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,bgtasks_core=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -10,7 +10,10 @@ pub(crate) fn describe(report: &RunReport, started: DateTime<Utc>) -> String {
         (Some(why), _) => format!("interrupted ({why:?})"),
         (None, Some(error)) => format!(
             "FAILED [{}] {}",
-            report.exception_type.map(|t| t.name()).unwrap_or_else(|| "?".into()),
+            report
+                .exception_type
+                .map(|t| t.name())
+                .unwrap_or_else(|| "?".into()),
             error.innermost_message()
         ),
         (None, None) => "ok".to_owned(),
@@ -18,7 +21,10 @@ pub(crate) fn describe(report: &RunReport, started: DateTime<Utc>) -> String {
     let state = match &report.job {
         Some(job) => {
             let next = match job.next_run_time {
-                Some(next) => format!("next in {:.0}s", (next - report.run_time).num_milliseconds() as f64 / 1000.0),
+                Some(next) => format!(
+                    "next in {:.0}s",
+                    (next - report.run_time).num_milliseconds() as f64 / 1000.0
+                ),
                 None => "no next run".to_owned(),
             };
             let cadence = match (&job.kind, &job.cron) {
@@ -38,7 +44,11 @@ pub(crate) fn describe(report: &RunReport, started: DateTime<Utc>) -> String {
         }
         None => "state not saved".to_owned(),
     };
-    format!("[+{at:5.1}s] {:<13} {:<58} {state}", report.job_id, truncate(&outcome, 58))
+    format!(
+        "[+{at:5.1}s] {:<13} {:<58} {state}",
+        report.job_id,
+        truncate(&outcome, 58)
+    )
 }
 
 fn truncate(text: &str, max: usize) -> String {
