@@ -1,0 +1,310 @@
+//! The failed-job e-mail notifier (R33).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bgtasks_abstractions::BoxError;
+use bgtasks_actions::{JobActionExecuteContext, JobActionNotifier};
+use chrono::Datelike;
+use lettre::Message;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use tracing::{debug, info, warn};
+
+use crate::error::{LocalizationError, NotifyError, TemplateError};
+use crate::localization::Localizer;
+use crate::model::FailureMailModel;
+use crate::options::JobExecutedFailedOptions;
+use crate::parameters::names;
+use crate::policy::{FailureStage, NotifyPolicy};
+use crate::recipients::{parse_mailbox, parse_recipients};
+use crate::render_data::{context_globals, render_data};
+use crate::templates::{BUILTIN_TEMPLATE, MailTemplates};
+use crate::throttle::MailThrottle;
+use crate::transport::MailTransport;
+
+/// The header naming the job a failure mail is about.
+pub const JOB_ID_HEADER: &str = "X-Bgtasks-Job-Id";
+
+/// What became of one failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MailOutcome {
+    /// The mail went to this many recipients.
+    Sent {
+        /// How many recipients the envelope had.
+        recipients: usize,
+    },
+    /// No mail was sent, on purpose.
+    Skipped(SkipReason),
+}
+
+/// Why no mail was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// The run did not fail.
+    NotFailed,
+    /// The policy does not mail this failure.
+    Policy(NotifyPolicy),
+    /// The job mailed less than the minimum interval ago.
+    TooSoon(Duration),
+}
+
+/// Sends an HTML e-mail about a failed run to the action's `to` addresses: register it
+/// through [`JobExecutedFailedDefinitionProvider`](crate::JobExecutedFailedDefinitionProvider)
+/// and attach a [`JobAction`](bgtasks_actions::JobAction) named
+/// [`JOB_EXECUTED_FAILED_ACTION`](crate::JOB_EXECUTED_FAILED_ACTION) to a job.
+///
+/// The mail is rendered from a handlebars template (the built-in one or one registered
+/// with [`with_template`](Self::with_template)) with labels localized by Fluent, and sent
+/// through a [`MailTransport`]. Which failures mail is chosen by the `notify` policy and
+/// the `min_interval_secs` parameter, with defaults from [`JobExecutedFailedOptions`].
+pub struct JobExecutedFailedNotifier {
+    transport: Arc<dyn MailTransport>,
+    templates: MailTemplates,
+    localizer: Localizer,
+    options: JobExecutedFailedOptions,
+    throttle: MailThrottle,
+}
+
+impl JobExecutedFailedNotifier {
+    /// A notifier sending through `transport`, with the built-in template, the `en` and
+    /// `zh-Hans` labels and the default options.
+    pub fn new(transport: Arc<dyn MailTransport>) -> Self {
+        Self {
+            transport,
+            templates: MailTemplates::new(),
+            localizer: Localizer::new(),
+            options: JobExecutedFailedOptions::default(),
+            throttle: MailThrottle::default(),
+        }
+    }
+
+    /// Sets the defaults.
+    pub fn with_options(mut self, options: JobExecutedFailedOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Registers a template that actions pick with `template = name`.
+    pub fn with_template(mut self, name: &str, source: &str) -> Result<Self, TemplateError> {
+        self.templates.register(name, source)?;
+        Ok(self)
+    }
+
+    /// Adds Fluent strings to `culture` (a new culture, or overrides of existing strings).
+    pub fn with_localization(
+        mut self,
+        culture: &str,
+        ftl: &str,
+    ) -> Result<Self, LocalizationError> {
+        self.localizer.add_resource(culture, ftl)?;
+        Ok(self)
+    }
+
+    /// The defaults.
+    pub fn options(&self) -> &JobExecutedFailedOptions {
+        &self.options
+    }
+
+    /// The templates.
+    pub fn templates(&self) -> &MailTemplates {
+        &self.templates
+    }
+
+    /// The localizer.
+    pub fn localizer(&self) -> &Localizer {
+        &self.localizer
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &Arc<dyn MailTransport> {
+        &self.transport
+    }
+
+    /// Builds the failure mail for `context` without sending it: checks the addresses,
+    /// picks the culture and template, and renders the HTML body.
+    pub fn compose(&self, context: &JobActionExecuteContext<'_>) -> Result<Message, NotifyError> {
+        let job_id = context.job_id();
+        let data = context.data();
+        let to_value = context.parameter(names::TO).cloned().unwrap_or_default();
+        let to = parse_recipients(job_id, &to_value)?;
+        let from = match context.parameter_text(names::FROM) {
+            Some(text) => parse_mailbox(job_id, names::FROM, &text)?,
+            None => {
+                self.transport
+                    .default_from()
+                    .cloned()
+                    .ok_or_else(|| NotifyError::NoSender {
+                        job_id: job_id.to_owned(),
+                    })?
+            }
+        };
+        let subject = context
+            .parameter_text(names::SUBJECT)
+            .unwrap_or_else(|| self.options.default_subject.clone());
+        let footer = context.parameter_text(names::FOOTER).unwrap_or_else(|| {
+            format!(
+                "Copyright © {} {}",
+                data.run_time.year(),
+                self.options.copyright_holder
+            )
+        });
+        let requested = context
+            .parameter_text(names::CULTURE)
+            .unwrap_or_else(|| self.options.default_culture.clone());
+        let culture = self.localizer.resolve(&requested);
+        let model = FailureMailModel::from_run(
+            data,
+            subject.clone(),
+            footer,
+            context.parameter_text(names::BODY),
+        );
+        let template = self.template_name(job_id, context.parameter_text(names::TEMPLATE));
+        let root = render_data(
+            &model,
+            self.localizer.labels(&culture),
+            &culture,
+            context_globals(job_id, context.parameter(names::CONTEXT)),
+        );
+        let html =
+            self.templates
+                .render(&template, &root)
+                .map_err(|source| NotifyError::Render {
+                    job_id: job_id.to_owned(),
+                    template: template.clone(),
+                    source: Box::new(source),
+                })?;
+
+        let mut builder = Message::builder().from(from).subject(subject);
+        for mailbox in to {
+            builder = builder.to(mailbox);
+        }
+        if let Ok(name) = HeaderName::new_from_ascii(JOB_ID_HEADER.to_owned()) {
+            builder = builder.raw_header(HeaderValue::new(name, job_id.to_owned()));
+        }
+        builder
+            .header(ContentType::TEXT_HTML)
+            .body(html)
+            .map_err(|source| NotifyError::Message {
+                job_id: job_id.to_owned(),
+                source,
+            })
+    }
+
+    /// Sends the failure mail for `context` if the run failed and the policy and the
+    /// minimum interval allow it; says what it did.
+    pub async fn send_failure_mail(
+        &self,
+        context: &JobActionExecuteContext<'_>,
+    ) -> Result<MailOutcome, NotifyError> {
+        let data = context.data();
+        if !data.failed() {
+            return Ok(MailOutcome::Skipped(SkipReason::NotFailed));
+        }
+        let job_id = context.job_id();
+        // Compose first, so that a misconfigured action shows up on every failure.
+        let message = self.compose(context)?;
+
+        let stage = FailureStage::of(context.event());
+        let policy = self.policy(context);
+        if !policy.wants(stage) {
+            return Ok(MailOutcome::Skipped(SkipReason::Policy(policy)));
+        }
+        let min_interval = self.min_interval(context);
+        if !stage.last && self.throttle.too_soon(job_id, data.run_time, min_interval) {
+            return Ok(MailOutcome::Skipped(SkipReason::TooSoon(min_interval)));
+        }
+
+        let recipients = message.envelope().to().len();
+        self.transport
+            .send(&message)
+            .await
+            .map_err(|source| NotifyError::Transport {
+                job_id: job_id.to_owned(),
+                endpoint: self.transport.endpoint(),
+                source,
+            })?;
+        self.throttle.record(job_id, data.run_time, stage.last);
+        Ok(MailOutcome::Sent { recipients })
+    }
+
+    fn template_name(&self, job_id: &str, requested: Option<String>) -> String {
+        match requested {
+            Some(name) if self.templates.contains(&name) => name,
+            Some(name) => {
+                warn!(
+                    job_id,
+                    template = %name,
+                    "job `{job_id}` asks for the mail template `{name}`, which is not registered: using the built-in one"
+                );
+                BUILTIN_TEMPLATE.to_owned()
+            }
+            None => BUILTIN_TEMPLATE.to_owned(),
+        }
+    }
+
+    fn policy(&self, context: &JobActionExecuteContext<'_>) -> NotifyPolicy {
+        let Some(text) = context.parameter_text(names::NOTIFY) else {
+            return self.options.default_policy;
+        };
+        text.parse().unwrap_or_else(|error| {
+            let job_id = context.job_id();
+            warn!(job_id, %error, "job `{job_id}`: {error}; using `{}`", self.options.default_policy);
+            self.options.default_policy
+        })
+    }
+
+    fn min_interval(&self, context: &JobActionExecuteContext<'_>) -> Duration {
+        let Some(text) = context.parameter_text(names::MIN_INTERVAL_SECS) else {
+            return self.options.default_min_interval;
+        };
+        match text.trim().parse::<u64>() {
+            Ok(seconds) => Duration::from_secs(seconds),
+            Err(error) => {
+                let job_id = context.job_id();
+                warn!(
+                    job_id,
+                    value = %text,
+                    "job `{job_id}`: `min_interval_secs` must be a whole number of seconds, not `{text}` ({error}); using the default"
+                );
+                self.options.default_min_interval
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for JobExecutedFailedNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobExecutedFailedNotifier")
+            .field("transport", &self.transport.endpoint())
+            .field("templates", &self.templates)
+            .field("localizer", &self.localizer)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl JobActionNotifier for JobExecutedFailedNotifier {
+    fn name(&self) -> &str {
+        "JobExecutedFailedNotifier"
+    }
+
+    async fn notify_error(&self, context: &JobActionExecuteContext<'_>) -> Result<(), BoxError> {
+        let job_id = context.job_id();
+        match self.send_failure_mail(context).await? {
+            MailOutcome::Sent { recipients } => info!(
+                job_id,
+                recipients,
+                server = %self.transport.endpoint(),
+                "sent the failure mail of job `{job_id}` to {recipients} recipients"
+            ),
+            MailOutcome::Skipped(reason) => {
+                debug!(job_id, ?reason, "no failure mail for job `{job_id}`")
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,71 @@
+//! How a rendered mail leaves the process: SMTP for real use, files or memory for
+//! development and tests (R36).
+
+mod file;
+mod memory;
+mod smtp;
+mod smtp_env;
+mod tls_mode;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lettre::Message;
+use lettre::message::Mailbox;
+
+pub use self::file::FileMailTransport;
+pub use self::memory::{InMemoryMailTransport, SentMail};
+pub use self::smtp::{DEFAULT_SMTP_TIMEOUT, SmtpMailTransport, SmtpMailTransportBuilder};
+pub use self::smtp_env::{SmtpConfigError, env_vars};
+pub use self::tls_mode::{SmtpTls, UnknownTlsMode};
+
+/// A transport could not deliver a message.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MailTransportError {
+    /// The SMTP conversation failed (connection refused, TLS, authentication, a 5xx...).
+    #[error("SMTP error: {0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+    /// The file transport could not write the message.
+    #[error("could not write the message file: {0}")]
+    File(#[from] lettre::transport::file::Error),
+    /// The whole send took longer than the transport's timeout.
+    #[error("no answer within {0:?}")]
+    TimedOut(Duration),
+    /// Another transport's error.
+    #[error("{0}")]
+    Other(#[source] bgtasks_abstractions::BoxError),
+}
+
+/// Delivers a built message. Implement it to send mail another way (an HTTP mail API,
+/// a queue...); the notifier holds it as `Arc<dyn MailTransport>`.
+#[async_trait]
+pub trait MailTransport: Send + Sync {
+    /// Sends `message` to the recipients of its envelope. Implementations bound the call
+    /// with their own timeout.
+    async fn send(&self, message: &Message) -> Result<(), MailTransportError>;
+
+    /// Where mail goes, for logs and errors, e.g. `smtp://mail.example.com:587`.
+    fn endpoint(&self) -> String;
+
+    /// The sender to use when the action sets no `from` parameter.
+    fn default_from(&self) -> Option<&Mailbox> {
+        None
+    }
+}
+
+#[async_trait]
+impl<T: MailTransport + ?Sized> MailTransport for Arc<T> {
+    async fn send(&self, message: &Message) -> Result<(), MailTransportError> {
+        (**self).send(message).await
+    }
+
+    fn endpoint(&self) -> String {
+        (**self).endpoint()
+    }
+
+    fn default_from(&self) -> Option<&Mailbox> {
+        (**self).default_from()
+    }
+}
