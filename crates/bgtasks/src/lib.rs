@@ -6,12 +6,21 @@
 //! |---|---|---|
 //! | `bgtasks-abstractions` | job model, events, failure types, finder | always ([`abstractions`]) |
 //! | `bgtasks-core` | runtime, store trait, in-memory store, retry policies | always ([`core`]) |
+//! | `bgtasks-actions` | job actions and the listener that fires notifiers | `actions` |
+//! | `bgtasks-exception-handling` | the failed-job e-mail (handlebars, fluent, lettre) | `exception-handling` |
 //!
 //! Every seam can be replaced on the builder: store, failure-type finder, retry policy,
 //! lock provider, listeners, dispatcher and clock.
 
 pub use bgtasks_abstractions as abstractions;
 pub use bgtasks_core as core;
+
+/// Job actions (feature `actions`).
+#[cfg(feature = "actions")]
+pub use bgtasks_actions as actions;
+/// The failed-job e-mail notifier (feature `exception-handling`).
+#[cfg(feature = "exception-handling")]
+pub use bgtasks_exception_handling as exception_handling;
 
 pub use bgtasks_abstractions::{
     BackgroundTasksOptions, BoxError, CronSchedule, DefaultJobExceptionTypeFinder, Interruption,

@@ -1,0 +1,41 @@
+//! The store conformance suite on the in-memory store.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bgtasks::actions::{InMemoryJobActionStore, JobActionStore};
+use bgtasks::core::InMemoryJobLockProvider;
+use bgtasks::core::clock::SystemClock;
+use bgtasks::{InMemoryJobStore, JobLockProvider, JobStore};
+use bgtasks_store_conformance::StoreFactory;
+
+struct Memory;
+
+#[async_trait]
+impl StoreFactory for Memory {
+    async fn fresh(&self) -> Arc<dyn JobStore> {
+        Arc::new(InMemoryJobStore::new())
+    }
+
+    async fn reopen(&self, store: &Arc<dyn JobStore>) -> Arc<dyn JobStore> {
+        store.clone()
+    }
+
+    async fn locks(
+        &self,
+        _store: &Arc<dyn JobStore>,
+    ) -> (Arc<dyn JobLockProvider>, Arc<dyn JobLockProvider>) {
+        // In one process, one provider is shared by every runtime that should exclude
+        // each other: both handles are the same provider.
+        let shared: Arc<dyn JobLockProvider> =
+            Arc::new(InMemoryJobLockProvider::new(Arc::new(SystemClock)));
+        (shared.clone(), shared)
+    }
+
+    async fn action_store(&self, _store: &Arc<dyn JobStore>) -> Arc<dyn JobActionStore> {
+        Arc::new(InMemoryJobActionStore::new())
+    }
+}
+
+// spec: R27, R28
+bgtasks_store_conformance::job_store_conformance!(Memory);
