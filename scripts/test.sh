@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace, after setting up what the tests need on this
-# machine: a real SMTP server on loopback (Python's aiosmtpd, installed if missing).
+# machine: a real SMTP server on loopback (Python's aiosmtpd, installed if missing) and a
+# throwaway PostgreSQL cluster on a loopback port (installed from Debian's packages if
+# missing).
 # Usage: bash scripts/test.sh [extra nextest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,14 +42,18 @@ start_smtp() {
     log "SMTP server on 127.0.0.1:${SMTP_PORT}, mail in ${BGTASKS_TEST_MAILDIR}"
 }
 
+. "$(dirname "$0")/postgres.sh"
+
 cleanup() {
     if [ -n "${SMTP_PID:-}" ]; then kill "${SMTP_PID}" 2>/dev/null || true; fi
     if [ -n "${SMTP_DIR:-}" ]; then rm -rf "${SMTP_DIR}"; fi
+    stop_postgres
 }
 trap cleanup EXIT
 
 ensure_aiosmtpd
 start_smtp
+start_postgres
 
 log "doc tests"
 cargo test --workspace --all-features --doc --quiet
