@@ -21,6 +21,8 @@ pub use bgtasks_actions as actions;
 /// The failed-job e-mail notifier (feature `exception-handling`).
 #[cfg(feature = "exception-handling")]
 pub use bgtasks_exception_handling as exception_handling;
+#[cfg(feature = "exception-handling")]
+pub mod notifications;
 
 pub use bgtasks_abstractions::{
     BackgroundTasksOptions, BoxError, CronSchedule, DefaultJobExceptionTypeFinder, Interruption,
