@@ -8,39 +8,53 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bgtasks_abstractions::{JobError, JobInfo, JobRunnableContext, JobStatus, job_fn};
-use bgtasks_actions::{InMemoryJobActionStore, JobAction, JobActionDefinitionManager, JobActionEvent, JobActionStore};
+use bgtasks_actions::{
+    InMemoryJobActionStore, JobAction, JobActionDefinitionManager, JobActionEvent, JobActionStore,
+};
 use bgtasks_core::retry::FixedIntervalRetryPolicy;
 use bgtasks_core::store::{InMemoryJobStore, JobStore};
 use bgtasks_core::{JobScheduler, RunReport, Runtime};
 use bgtasks_exception_handling::{
-    JOB_EXECUTED_FAILED_ACTION, JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier, MailTransport,
-    SmtpMailTransport, SmtpTls,
+    JOB_EXECUTED_FAILED_ACTION, JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier,
+    MailTransport, SmtpMailTransport, SmtpTls,
 };
 use support::{SmtpServer, free_port, unique_job_id};
 use tokio::sync::broadcast;
 
 /// A runtime whose failed jobs retry every 50 ms, with the failure e-mail wired to
 /// `transport`, and a runnable type `fails` that always fails with a Network failure.
-fn runtime(transport: Option<Arc<dyn MailTransport>>) -> (Runtime, Arc<InMemoryJobStore>, Arc<dyn JobActionStore>) {
+fn runtime(
+    transport: Option<Arc<dyn MailTransport>>,
+) -> (Runtime, Arc<InMemoryJobStore>, Arc<dyn JobActionStore>) {
     let store = Arc::new(InMemoryJobStore::new());
     let actions: Arc<dyn JobActionStore> = Arc::new(InMemoryJobActionStore::new());
     let mut builder = Runtime::builder()
         .store(store.clone())
-        .retry_policy(Arc::new(FixedIntervalRetryPolicy::new(Duration::from_millis(50))))
+        .retry_policy(Arc::new(FixedIntervalRetryPolicy::new(
+            Duration::from_millis(50),
+        )))
         .runnable(
             "fails",
-            job_fn(|_ctx: JobRunnableContext| async move { Err::<(), _>(JobError::http(503, "warehouse is down")) }),
+            job_fn(|_ctx: JobRunnableContext| async move {
+                Err::<(), _>(JobError::http(503, "warehouse is down"))
+            }),
         );
     if let Some(transport) = transport {
         let notifier = Arc::new(JobExecutedFailedNotifier::new(transport));
-        let definitions =
-            JobActionDefinitionManager::new().with_provider(&JobExecutedFailedDefinitionProvider::new(notifier));
-        builder = builder.listener(Arc::new(JobActionEvent::new(actions.clone(), Arc::new(definitions))));
+        let definitions = JobActionDefinitionManager::new()
+            .with_provider(&JobExecutedFailedDefinitionProvider::new(notifier));
+        builder = builder.listener(Arc::new(JobActionEvent::new(
+            actions.clone(),
+            Arc::new(definitions),
+        )));
     }
     (builder.build().unwrap(), store, actions)
 }
 
-async fn until_abandoned(reports: &mut broadcast::Receiver<RunReport>, jobs: usize) -> Vec<RunReport> {
+async fn until_abandoned(
+    reports: &mut broadcast::Receiver<RunReport>,
+    jobs: usize,
+) -> Vec<RunReport> {
     let mut all = Vec::new();
     let mut abandoned = 0;
     while abandoned < jobs {
@@ -87,10 +101,16 @@ async fn each_policy_mails_the_expected_failures_of_a_ladder_that_ends_in_abando
     assert_eq!(runs.len(), 12, "three jobs, four runs each");
     for (id, mails) in &expected {
         let received = server.wait_for(id, *mails).await;
-        assert!(received.iter().all(|m| m.rcpt_to.len() == 2), "both recipients on every mail");
+        assert!(
+            received.iter().all(|m| m.rcpt_to.len() == 2),
+            "both recipients on every mail"
+        );
         server.assert_count_settles(id, *mails).await;
         let job = store.find(id).await.unwrap().unwrap();
-        assert_eq!((job.status, job.try_count, job.is_abandoned), (JobStatus::Stopped, 4, true));
+        assert_eq!(
+            (job.status, job.try_count, job.is_abandoned),
+            (JobStatus::Stopped, 4, true)
+        );
     }
     runtime.shutdown().await.unwrap();
 }
@@ -111,7 +131,9 @@ async fn a_dead_smtp_server_changes_nothing_in_the_jobs_saved_state() {
     actions
         .set_actions(
             &id,
-            vec![JobAction::new(JOB_EXECUTED_FAILED_ACTION).with_parameter("to", "ops@example.com")],
+            vec![
+                JobAction::new(JOB_EXECUTED_FAILED_ACTION).with_parameter("to", "ops@example.com"),
+            ],
         )
         .await
         .unwrap();
@@ -124,7 +146,10 @@ async fn a_dead_smtp_server_changes_nothing_in_the_jobs_saved_state() {
             .await
             .unwrap();
         until_abandoned(&mut reports, 1).await;
-        assert!(started.elapsed() < Duration::from_secs(15), "each send is bounded by its timeout");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "each send is bounded by its timeout"
+        );
         runtime.shutdown().await.unwrap();
     }
     let comparable = |mut job: JobInfo| {
@@ -135,7 +160,10 @@ async fn a_dead_smtp_server_changes_nothing_in_the_jobs_saved_state() {
     };
     let mailed = comparable(mailed_store.find(&id).await.unwrap().unwrap());
     let plain = comparable(plain_store.find(&id).await.unwrap().unwrap());
-    assert_eq!(mailed, plain, "the notifier's failure left no trace on the job");
+    assert_eq!(
+        mailed, plain,
+        "the notifier's failure left no trace on the job"
+    );
     assert_eq!(mailed.status, JobStatus::Stopped);
     assert_eq!(
         mailed_store.list_logs(&id, 10).await.unwrap().len(),

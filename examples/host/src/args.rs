@@ -1,5 +1,6 @@
 //! The host's command line.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// What the host was asked to do.
@@ -7,23 +8,34 @@ use std::time::Duration;
 pub(crate) struct HostArgs {
     /// How long the demo runs before the host shuts down.
     pub(crate) duration: Duration,
+    /// Where the host keeps its files (failure e-mails go to `mail/` under it).
+    pub(crate) data_dir: PathBuf,
 }
 
 pub(crate) const USAGE: &str = "\
 bgtasks example host: runs a few jobs that show scheduling, retry and abandonment.
 
 USAGE:
-    bgtasks-example-host [--duration SECONDS]
+    bgtasks-example-host [--duration SECONDS] [--data-dir DIR]
 
 OPTIONS:
     --duration SECONDS   how long the demo runs before shutting down (default 14)
+    --data-dir DIR       where the host keeps its files (default: $BGTASKS_DATA_DIR or ./data)
     -h, --help           print this help
+
+ENVIRONMENT:
+    BGTASKS_SMTP_HOST    send failure e-mails over SMTP (with BGTASKS_SMTP_PORT, _TLS,
+                         _USERNAME, _PASSWORD, _FROM, _TIMEOUT_SECS); without it they are
+                         written as .eml files under DATA_DIR/mail
 ";
 
 /// Parses the arguments after the program name. `Ok(None)` means help was asked for.
 pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<HostArgs>, String> {
     let mut parsed = HostArgs {
         duration: Duration::from_secs(14),
+        data_dir: std::env::var_os("BGTASKS_DATA_DIR")
+            .filter(|d| !d.is_empty())
+            .map_or_else(|| PathBuf::from("data"), PathBuf::from),
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -40,6 +52,13 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Hos
                     ));
                 }
                 parsed.duration = Duration::from_secs_f64(seconds);
+            }
+            "--data-dir" => {
+                let value = args.next().ok_or("--data-dir needs a directory")?;
+                if value.trim().is_empty() {
+                    return Err("--data-dir needs a directory".to_owned());
+                }
+                parsed.data_dir = PathBuf::from(value);
             }
             other => return Err(format!("unknown argument `{other}`")),
         }

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use bgtasks::actions::JobAction;
+use bgtasks::exception_handling::JOB_EXECUTED_FAILED_ACTION;
 use bgtasks::prelude::*;
 
 /// A cron heartbeat every 5 seconds.
@@ -49,6 +51,27 @@ pub(crate) fn void_invoice() -> impl JobRunnable {
             "invoice {invoice} is void and cannot be sent"
         )))
     })
+}
+
+/// The failure e-mails the demo asks for: the invoice job mails its first and its final
+/// failure, in Chinese; the sync job mails only a final failure (it recovers, so none).
+pub(crate) fn demo_actions() -> Vec<(&'static str, JobAction)> {
+    vec![
+        (
+            "void-invoice",
+            JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+                .with_parameter("to", "billing@example.com, oncall@example.com")
+                .with_parameter("subject", "Invoice job failed")
+                .with_parameter("culture", "zh-Hans")
+                .with_parameter("notify", "first-and-final"),
+        ),
+        (
+            "flaky-sync",
+            JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+                .with_parameter("to", "integrations@example.com")
+                .with_parameter("notify", "final"),
+        ),
+    ]
 }
 
 /// The demo's jobs.

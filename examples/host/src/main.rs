@@ -1,6 +1,7 @@
 //! The bgtasks example host: a cron job, a repeating job, a job that fails with a network
 //! failure twice and then succeeds, and a job refused by a business rule until it is
-//! abandoned. Each run is printed as it happens; the host stops by itself.
+//! abandoned — and mails its failures. Each run is printed as it happens; the host stops
+//! by itself.
 
 mod args;
 mod jobs;
@@ -8,6 +9,10 @@ mod printer;
 
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
+use bgtasks::actions::{InMemoryJobActionStore, JobActionStore};
+use bgtasks::notifications;
 use bgtasks::prelude::*;
 use bgtasks::{BackgroundTasksOptions, JobStore};
 use tokio::sync::broadcast::error::RecvError;
@@ -47,8 +52,18 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
         workers: 4,
         ..BackgroundTasksOptions::default()
     };
+    let mail_dir = args.data_dir.join("mail");
+    let transport = notifications::mail_transport_from_env(&mail_dir)?;
+    let actions: Arc<dyn JobActionStore> = Arc::new(InMemoryJobActionStore::new());
+    for (job_id, action) in jobs::demo_actions() {
+        actions.set_actions(job_id, vec![action]).await?;
+    }
     let runtime = BackgroundTasks::builder()
         .options(options)
+        .listener(notifications::failure_email_listener(
+            actions,
+            transport.clone(),
+        ))
         .runnable("heartbeat", jobs::heartbeat())
         .runnable("report", jobs::report())
         .runnable("sync", jobs::flaky_sync())
@@ -61,11 +76,12 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
         runtime.queue(job).await?;
     }
     println!(
-        "bgtasks example host: node `{}`, {} workers, in-memory store; running for {:.0}s (Ctrl-C stops early)\n",
+        "bgtasks example host: node `{}`, {} workers, in-memory store; running for {:.0}s (Ctrl-C stops early)",
         runtime.node_name(),
         runtime.options().workers,
         args.duration.as_secs_f64()
     );
+    println!("failure e-mails go to {}\n", transport.endpoint());
     let deadline = tokio::time::sleep(args.duration);
     tokio::pin!(deadline);
     loop {
@@ -95,5 +111,27 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
+    print_mail_summary(&mail_dir, transport.endpoint());
     Ok(())
+}
+
+fn print_mail_summary(mail_dir: &std::path::Path, endpoint: String) {
+    let Ok(entries) = std::fs::read_dir(mail_dir) else {
+        println!("\nFailure e-mails were sent to {endpoint}.");
+        return;
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    println!(
+        "\nFailure e-mails ({} in {}; open them with any mail reader):",
+        files.len(),
+        mail_dir.display()
+    );
+    for file in files.iter().rev().take(6) {
+        println!("  {}", file.display());
+    }
 }

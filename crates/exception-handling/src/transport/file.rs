@@ -9,7 +9,7 @@ use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 use super::{MailTransport, MailTransportError};
 
 /// Writes each message to `<dir>/<uuid>.eml` instead of sending it: open the files with a
-/// mail client to see what would have been sent. The directory must exist.
+/// mail client to see what would have been sent. The directory is created when missing.
 #[derive(Debug, Clone)]
 pub struct FileMailTransport {
     dir: PathBuf,
@@ -42,6 +42,17 @@ impl FileMailTransport {
 #[async_trait]
 impl MailTransport for FileMailTransport {
     async fn send(&self, message: &Message) -> Result<(), MailTransportError> {
+        if !self.dir.is_dir() {
+            std::fs::create_dir_all(&self.dir).map_err(|e| {
+                MailTransportError::Other(
+                    format!(
+                        "cannot create the mail directory {}: {e}",
+                        self.dir.display()
+                    )
+                    .into(),
+                )
+            })?;
+        }
         self.inner
             .send_raw(message.envelope(), &message.formatted())
             .await?;
