@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use bgtasks_abstractions::{JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus};
-use bgtasks_core::store::{CompletionOutcome, JobLog, JobStore, ReleaseMode};
+use bgtasks_core::store::{CompletionOutcome, JobLog, JobStore, ReleaseMode, RunCompletion};
 use futures_util::future::join_all;
 
 use crate::StoreFactory;
@@ -568,6 +568,134 @@ pub async fn a_job_removed_during_its_run_is_gone(factory: &dyn StoreFactory) {
     );
     assert!(store.find("j").await.unwrap().is_none());
     assert!(store.rescue_expired(t(100)).await.unwrap().is_empty());
+}
+
+/// R20: completion writes the run-state fields only; the definition edited during the run
+/// is kept.
+pub async fn completion_writes_only_the_run_state(factory: &dyn StoreFactory) {
+    let store = factory.fresh().await;
+    store.insert(&queued("j", 0)).await.unwrap();
+    let run = store
+        .claim_due("a", t(1), 1, LEASE)
+        .await
+        .unwrap()
+        .remove(0);
+    let mut edited = store.find("j").await.unwrap().unwrap();
+    edited.description = "edited during the run".into();
+    edited.args = JobArgs::new().with("k", "new");
+    edited.max_try_count = 7;
+    store.store(&edited).await.unwrap();
+    let mut outcome = run.job.clone();
+    outcome.status = JobStatus::FailedRetry;
+    outcome.trigger_count = 1;
+    outcome.try_count = 1;
+    outcome.interval = 450;
+    outcome.priority = JobPriority::BelowNormal;
+    outcome.last_run_time = Some(t(1));
+    outcome.next_run_time = Some(t(451));
+    outcome.result = Some("boom".into());
+    outcome.base_interval = Some(300);
+    assert_eq!(
+        store.complete_run(&run.lease, &outcome).await.unwrap(),
+        CompletionOutcome::Saved
+    );
+    let saved = store.find("j").await.unwrap().unwrap();
+    assert_eq!(saved.description, "edited during the run");
+    assert_eq!(saved.args.get_str("k").unwrap(), "new");
+    assert_eq!(saved.max_try_count, 7);
+    assert_eq!(
+        (
+            saved.status,
+            saved.trigger_count,
+            saved.try_count,
+            saved.interval,
+            saved.priority
+        ),
+        (JobStatus::FailedRetry, 1, 1, 450, JobPriority::BelowNormal)
+    );
+    assert_eq!(
+        (saved.last_run_time, saved.next_run_time),
+        (Some(t(1)), Some(t(451)))
+    );
+    assert_eq!(
+        (saved.result.as_deref(), saved.base_interval),
+        (Some("boom"), Some(300))
+    );
+    assert_eq!(
+        store.next_due_time("a").await.unwrap(),
+        Some(t(451)),
+        "due again at its retry"
+    );
+}
+
+/// Batched completions answer one outcome per run, in order; batched logs are all kept.
+pub async fn batched_completions_and_logs(factory: &dyn StoreFactory) {
+    let store = factory.fresh().await;
+    for i in 0..5 {
+        store.insert(&queued(&format!("j{i}"), 0)).await.unwrap();
+    }
+    let mut runs = store.claim_due("a", t(1), 5, LEASE).await.unwrap();
+    runs.sort_by(|x, y| x.job.id.cmp(&y.job.id));
+    assert!(store.remove("j1").await.unwrap());
+    assert_eq!(store.rescue_expired(t(100)).await.unwrap().len(), 4);
+    let completions: Vec<RunCompletion> = runs
+        .iter()
+        .map(|run| {
+            let mut job = run.job.clone();
+            job.status = JobStatus::Completed;
+            job.trigger_count = 1;
+            RunCompletion {
+                lease: run.lease.clone(),
+                job,
+            }
+        })
+        .collect();
+    let fresh = store
+        .claim_due("b", t(101), 1, LEASE)
+        .await
+        .unwrap()
+        .remove(0);
+    let mut all = completions.clone();
+    let mut newer = fresh.job.clone();
+    newer.status = JobStatus::Completed;
+    all.push(RunCompletion {
+        lease: fresh.lease.clone(),
+        job: newer,
+    });
+    let outcomes = store.complete_runs(&all).await.unwrap();
+    assert_eq!(outcomes.len(), 6);
+    assert_eq!(outcomes[1], CompletionOutcome::JobGone, "j1 was removed");
+    for (i, outcome) in outcomes.iter().enumerate().take(5) {
+        if i != 1 {
+            assert_eq!(*outcome, CompletionOutcome::LeaseLost, "j{i} was rescued");
+        }
+    }
+    assert_eq!(outcomes[5], CompletionOutcome::Saved);
+    assert_eq!(
+        store.find(&fresh.job.id).await.unwrap().unwrap().status,
+        JobStatus::Completed
+    );
+    assert!(store.complete_runs(&[]).await.unwrap().is_empty());
+
+    let logs: Vec<JobLog> = (0..50)
+        .map(|i| JobLog {
+            job_id: "logged".into(),
+            job_name: "n".into(),
+            job_group: "g".into(),
+            job_type: "t".into(),
+            message: format!("run {i}"),
+            run_time: t(i),
+            exception: None,
+            tenant_id: None,
+            node: "a".into(),
+            duration_ms: 1,
+        })
+        .collect();
+    store.store_logs(&logs).await.unwrap();
+    store.store_logs(&[]).await.unwrap();
+    let kept = store.list_logs("logged", 100).await.unwrap();
+    assert_eq!(kept.len(), 50);
+    assert_eq!(kept[0].message, "run 49");
 }
 
 /// R3: a job past its end time is never claimed and loses its next run time.

@@ -70,6 +70,8 @@ macro_rules! job_store_conformance {
             renewed_leases_are_not_rescued_and_released_runs_come_back,
             a_job_paused_during_its_run_stays_paused,
             a_job_removed_during_its_run_is_gone,
+            completion_writes_only_the_run_state,
+            batched_completions_and_logs,
             past_end_time_is_never_claimed,
             concurrent_claimers_take_each_run_once,
             two_handles_storing_the_same_job,

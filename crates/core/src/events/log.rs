@@ -5,13 +5,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bgtasks_abstractions::{BoxError, JobEvent, JobEventContext, JobEventData};
 
-use crate::store::{JobLog, JobStore};
+use crate::store::{JobLog, JobStore, RunWriter};
 
 /// Stores a [`JobLog`] after every run, with the result and error text cut to the
 /// configured maximum lengths. Registered by default; skipped for job types that opt out
 /// of logging.
 pub struct JobLogEvent {
-    store: Arc<dyn JobStore>,
+    writer: RunWriter,
     max_message_chars: usize,
     max_error_chars: usize,
 }
@@ -20,10 +20,16 @@ impl JobLogEvent {
     /// A log event writing to `store`.
     pub fn new(store: Arc<dyn JobStore>, max_message_chars: usize, max_error_chars: usize) -> Self {
         Self {
-            store,
+            writer: RunWriter::direct(store),
             max_message_chars,
             max_error_chars,
         }
+    }
+
+    /// Writes logs through `writer` (which may batch them).
+    pub fn with_writer(mut self, writer: RunWriter) -> Self {
+        self.writer = writer;
+        self
     }
 
     /// The record this event writes for a run.
@@ -70,7 +76,7 @@ impl JobEvent for JobLogEvent {
     }
 
     async fn on_after_executed(&self, context: &JobEventContext) -> Result<(), BoxError> {
-        self.store.store_log(&self.log_for(context.data())).await?;
+        self.writer.log(self.log_for(context.data())).await?;
         Ok(())
     }
 }

@@ -18,7 +18,7 @@ use crate::lock::{InMemoryJobLockProvider, JobLockProvider};
 use crate::registry::JobRunnableRegistry;
 use crate::retry::{ReferenceRetryPolicy, RetryPolicy};
 use crate::scheduler::JobScheduler;
-use crate::store::{InMemoryJobStore, JobStore};
+use crate::store::{InMemoryJobStore, JobStore, RunWriter};
 use crate::system_jobs::{
     CHECKING_JOB_TYPE, CLEANING_JOB_TYPE, JobCleaner, JobPoller, JobStateChecker, POLLING_JOB_TYPE,
     system_jobs,
@@ -246,22 +246,25 @@ impl RuntimeBuilder {
         let dispatcher = self
             .dispatcher
             .unwrap_or_else(|| Arc::new(StoreJobDispatcher));
+        let writer = RunWriter::new(store.clone());
         let state_listener: Option<Arc<dyn JobEvent>> = match self.executed_event {
-            ExecutedEventChoice::Default => Some(Arc::new(JobExecutedEvent::new(
-                store.clone(),
-                policy,
-                clock.clone(),
-            ))),
+            ExecutedEventChoice::Default => Some(Arc::new(
+                JobExecutedEvent::new(store.clone(), policy, clock.clone())
+                    .with_writer(writer.clone()),
+            )),
             ExecutedEventChoice::Custom(listener) => Some(listener),
             ExecutedEventChoice::None => None,
         };
         let mut listeners = Vec::new();
         if self.log_event {
-            listeners.push(Arc::new(JobLogEvent::new(
-                store.clone(),
-                options.log_message_max_chars,
-                options.log_error_max_chars,
-            )) as Arc<dyn JobEvent>);
+            listeners.push(Arc::new(
+                JobLogEvent::new(
+                    store.clone(),
+                    options.log_message_max_chars,
+                    options.log_error_max_chars,
+                )
+                .with_writer(writer),
+            ) as Arc<dyn JobEvent>);
         }
         listeners.extend(self.listeners);
         let trigger = JobEventTrigger::new(

@@ -3,6 +3,8 @@
 mod error;
 mod log;
 mod memory;
+mod run_state;
+mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +17,17 @@ use tokio::sync::Notify;
 pub use self::error::StoreError;
 pub use self::log::JobLog;
 pub use self::memory::{DEFAULT_MAX_LOGS, InMemoryJobStore};
+pub use self::run_state::merge_run_state;
+pub use self::writer::RunWriter;
+
+/// The outcome of one run, to be saved under its lease.
+#[derive(Debug, Clone)]
+pub struct RunCompletion {
+    /// The lease the run holds.
+    pub lease: RunLease,
+    /// The job state the run produced.
+    pub job: JobInfo,
+}
 
 /// A run a node claimed: the job as it is now (its next run time already moved on to the
 /// following fire time) and the lease that guards the run.
@@ -119,12 +132,45 @@ pub trait JobStore: Send + Sync {
     ) -> Result<Vec<String>, StoreError>;
 
     /// Saves the job state a run produced and ends its lease, if the lease is still this
-    /// run's. A job paused during the run stays paused.
+    /// run's. Only the run-state fields are written (see [`merge_run_state`]): changes to
+    /// the job's definition made during the run are kept, and a job paused during the run
+    /// stays paused.
     async fn complete_run(
         &self,
         lease: &RunLease,
         job: &JobInfo,
     ) -> Result<CompletionOutcome, StoreError>;
+
+    /// Saves the outcomes of several runs, each as [`complete_run`](Self::complete_run)
+    /// would, returning one outcome per run in order. Durable stores do it in one
+    /// transaction; the default calls `complete_run` for each.
+    async fn complete_runs(
+        &self,
+        runs: &[RunCompletion],
+    ) -> Result<Vec<CompletionOutcome>, StoreError> {
+        let mut outcomes = Vec::with_capacity(runs.len());
+        for run in runs {
+            outcomes.push(self.complete_run(&run.lease, &run.job).await?);
+        }
+        Ok(outcomes)
+    }
+
+    /// Appends several run logs. Durable stores do it in one statement; the default calls
+    /// `store_log` for each.
+    async fn store_logs(&self, logs: &[JobLog]) -> Result<(), StoreError> {
+        for log in logs {
+            self.store_log(log).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the runtime should gather the completions and logs of concurrent runs into
+    /// batches ([`complete_runs`](Self::complete_runs), [`store_logs`](Self::store_logs))
+    /// rather than write each at once. Durable stores say yes: one transaction for many
+    /// runs. The in-memory store says no.
+    fn prefers_batched_writes(&self) -> bool {
+        false
+    }
 
     /// Ends a run's lease without a result.
     async fn release_run(

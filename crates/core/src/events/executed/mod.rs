@@ -9,13 +9,20 @@ use bgtasks_abstractions::{
 };
 
 use crate::retry::{RetryDecision, RetryPolicy, RunFailure};
-use crate::store::{CompletionOutcome, JobStore};
+use crate::store::{CompletionOutcome, JobStore, RunWriter};
 
-/// After every run, loads the job from the store, applies R13–R19 (with the configured
-/// retry policy deciding what a failure means), and saves it (R20). Registered by default.
-/// Skips runs that were interrupted and job types that opted out of status handling.
+/// After every run, takes the job as the run found it, applies R13–R19 (with the
+/// configured retry policy deciding what a failure means), and saves it (R20).
+/// Registered by default. Skips runs that were interrupted and job types that opted out
+/// of status handling.
+///
+/// A claimed run carries the job as it was claimed under its lease, so the event starts
+/// from that instead of reading the store again; the fenced completion then writes only
+/// the run-state fields, keeps a pause made during the run, and reports a job removed
+/// during the run (logged, nothing saved). A run without a lease loads the job by key.
 pub struct JobExecutedEvent {
     store: Arc<dyn JobStore>,
+    writer: RunWriter,
     policy: Arc<dyn RetryPolicy>,
     clock: Arc<dyn Clock>,
 }
@@ -28,10 +35,17 @@ impl JobExecutedEvent {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
+            writer: RunWriter::direct(store.clone()),
             store,
             policy,
             clock,
         }
+    }
+
+    /// Writes completions through `writer` (which may batch them).
+    pub fn with_writer(mut self, writer: RunWriter) -> Self {
+        self.writer = writer;
+        self
     }
 }
 
@@ -112,14 +126,20 @@ impl JobEvent for JobExecutedEvent {
 
     async fn on_after_executed(&self, context: &JobEventContext) -> Result<(), BoxError> {
         let data = context.data();
-        let Some(mut job) = self.store.find(data.key()).await? else {
-            tracing::warn!(
-                job_id = data.key(),
-                job_group = data.group(),
-                job_name = data.name(),
-                "job finished but is no longer in the store; its state is not saved"
-            );
-            return Ok(());
+        let mut job = match &data.lease {
+            Some(_) => data.job().clone(),
+            None => match self.store.find(data.key()).await? {
+                Some(job) => job,
+                None => {
+                    tracing::warn!(
+                        job_id = data.key(),
+                        job_group = data.group(),
+                        job_name = data.name(),
+                        "job finished but is no longer in the store; its state is not saved"
+                    );
+                    return Ok(());
+                }
+            },
         };
         apply_run_outcome(
             &mut job,
@@ -129,7 +149,7 @@ impl JobEvent for JobExecutedEvent {
             self.clock.now(),
         );
         let outcome = match &data.lease {
-            Some(lease) => self.store.complete_run(lease, &job).await?,
+            Some(lease) => self.writer.complete(lease, &job).await?,
             None => {
                 self.store.store(&job).await?;
                 CompletionOutcome::Saved

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use self::index::{DueIndex, Entry};
 use super::{
     ClaimedRun, CompletionOutcome, JobLog, JobStore, ReleaseMode, StoreError,
-    cleanup_reference_time, is_waiting, waiting_order,
+    cleanup_reference_time, is_waiting, merge_run_state, waiting_order,
 };
 
 /// How many run logs the in-memory store keeps by default (oldest dropped first).
@@ -439,11 +439,7 @@ impl JobStore for InMemoryJobStore {
         {
             return Ok(CompletionOutcome::LeaseLost);
         }
-        let paused = slot.job.status == JobStatus::Paused;
-        let mut saved = job.clone();
-        if paused && !matches!(saved.status, JobStatus::Completed | JobStatus::Stopped) {
-            saved.status = JobStatus::Paused;
-        }
+        let saved = merge_run_state(&slot.job, job);
         if let Some(slot) = state.jobs.get_mut(&id) {
             slot.lease = None;
         }

@@ -1,0 +1,58 @@
+//! Which fields a run's completion writes.
+
+use bgtasks_abstractions::{JobInfo, JobStatus};
+
+/// The job a store keeps when a run completes: the stored job's definition (id, name,
+/// group, type, args, description, times, kind, cron, limits, lock timeout, node,
+/// source) with the run-state fields of `outcome` (status, trigger and try counts,
+/// abandoned flag, interval, priority, last and next run time, result, tenant, base
+/// interval). A job paused during the run stays paused unless the run completed or
+/// stopped it.
+pub fn merge_run_state(stored: &JobInfo, outcome: &JobInfo) -> JobInfo {
+    let mut merged = stored.clone();
+    merged.status = if stored.status == JobStatus::Paused
+        && !matches!(outcome.status, JobStatus::Completed | JobStatus::Stopped)
+    {
+        JobStatus::Paused
+    } else {
+        outcome.status
+    };
+    merged.trigger_count = outcome.trigger_count;
+    merged.try_count = outcome.try_count;
+    merged.is_abandoned = outcome.is_abandoned;
+    merged.interval = outcome.interval;
+    merged.priority = outcome.priority;
+    merged.last_run_time = outcome.last_run_time;
+    merged.next_run_time = outcome.next_run_time;
+    merged.result = outcome.result.clone();
+    merged.tenant_id = outcome.tenant_id;
+    merged.base_interval = outcome.base_interval;
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_definition_and_a_pause() {
+        // spec: R20
+        let mut stored = JobInfo::once("j", "t").with_description("edited during the run");
+        stored.status = JobStatus::Paused;
+        let mut outcome = JobInfo::once("j", "t").with_description("old");
+        outcome.status = JobStatus::FailedRetry;
+        outcome.try_count = 2;
+        outcome.interval = 675;
+        let merged = merge_run_state(&stored, &outcome);
+        assert_eq!(merged.description, "edited during the run");
+        assert_eq!(
+            (merged.status, merged.try_count, merged.interval),
+            (JobStatus::Paused, 2, 675)
+        );
+        outcome.status = JobStatus::Stopped;
+        assert_eq!(
+            merge_run_state(&stored, &outcome).status,
+            JobStatus::Stopped
+        );
+    }
+}
