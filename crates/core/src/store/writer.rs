@@ -24,7 +24,7 @@ pub struct RunWriter {
 
 enum Write {
     Complete(
-        RunCompletion,
+        Box<RunCompletion>,
         oneshot::Sender<Result<CompletionOutcome, Arc<StoreError>>>,
     ),
     Log(JobLog, oneshot::Sender<Result<(), Arc<StoreError>>>),
@@ -80,7 +80,10 @@ impl RunWriter {
             lease: lease.clone(),
             job: job.clone(),
         };
-        if batches.send(Write::Complete(completion, reply)).is_err() {
+        if batches
+            .send(Write::Complete(Box::new(completion), reply))
+            .is_err()
+        {
             return self.store.complete_run(lease, job).await;
         }
         match answer.await {
@@ -123,7 +126,7 @@ async fn write_batches(store: Arc<dyn JobStore>, mut rx: mpsc::UnboundedReceiver
         for write in pending.drain(..) {
             match write {
                 Write::Complete(completion, reply) => {
-                    completions.push(completion);
+                    completions.push(*completion);
                     completion_replies.push(reply);
                 }
                 Write::Log(log, reply) => {
