@@ -7,9 +7,10 @@ use bgtasks_abstractions::{
     BackgroundTasksOptions, Clock, CronSchedule, DefaultJobExceptionTypeFinder, JobEvent,
     JobExceptionTypeFinder, JobRunnable, Services, SystemClock,
 };
-use tokio::sync::{Notify, Semaphore, broadcast, watch};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio_util::task::TaskTracker;
 
+use super::local_queue::LocalQueue;
 use super::running::RunningRuns;
 use super::{RunState, Runtime, RuntimeInner};
 use crate::dispatcher::{JobDispatcher, StoreJobDispatcher};
@@ -300,7 +301,7 @@ impl RuntimeBuilder {
             services.insert(Arc::new(super::WeakScheduler(weak.clone())) as Arc<dyn JobScheduler>);
             RuntimeInner {
                 system_jobs: system_jobs(&options),
-                permits: Arc::new(Semaphore::new(options.workers)),
+                queue: LocalQueue::new(options.workers),
                 options,
                 store,
                 registry,
@@ -337,11 +338,11 @@ fn validate(options: &BackgroundTasksOptions) -> Result<(), BuildError> {
             "a node needs a name",
         ));
     }
-    if options.workers == 0 || options.workers > Semaphore::MAX_PERMITS {
+    if options.workers == 0 || options.workers > 100_000 {
         return Err(invalid(
             "workers",
             options.workers.to_string(),
-            "must be at least 1",
+            "must be between 1 and 100000",
         ));
     }
     if options.lease_duration.is_zero() {
@@ -396,7 +397,7 @@ mod tests {
         let err = RuntimeBuilder::new().workers(0).build().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid option `workers` = `0`: must be at least 1"
+            "invalid option `workers` = `0`: must be between 1 and 100000"
         );
         let err = RuntimeBuilder::new()
             .configure(|o| o.polling.cron = "every minute".into())

@@ -164,9 +164,12 @@ impl RuntimeInner {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if background.is_empty() {
-            background.push(tokio::spawn(run_loop::run(self.clone())));
+            background.push(tokio::spawn(run_loop::claim(self.clone())));
             background.push(tokio::spawn(leases::renew(self.clone())));
             background.push(tokio::spawn(leases::rescue(self.clone())));
+            for _ in 0..self.options.workers {
+                self.workers.spawn(run_loop::work(self.clone()));
+            }
         }
         drop(background);
         self.wake.notify_one();
@@ -179,7 +182,7 @@ impl RuntimeInner {
     }
 
     pub(crate) async fn stop(&self) -> Result<(), SchedulerError> {
-        self.state.send_if_modified(|state| {
+        let stopped = self.state.send_if_modified(|state| {
             if *state == RunState::Started {
                 *state = RunState::Stopped;
                 true
@@ -187,12 +190,16 @@ impl RuntimeInner {
                 false
             }
         });
+        if stopped {
+            run_loop::give_back_queued(self).await;
+        }
         Ok(())
     }
 
     pub(crate) async fn shutdown(&self) -> Result<(), SchedulerError> {
         self.state.send_replace(RunState::ShuttingDown);
         self.wake.notify_one();
+        run_loop::give_back_queued(self).await;
         self.workers.close();
         if tokio::time::timeout(self.options.shutdown_grace, self.workers.wait())
             .await

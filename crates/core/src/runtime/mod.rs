@@ -3,6 +3,7 @@
 mod builder;
 mod control;
 mod leases;
+mod local_queue;
 mod report;
 mod run_loop;
 mod running;
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use bgtasks_abstractions::{
     BackgroundTasksOptions, Clock, JobCache, JobExceptionTypeFinder, JobInfo, Services,
 };
-use tokio::sync::{Notify, Semaphore, broadcast, watch};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
 
@@ -27,6 +28,7 @@ use crate::scheduler::{JobScheduler, SchedulerError};
 use crate::store::JobStore;
 
 pub use self::builder::{BuildError, RuntimeBuilder};
+use self::local_queue::LocalQueue;
 pub use self::report::RunReport;
 use self::running::RunningRuns;
 
@@ -58,7 +60,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) dispatcher: Arc<dyn JobDispatcher>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) services: Services,
-    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) queue: LocalQueue,
     pub(crate) wake: Notify,
     pub(crate) store_signal: Option<Arc<Notify>>,
     pub(crate) running: RunningRuns,

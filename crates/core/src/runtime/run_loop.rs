@@ -1,11 +1,17 @@
-//! The claim loop: sleeps until the next due time or a wake-up, claims as many due runs
-//! as there are free workers, and hands each to a worker.
+//! The claim loop: sleeps until the next due time or a wake-up, claims due runs in
+//! batches into the local queue, and the workers: long-lived tasks that take runs from
+//! the queue one after the other.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use bgtasks_abstractions::Interruption;
+use futures_util::FutureExt;
+
+use super::running::RunHandle;
 use super::{RunState, RuntimeInner, worker};
 use crate::clock::until;
+use crate::store::{ClaimedRun, ReleaseMode};
 
 /// The longest the loop sleeps without re-reading the next due time when the store
 /// signals new work itself.
@@ -16,7 +22,7 @@ const UNSIGNALLED_MAX_SLEEP: Duration = Duration::from_secs(1);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
 
-pub(super) async fn run(inner: Arc<RuntimeInner>) {
+pub(super) async fn claim(inner: Arc<RuntimeInner>) {
     let mut state = inner.state.subscribe();
     let mut backoff = BACKOFF_MIN;
     let max_sleep = if inner.store_signal.is_some() {
@@ -36,30 +42,24 @@ pub(super) async fn run(inner: Arc<RuntimeInner>) {
             }
             RunState::Started => {}
         }
-        // Wait for a free worker, then take every free one.
-        let first = tokio::select! {
-            permit = inner.permits.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => return,
-            },
-            _ = state.changed() => continue,
-        };
-        let mut permits = vec![first];
-        while let Ok(permit) = inner.permits.clone().try_acquire_owned() {
-            permits.push(permit);
+        let wanted = inner.queue.wanted();
+        if wanted == 0 {
+            tokio::select! {
+                _ = inner.queue.space.notified() => {}
+                _ = state.changed() => {}
+            }
+            continue;
         }
-        let limit = permits.len();
         let now = inner.clock.now();
         let claimed = match inner
             .store
-            .claim_due(inner.node(), now, limit, inner.options.lease_duration)
+            .claim_due(inner.node(), now, wanted, inner.options.lease_duration)
             .await
         {
             Ok(runs) => runs,
             Err(error) => {
                 tracing::warn!(node = inner.node(), %error, retry_in_ms = backoff.as_millis() as u64,
                     "could not claim due runs; backing off");
-                drop(permits);
                 sleep_or_state(&mut state, backoff).await;
                 backoff = (backoff * 2).min(BACKOFF_MAX);
                 continue;
@@ -67,14 +67,11 @@ pub(super) async fn run(inner: Arc<RuntimeInner>) {
         };
         backoff = BACKOFF_MIN;
         let count = claimed.len();
-        for (run, permit) in claimed.into_iter().zip(permits.drain(..)) {
-            inner
-                .workers
-                .spawn(worker::execute(inner.clone(), run, permit));
+        if count > 0 {
+            enqueue(&inner, claimed);
         }
-        drop(permits);
-        if count == limit {
-            // Every worker got a run; there may be more due.
+        if count == wanted {
+            // There may be more due.
             continue;
         }
         let next_due = match inner.store.next_due_time(inner.node()).await {
@@ -86,12 +83,12 @@ pub(super) async fn run(inner: Arc<RuntimeInner>) {
         };
         let mut sleep_for =
             next_due.map_or(max_sleep, |at| until(inner.clock.now(), at).min(max_sleep));
-        if sleep_for.is_zero() && count == 0 {
+        if sleep_for.is_zero() {
+            if count > 0 {
+                continue;
+            }
             // Due but not claimable right now (e.g. just released): do not spin.
             sleep_for = Duration::from_millis(1);
-        }
-        if sleep_for.is_zero() {
-            continue;
         }
         let store_signal = async {
             match &inner.store_signal {
@@ -106,6 +103,66 @@ pub(super) async fn run(inner: Arc<RuntimeInner>) {
             _ = state.changed() => {}
         }
     }
+}
+
+/// Registers claimed runs (so that they can be paused, removed and renewed before they
+/// start) and hands them to the workers.
+fn enqueue(inner: &RuntimeInner, runs: Vec<ClaimedRun>) {
+    for run in &runs {
+        inner
+            .running
+            .insert(run.job.id.clone(), RunHandle::new(run.lease.clone()));
+    }
+    inner.queue.push_all(runs);
+}
+
+/// A worker: runs queued runs one after the other; waits when there is none; ends when
+/// the runtime shuts down and the queue is empty.
+pub(super) async fn work(inner: Arc<RuntimeInner>) {
+    let mut state = inner.state.subscribe();
+    loop {
+        if let Some(run) = inner.queue.start_next() {
+            let job_id = run.job.id.clone();
+            let outcome = std::panic::AssertUnwindSafe(worker::execute(inner.clone(), run))
+                .catch_unwind()
+                .await;
+            if let Err(panic) = outcome {
+                tracing::error!(node = inner.node(), job_id = %job_id,
+                    panic = crate::panic_message(panic.as_ref()), "a run failed inside the runtime; the worker goes on");
+            }
+            inner.queue.finish();
+            continue;
+        }
+        if *state.borrow_and_update() == RunState::ShuttingDown {
+            return;
+        }
+        tokio::select! {
+            _ = inner.queue.available.notified() => {}
+            _ = state.changed() => {}
+        }
+    }
+}
+
+/// Gives back every claimed run that has not started, due again at its original time.
+pub(super) async fn give_back_queued(inner: &RuntimeInner) {
+    for run in inner.queue.drain() {
+        inner.running.remove(&run.job.id, run.lease.token);
+        if let Err(error) = inner
+            .store
+            .release_run(&run.lease, ReleaseMode::RunAgainAt(run.lease.due_at))
+            .await
+        {
+            tracing::warn!(job_id = %run.job.id, %error, "could not give back a queued run; its lease will expire");
+        }
+    }
+}
+
+/// Whether a run was interrupted before it started (paused or removed while queued).
+pub(super) fn interrupted_before_start(
+    inner: &RuntimeInner,
+    run: &ClaimedRun,
+) -> Option<Interruption> {
+    inner.running.interruption_of(&run.job.id, run.lease.token)
 }
 
 async fn sleep_or_state(state: &mut tokio::sync::watch::Receiver<RunState>, duration: Duration) {

@@ -15,6 +15,15 @@ pub(crate) struct RunHandle {
 }
 
 impl RunHandle {
+    /// A handle for a claimed run, not yet interrupted.
+    pub(crate) fn new(lease: RunLease) -> Self {
+        Self {
+            cancel: CancellationToken::new(),
+            interruption: Arc::new(OnceLock::new()),
+            lease,
+        }
+    }
+
     pub(crate) fn interrupt(&self, why: Interruption) {
         let _ = self.interruption.set(why);
         self.cancel.cancel();
@@ -37,6 +46,22 @@ impl RunningRuns {
         if runs.get(id).is_some_and(|h| h.lease.token == token) {
             runs.remove(id);
         }
+    }
+
+    /// The handle of the run of `id` with this lease token.
+    pub(crate) fn get(&self, id: &str, token: i64) -> Option<RunHandle> {
+        self.lock()
+            .get(id)
+            .filter(|h| h.lease.token == token)
+            .cloned()
+    }
+
+    /// Why the run of `id` with this lease token was interrupted, if it was.
+    pub(crate) fn interruption_of(&self, id: &str, token: i64) -> Option<Interruption> {
+        self.lock()
+            .get(id)
+            .filter(|h| h.lease.token == token)
+            .and_then(|h| h.interruption.get().copied())
     }
 
     pub(crate) fn contains(&self, id: &str) -> bool {

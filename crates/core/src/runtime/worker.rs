@@ -2,7 +2,7 @@
 //! interruption), listeners after, and giving the lease back.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bgtasks_abstractions::{
@@ -10,7 +10,6 @@ use bgtasks_abstractions::{
     JobRunnableContext, RunLease, codes,
 };
 use futures_util::FutureExt;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use super::running::RunHandle;
@@ -25,24 +24,25 @@ enum Execution {
     Dropped,
 }
 
-pub(super) async fn execute(
-    inner: Arc<RuntimeInner>,
-    run: ClaimedRun,
-    _permit: OwnedSemaphorePermit,
-) {
+pub(super) async fn execute(inner: Arc<RuntimeInner>, run: ClaimedRun) {
+    if let Some(why) = super::run_loop::interrupted_before_start(&inner, &run) {
+        give_back(&inner, &run.lease, Some(why), false).await;
+        inner.running.remove(&run.job.id, run.lease.token);
+        return;
+    }
     let ClaimedRun { job, lease } = run;
     let run_time = inner.clock.now();
     let runnable = inner.registry.get(&job.job_type).cloned();
-    let cancel = CancellationToken::new();
-    let interruption = Arc::new(OnceLock::new());
-    inner.running.insert(
-        job.id.clone(),
-        RunHandle {
-            cancel: cancel.clone(),
-            interruption: interruption.clone(),
-            lease: lease.clone(),
-        },
-    );
+    let handle = match inner.running.get(&job.id, lease.token) {
+        Some(handle) => handle,
+        None => {
+            let handle = RunHandle::new(lease.clone());
+            inner.running.insert(job.id.clone(), handle.clone());
+            handle
+        }
+    };
+    let cancel = handle.cancel.clone();
+    let interruption = handle.interruption.clone();
 
     let locked = job.lock_timeout > 0;
     if locked && !take_lock(&inner, &job.id, job.lock_timeout, job.kind, &lease).await {

@@ -1,0 +1,80 @@
+//! The runs this node has claimed and not yet started, between the claim loop and the
+//! workers.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::Notify;
+
+use crate::store::ClaimedRun;
+
+/// Claimed runs waiting for a worker. The claim loop keeps it filled up to twice the
+/// worker count (so workers go from one run to the next without waiting for a claim),
+/// and refills it when fewer than `workers` runs are in flight.
+#[derive(Debug)]
+pub(crate) struct LocalQueue {
+    runs: Mutex<VecDeque<ClaimedRun>>,
+    running: AtomicUsize,
+    workers: usize,
+    /// Fired for each run pushed: wakes one idle worker.
+    pub(crate) available: Notify,
+    /// Fired when the runs in flight drop below the worker count: wakes the claim loop.
+    pub(crate) space: Notify,
+}
+
+impl LocalQueue {
+    pub(crate) fn new(workers: usize) -> Self {
+        Self {
+            runs: Mutex::new(VecDeque::with_capacity(workers * 2)),
+            running: AtomicUsize::new(0),
+            workers,
+            available: Notify::new(),
+            space: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, VecDeque<ClaimedRun>> {
+        self.runs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How many more runs the claim loop should fetch now (0 while at least `workers`
+    /// runs are in flight).
+    pub(crate) fn wanted(&self) -> usize {
+        let in_flight = self.lock().len() + self.running.load(Ordering::Acquire);
+        if in_flight >= self.workers {
+            0
+        } else {
+            self.workers * 2 - in_flight
+        }
+    }
+
+    pub(crate) fn push_all(&self, runs: Vec<ClaimedRun>) {
+        let count = runs.len();
+        self.lock().extend(runs);
+        for _ in 0..count {
+            self.available.notify_one();
+        }
+    }
+
+    /// Takes the next run and counts it as running.
+    pub(crate) fn start_next(&self) -> Option<ClaimedRun> {
+        let run = self.lock().pop_front()?;
+        self.running.fetch_add(1, Ordering::AcqRel);
+        Some(run)
+    }
+
+    /// Counts a run as finished; wakes the claim loop when there is room.
+    pub(crate) fn finish(&self) {
+        let before = self.running.fetch_sub(1, Ordering::AcqRel);
+        let queued = self.lock().len();
+        if queued + before.saturating_sub(1) < self.workers {
+            self.space.notify_one();
+        }
+    }
+
+    /// Takes every run not yet started.
+    pub(crate) fn drain(&self) -> Vec<ClaimedRun> {
+        self.lock().drain(..).collect()
+    }
+}
