@@ -40,7 +40,7 @@ impl Default for TokioClock {
 impl Clock for TokioClock {
     fn now(&self) -> DateTime<Utc> {
         let elapsed = Instant::now().saturating_duration_since(self.anchor);
-        self.anchor_utc + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::MAX)
+        saturating_add(self.anchor_utc, elapsed)
     }
 }
 
@@ -50,6 +50,22 @@ impl fmt::Debug for TokioClock {
             .field("anchor_utc", &self.anchor_utc)
             .finish()
     }
+}
+
+/// `at + duration`, saturating at the latest time chrono can hold instead of panicking.
+pub fn saturating_add(at: DateTime<Utc>, duration: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(duration)
+        .ok()
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// `at + seconds`, saturating instead of panicking (negative seconds count as zero).
+pub fn saturating_add_secs(at: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+    saturating_add(
+        at,
+        std::time::Duration::from_secs(u64::try_from(seconds).unwrap_or(0)),
+    )
 }
 
 /// The time from `now` until `at`, zero if it has passed.
@@ -68,5 +84,13 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_secs(450)).await;
         assert_eq!((clock.now() - start).num_seconds(), 450);
         assert_eq!(until(clock.now(), start), std::time::Duration::ZERO);
+        assert_eq!(
+            saturating_add(start, std::time::Duration::MAX),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(
+            saturating_add_secs(start, i64::MAX),
+            DateTime::<Utc>::MAX_UTC
+        );
     }
 }

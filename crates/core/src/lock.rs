@@ -14,8 +14,9 @@ use crate::store::StoreError;
 /// timeout runs only while its lock is held, so two schedulers never run it at once.
 #[async_trait]
 pub trait JobLockProvider: Send + Sync {
-    /// Takes the lock on `key` for `seconds`; `false` if another holder has it and it has
-    /// not expired.
+    /// Takes the lock on `key` for `seconds`; `false` while the lock is held and has not
+    /// expired — by anyone, this provider included: a lock is taken once per run and
+    /// released by [`release`](Self::release).
     async fn try_lock(&self, key: &str, seconds: i64) -> Result<bool, StoreError>;
 
     /// Releases the lock on `key`.
@@ -66,7 +67,7 @@ impl JobLockProvider for InMemoryJobLockProvider {
         }
         locks.insert(
             key.to_owned(),
-            now + chrono::Duration::seconds(seconds.max(1)),
+            crate::clock::saturating_add_secs(now, seconds.max(1)),
         );
         Ok(true)
     }

@@ -144,6 +144,19 @@ pub async fn insert_find_store_remove(factory: &dyn StoreFactory) {
     assert!(!store.remove("j").await.unwrap());
     assert!(store.find("j").await.unwrap().is_none());
     assert!(store.find("never").await.unwrap().is_none());
+    let batch = [
+        queued("m1", 0),
+        queued("new-by-store", 0),
+        queued("m2", 0),
+        queued("m1", 0),
+    ];
+    assert_eq!(
+        store.insert_many(&batch).await.unwrap(),
+        vec![true, false, true, false],
+        "existing and repeated ids are refused"
+    );
+    assert!(store.insert_many(&[]).await.unwrap().is_empty());
+    assert!(store.find("m2").await.unwrap().is_some());
 }
 
 /// R1, R4, R5: every field survives a round trip, with every status, priority, kind and

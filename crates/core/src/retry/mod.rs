@@ -89,9 +89,7 @@ pub fn retry_after(
         return RetryDecision::KeepSchedule;
     }
     job.status = JobStatus::FailedRetry;
-    RetryDecision::RetryAt(
-        failed_at + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX),
-    )
+    RetryDecision::RetryAt(crate::clock::saturating_add(failed_at, delay))
 }
 
 #[cfg(test)]

@@ -95,7 +95,10 @@ impl RetryPolicy for ReferenceRetryPolicy {
         if job.kind == JobKind::Period {
             return RetryDecision::KeepSchedule;
         }
-        RetryDecision::RetryAt(failure.failed_at + chrono::Duration::seconds(job.interval))
+        RetryDecision::RetryAt(crate::clock::saturating_add_secs(
+            failure.failed_at,
+            job.interval,
+        ))
     }
 
     fn on_success(&self, job: &mut JobInfo) {

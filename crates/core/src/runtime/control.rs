@@ -54,10 +54,7 @@ impl RuntimeInner {
             self.prepare(&mut job, schedule.as_ref());
             prepared.push(job);
         }
-        let mut results = Vec::with_capacity(prepared.len());
-        for job in &prepared {
-            results.push(self.store.insert(job).await?);
-        }
+        let results = self.store.insert_many(&prepared).await?;
         self.wake.notify_one();
         Ok(results)
     }

@@ -18,8 +18,7 @@ pub(super) async fn renew(inner: Arc<RuntimeInner>) {
         if leases.is_empty() {
             continue;
         }
-        let until = inner.clock.now()
-            + chrono::Duration::from_std(inner.options.lease_duration).unwrap_or_default();
+        let until = crate::clock::saturating_add(inner.clock.now(), inner.options.lease_duration);
         match inner.store.renew_leases(inner.node(), &leases, until).await {
             Ok(lost) => {
                 for id in lost {

@@ -78,7 +78,7 @@ pub(super) async fn claim(inner: Arc<RuntimeInner>) {
             Ok(next) => next,
             Err(error) => {
                 tracing::warn!(node = inner.node(), %error, "could not read the next due time; backing off");
-                Some(inner.clock.now() + chrono::Duration::from_std(backoff).unwrap_or_default())
+                Some(crate::clock::saturating_add(inner.clock.now(), backoff))
             }
         };
         let mut sleep_for =

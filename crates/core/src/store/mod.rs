@@ -90,6 +90,17 @@ pub trait JobStore: Send + Sync {
     /// Inserts a job unless one with its id exists; `false` if it did.
     async fn insert(&self, job: &JobInfo) -> Result<bool, StoreError>;
 
+    /// Inserts several jobs, each unless one with its id exists; one `bool` per job as for
+    /// [`insert`](Self::insert) (a repeated id in `jobs` is inserted once). Durable stores
+    /// do it in one transaction; the default calls `insert` for each.
+    async fn insert_many(&self, jobs: &[JobInfo]) -> Result<Vec<bool>, StoreError> {
+        let mut inserted = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            inserted.push(self.insert(job).await?);
+        }
+        Ok(inserted)
+    }
+
     /// Removes a job (and any lease on it); `false` if there was none.
     async fn remove(&self, id: &str) -> Result<bool, StoreError>;
 
@@ -261,6 +272,21 @@ impl<T: JobStore + ?Sized> JobStore for Arc<T> {
         mode: ReleaseMode,
     ) -> Result<CompletionOutcome, StoreError> {
         (**self).release_run(lease, mode).await
+    }
+    async fn complete_runs(
+        &self,
+        runs: &[RunCompletion],
+    ) -> Result<Vec<CompletionOutcome>, StoreError> {
+        (**self).complete_runs(runs).await
+    }
+    async fn store_logs(&self, logs: &[JobLog]) -> Result<(), StoreError> {
+        (**self).store_logs(logs).await
+    }
+    fn prefers_batched_writes(&self) -> bool {
+        (**self).prefers_batched_writes()
+    }
+    async fn insert_many(&self, jobs: &[JobInfo]) -> Result<Vec<bool>, StoreError> {
+        (**self).insert_many(jobs).await
     }
     async fn rescue_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
         (**self).rescue_expired(now).await

@@ -236,10 +236,6 @@ fn parse_schedule(job: &JobInfo) -> Option<Arc<CronSchedule>> {
         .map(Arc::new)
 }
 
-fn to_chrono(duration: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
-}
-
 #[async_trait]
 impl JobStore for InMemoryJobStore {
     async fn list_waiting(&self, max: usize) -> Result<Vec<JobInfo>, StoreError> {
@@ -363,7 +359,7 @@ impl JobStore for InMemoryJobStore {
             slot.token += 1;
             slot.job.next_run_time =
                 next_fire_time_after_run(&slot.job, slot.schedule.as_deref(), now);
-            let expires_at = now + to_chrono(lease);
+            let expires_at = crate::clock::saturating_add(now, lease);
             slot.lease = Some(LeaseState {
                 token: slot.token,
                 node: node.to_owned(),

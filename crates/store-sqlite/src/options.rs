@@ -1,0 +1,85 @@
+//! How a SQLite job store opens its database.
+
+use std::time::Duration;
+
+/// The default number of pooled connections.
+pub const DEFAULT_POOL_SIZE: u32 = 4;
+/// The default time a statement waits for another writer's lock before failing.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default time to wait for a free pooled connection.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default interval at which the store looks for writes by other processes.
+pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Options of a [`SqliteJobStore`](crate::SqliteJobStore). Every connection runs in WAL
+/// mode with `synchronous = FULL` (a committed write survives a power cut) and foreign
+/// keys on; those are not options.
+///
+/// ```
+/// use std::time::Duration;
+/// use bgtasks_sqlite::SqliteStoreOptions;
+///
+/// let options = SqliteStoreOptions::default()
+///     .pool_size(8)
+///     .busy_timeout(Duration::from_secs(10));
+/// assert_eq!(options.pool_size, 8);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SqliteStoreOptions {
+    /// How many connections the pool keeps (default 4). An in-memory database always
+    /// uses one.
+    pub pool_size: u32,
+    /// How long a statement waits for another connection's write lock before it fails
+    /// (default 5 s). Writers on one file take turns; within this time contention is
+    /// waited out, never reported.
+    pub busy_timeout: Duration,
+    /// How long an operation waits for a free pooled connection (default 30 s).
+    pub acquire_timeout: Duration,
+    /// How often the store checks whether another process wrote to the file, to wake the
+    /// runtime for jobs queued elsewhere (default 500 ms; `None` turns it off, and jobs
+    /// queued by other processes are then seen when the runtime next re-reads the next
+    /// due time).
+    pub watch_interval: Option<Duration>,
+}
+
+impl Default for SqliteStoreOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: DEFAULT_POOL_SIZE,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+            watch_interval: Some(DEFAULT_WATCH_INTERVAL),
+        }
+    }
+}
+
+impl SqliteStoreOptions {
+    /// Sets how many connections the pool keeps (at least 1).
+    #[must_use]
+    pub fn pool_size(mut self, size: u32) -> Self {
+        self.pool_size = size.max(1);
+        self
+    }
+
+    /// Sets how long a statement waits for another writer.
+    #[must_use]
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Sets how long an operation waits for a free pooled connection.
+    #[must_use]
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Sets how often the store looks for writes by other processes (`None`: never).
+    #[must_use]
+    pub fn watch_interval(mut self, interval: Option<Duration>) -> Self {
+        self.watch_interval = interval;
+        self
+    }
+}

@@ -1,0 +1,294 @@
+//! The store handle: opening the file (checks, migrations, WAL), the pool, and the
+//! methods beyond the [`JobStore`](bgtasks_core::store::JobStore) contract.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bgtasks_abstractions::{Clock, CronSchedule, JobInfo, JobKind};
+use bgtasks_core::store::StoreError;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, SqlitePool};
+
+use crate::actions::SqliteJobActionStore;
+use crate::completion::schedulable;
+use crate::errors::{open_error, other, store_error};
+use crate::locks::SqliteJobLockProvider;
+use crate::options::SqliteStoreOptions;
+use crate::rows::{job_columns, job_placeholders, job_values};
+use crate::schema;
+use crate::watch::{DueSignal, spawn_watcher};
+
+/// A durable job store in one SQLite file. Several processes may open the same file: a
+/// claim runs in one `BEGIN IMMEDIATE` transaction, so no run is claimed twice, and
+/// completions are fenced by the lease's token. Cheap to clone; clones share the pool.
+///
+/// Opening checks the file first: a file of another application, a corrupt file, or a
+/// file whose bgtasks schema is newer than this build is refused with an error naming
+/// the path.
+#[derive(Clone)]
+pub struct SqliteJobStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) pool: SqlitePool,
+    /// The path (or URL) of the database, for messages.
+    pub(crate) db: Arc<str>,
+    pub(crate) signal: Arc<DueSignal>,
+    schedules: ScheduleCache,
+}
+
+impl fmt::Debug for SqliteJobStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteJobStore")
+            .field("db", &self.inner.db)
+            .field("connections", &self.inner.pool.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteJobStore {
+    /// Opens (creating it and its directory if missing) the database file at `path`,
+    /// checks it, and applies the schema's migrations.
+    pub async fn open(
+        path: impl AsRef<Path>,
+        options: SqliteStoreOptions,
+    ) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let db: Arc<str> = Arc::from(path.display().to_string());
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|error| StoreError::Unavailable {
+                message: format!(
+                    "cannot create the directory `{}` of the SQLite job store `{db}`: {error}",
+                    parent.display()
+                ),
+                source: Some(Box::new(error)),
+            })?;
+        }
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true);
+        Self::start(connect, db, false, options).await
+    }
+
+    /// Opens the database of a `sqlite:` URL (`sqlite://path/to/jobs.db`,
+    /// `sqlite::memory:`). The file (not its directory) is created if missing, unless the
+    /// URL sets a `mode`.
+    /// An in-memory database lives as long as the store and uses one connection.
+    pub async fn connect(url: &str, options: SqliteStoreOptions) -> Result<Self, StoreError> {
+        let mut connect = SqliteConnectOptions::from_str(url)
+            .map_err(|error| other(format!("invalid SQLite URL `{url}`: {error}")))?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !url.contains("mode=") {
+            connect = connect.create_if_missing(true);
+        }
+        let db: Arc<str> = if in_memory {
+            Arc::from(url)
+        } else {
+            Arc::from(connect.get_filename().display().to_string())
+        };
+        Self::start(connect, db, in_memory, options).await
+    }
+
+    async fn start(
+        connect: SqliteConnectOptions,
+        db: Arc<str>,
+        in_memory: bool,
+        options: SqliteStoreOptions,
+    ) -> Result<Self, StoreError> {
+        let connect = connect
+            .busy_timeout(options.busy_timeout)
+            .foreign_keys(true)
+            .synchronous(SqliteSynchronous::Full);
+        let pool_options = SqlitePoolOptions::new()
+            .max_connections(options.pool_size.max(1))
+            .acquire_timeout(options.acquire_timeout);
+        let pool = if in_memory {
+            // Every connection to `:memory:` would be a database of its own: keep one.
+            let pool = pool_options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(connect.clone())
+                .await
+                .map_err(|e| open_error(&db, e))?;
+            let mut conn = pool.acquire().await.map_err(|e| open_error(&db, e))?;
+            schema::prepare(&mut conn, &db).await?;
+            drop(conn);
+            pool
+        } else {
+            // Check and migrate on a connection of its own, and only then switch the file
+            // to WAL (a setting kept in the file): a file that is refused is left as it
+            // was.
+            let mut conn = connect.connect().await.map_err(|e| open_error(&db, e))?;
+            let prepared = match schema::prepare(&mut conn, &db).await {
+                Ok(_) => schema::use_wal(&mut conn, &db, options.busy_timeout).await,
+                Err(error) => Err(error),
+            };
+            let _ = conn.close().await;
+            prepared?;
+            pool_options
+                .connect_with(connect.clone())
+                .await
+                .map_err(|e| open_error(&db, e))?
+        };
+        let signal = Arc::new(DueSignal::default());
+        if !in_memory && let Some(interval) = options.watch_interval {
+            spawn_watcher(
+                connect,
+                pool.clone(),
+                Arc::downgrade(&signal),
+                interval,
+                db.clone(),
+            )
+            .await;
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                db,
+                signal,
+                schedules: ScheduleCache::default(),
+            }),
+        })
+    }
+
+    /// The connection pool (for tools and tests; the schema is described in the crate
+    /// documentation).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.inner.pool
+    }
+
+    /// The path (or URL) of the database.
+    pub fn database(&self) -> &str {
+        &self.inner.db
+    }
+
+    /// The store of per-job actions, in the same database.
+    pub fn action_store(&self) -> SqliteJobActionStore {
+        SqliteJobActionStore::new(self.inner.pool.clone(), self.inner.db.clone())
+    }
+
+    /// A job lock provider on the same database, with an owner id of its own, whose
+    /// locks expire by `clock`. Each provider is one holder: locks exclude every other
+    /// provider, in this process or another.
+    pub fn lock_provider(&self, clock: Arc<dyn Clock>) -> SqliteJobLockProvider {
+        SqliteJobLockProvider::new(self.inner.pool.clone(), self.inner.db.clone(), clock)
+    }
+
+    /// The schema version of the database.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let mut conn = self
+            .inner
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| store_error(&self.inner.db, "read the schema version", e))?;
+        schema::version(&mut conn)
+            .await
+            .map_err(|e| store_error(&self.inner.db, "read the schema version", e))
+    }
+
+    /// Inserts many jobs in one transaction (one disk sync instead of one per job),
+    /// skipping ids that exist (and repeats of an id in `jobs`); one `bool` per job,
+    /// `true` if it was inserted.
+    pub async fn insert_many(&self, jobs: &[JobInfo]) -> Result<Vec<bool>, StoreError> {
+        /// Jobs per statement.
+        const CHUNK: usize = 1000;
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let db = &self.inner.db;
+        let failed = |e| store_error(db, "insert jobs", e);
+        let mut tx = self
+            .inner
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(failed)?;
+        let mut inserted = Vec::with_capacity(jobs.len());
+        for chunk in jobs.chunks(CHUNK) {
+            let values = chunk.iter().map(job_values).collect::<Result<_, _>>()?;
+            let ids: Vec<String> = sqlx::query_scalar(INSERT_JOBS)
+                .bind(serde_json::Value::Array(values).to_string())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(failed)?;
+            let mut ids: HashSet<String> = ids.into_iter().collect();
+            inserted.extend(chunk.iter().map(|job| ids.remove(&job.id)));
+        }
+        tx.commit().await.map_err(failed)?;
+        if jobs
+            .iter()
+            .zip(&inserted)
+            .any(|(job, inserted)| *inserted && schedulable(job))
+        {
+            self.inner.signal.notify();
+        }
+        Ok(inserted)
+    }
+
+    /// Closes the pool's connections (and stops the change watcher). Operations on this
+    /// handle or its clones fail afterwards.
+    pub async fn close(&self) {
+        self.inner.pool.close().await;
+    }
+}
+
+/// Inserts a job unless its id exists.
+pub(crate) const INSERT_JOB: &str = concat!(
+    "INSERT INTO bgtasks_jobs (",
+    job_columns!(),
+    ") VALUES (",
+    job_placeholders!(),
+    ") ON CONFLICT (id) DO NOTHING"
+);
+
+/// Inserts the jobs of `?1` (a JSON array of `job_values` arrays) whose ids are new;
+/// returns the ids inserted.
+const INSERT_JOBS: &str = concat!(
+    "INSERT INTO bgtasks_jobs (",
+    job_columns!(),
+    ") SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+       value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, \
+       value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17, \
+       value ->> 18, value ->> 19, value ->> 20, value ->> 21, value ->> 22, value ->> 23, \
+       value ->> 24, value ->> 25, value ->> 26 \
+     FROM json_each(?1) WHERE true ORDER BY key ON CONFLICT (id) DO NOTHING RETURNING id"
+);
+
+impl Inner {
+    /// The cron schedule of a Period job (parsed once per expression), `None` for other
+    /// kinds and for expressions that do not parse (such a job then has no next run).
+    pub(crate) fn schedule_of(&self, job: &JobInfo) -> Option<Arc<CronSchedule>> {
+        if job.kind != JobKind::Period {
+            return None;
+        }
+        self.schedules.get(job.cron.as_deref()?)
+    }
+}
+
+/// Parsed cron expressions, by text.
+#[derive(Default)]
+struct ScheduleCache(Mutex<HashMap<String, Option<Arc<CronSchedule>>>>);
+
+impl ScheduleCache {
+    const MAX: usize = 1024;
+
+    fn get(&self, expression: &str) -> Option<Arc<CronSchedule>> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(schedule) = map.get(expression) {
+            return schedule.clone();
+        }
+        let parsed = CronSchedule::parse(expression).ok().map(Arc::new);
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(expression.to_owned(), parsed.clone());
+        parsed
+    }
+}
