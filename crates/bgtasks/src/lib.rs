@@ -8,6 +8,8 @@
 //! | `bgtasks-core` | runtime, store trait, in-memory store, retry policies | always ([`core`]) |
 //! | `bgtasks-actions` | job actions and the listener that fires notifiers | `actions` |
 //! | `bgtasks-exception-handling` | the failed-job e-mail (handlebars, fluent, lettre) | `exception-handling` |
+//! | `bgtasks-sqlite` | the SQLite store: one machine, several processes | `sqlite` |
+//! | `bgtasks-postgres` | the PostgreSQL store: many nodes | `postgres` |
 //!
 //! Every seam can be replaced on the builder: store, failure-type finder, retry policy,
 //! lock provider, listeners, dispatcher and clock.
@@ -23,6 +25,14 @@ pub use bgtasks_actions as actions;
 pub use bgtasks_exception_handling as exception_handling;
 #[cfg(feature = "exception-handling")]
 pub mod notifications;
+/// The PostgreSQL store (feature `postgres`).
+#[cfg(feature = "postgres")]
+pub use bgtasks_postgres as postgres;
+/// The SQLite store (feature `sqlite`).
+#[cfg(feature = "sqlite")]
+pub use bgtasks_sqlite as sqlite;
+#[cfg(feature = "actions")]
+pub mod stores;
 
 pub use bgtasks_abstractions::{
     BackgroundTasksOptions, BoxError, CronSchedule, DefaultJobExceptionTypeFinder, Interruption,

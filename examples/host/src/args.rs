@@ -8,19 +8,32 @@ use std::time::Duration;
 pub(crate) struct HostArgs {
     /// How long the demo runs before the host shuts down.
     pub(crate) duration: Duration,
-    /// Where the host keeps its files (failure e-mails go to `mail/` under it).
+    /// Where the host keeps its files (the SQLite store, and failure e-mails under `mail/`).
     pub(crate) data_dir: PathBuf,
+    /// The job store's URL; `None` means the SQLite file under the data directory.
+    pub(crate) store_url: Option<String>,
+}
+
+impl HostArgs {
+    /// The store URL to open: the one given, else `sqlite://DATA_DIR/bgtasks.db`.
+    pub(crate) fn store_url(&self) -> String {
+        self.store_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("bgtasks.db").display()))
+    }
 }
 
 pub(crate) const USAGE: &str = "\
 bgtasks example host: runs a few jobs that show scheduling, retry and abandonment.
 
 USAGE:
-    bgtasks-example-host [--duration SECONDS] [--data-dir DIR]
+    bgtasks-example-host [--duration SECONDS] [--data-dir DIR] [--store URL]
 
 OPTIONS:
     --duration SECONDS   how long the demo runs before shutting down (default 14)
     --data-dir DIR       where the host keeps its files (default: $BGTASKS_DATA_DIR or ./data)
+    --store URL          the job store: sqlite://PATH, postgres://USER@HOST:PORT/DB or memory:
+                         (default: $BGTASKS_STORE_URL, else sqlite://DATA_DIR/bgtasks.db)
     -h, --help           print this help
 
 ENVIRONMENT:
@@ -36,6 +49,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Hos
         data_dir: std::env::var_os("BGTASKS_DATA_DIR")
             .filter(|d| !d.is_empty())
             .map_or_else(|| PathBuf::from("data"), PathBuf::from),
+        store_url: std::env::var("BGTASKS_STORE_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty()),
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -59,6 +75,13 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Hos
                     return Err("--data-dir needs a directory".to_owned());
                 }
                 parsed.data_dir = PathBuf::from(value);
+            }
+            "--store" => {
+                let value = args.next().ok_or("--store needs a URL")?;
+                if value.trim().is_empty() {
+                    return Err("--store needs a URL".to_owned());
+                }
+                parsed.store_url = Some(value);
             }
             other => return Err(format!("unknown argument `{other}`")),
         }

@@ -1,8 +1,5 @@
 //! The demo's job types and jobs.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use bgtasks::actions::JobAction;
 use bgtasks::exception_handling::JOB_EXECUTED_FAILED_ACTION;
 use bgtasks::prelude::*;
@@ -24,22 +21,19 @@ pub(crate) fn report() -> impl JobRunnable {
     })
 }
 
-/// Fails with a network time-out on its first two runs, then succeeds.
+/// Fails with a network time-out on its first two runs, then succeeds (counting the
+/// job's runs, so a restart of the host picks up where it was).
 pub(crate) fn flaky_sync() -> impl JobRunnable {
-    let attempts = Arc::new(AtomicUsize::new(0));
-    job_fn(move |ctx: JobRunnableContext| {
-        let attempts = attempts.clone();
-        async move {
-            let attempt = attempts.fetch_add(1, Ordering::SeqCst) + 1;
-            let endpoint: String = ctx.get("endpoint")?;
-            if attempt <= 2 {
-                return Err(JobError::timeout(format!(
-                    "{endpoint} did not answer within 2 s"
-                )));
-            }
-            ctx.set_result(format!("synced with {endpoint} on attempt {attempt}"));
-            Ok(())
+    job_fn(|ctx: JobRunnableContext| async move {
+        let attempt = ctx.trigger_count() + 1;
+        let endpoint: String = ctx.get("endpoint")?;
+        if attempt <= 2 {
+            return Err(JobError::timeout(format!(
+                "{endpoint} did not answer within 2 s"
+            )));
         }
+        ctx.set_result(format!("synced with {endpoint} on attempt {attempt}"));
+        Ok(())
     })
 }
 

@@ -11,10 +11,10 @@ use std::process::ExitCode;
 
 use std::sync::Arc;
 
-use bgtasks::actions::{InMemoryJobActionStore, JobActionStore};
-use bgtasks::notifications;
+use bgtasks::abstractions::SystemClock;
+use bgtasks::actions::JobActionStore;
 use bgtasks::prelude::*;
-use bgtasks::{BackgroundTasksOptions, JobStore};
+use bgtasks::{BackgroundTasksOptions, JobStore, notifications, stores};
 use tokio::sync::broadcast::error::RecvError;
 
 #[tokio::main]
@@ -54,12 +54,15 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     let mail_dir = args.data_dir.join("mail");
     let transport = notifications::mail_transport_from_env(&mail_dir)?;
-    let actions: Arc<dyn JobActionStore> = Arc::new(InMemoryJobActionStore::new());
+    let store = stores::open_store(&args.store_url(), Arc::new(SystemClock)).await?;
     for (job_id, action) in jobs::demo_actions() {
-        actions.set_actions(job_id, vec![action]).await?;
+        store.actions.set_actions(job_id, vec![action]).await?;
     }
+    let actions = store.actions.clone();
     let runtime = BackgroundTasks::builder()
         .options(options)
+        .store(store.jobs.clone())
+        .lock_provider(store.locks.clone())
         .listener(notifications::failure_email_listener(
             actions,
             transport.clone(),
@@ -72,16 +75,27 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut reports = runtime.subscribe();
     let started = runtime.clock().now();
     runtime.start().await?;
-    for job in jobs::demo_jobs() {
-        runtime.queue(job).await?;
-    }
     println!(
-        "bgtasks example host: node `{}`, {} workers, in-memory store; running for {:.0}s (Ctrl-C stops early)",
+        "bgtasks example host: node `{}`, {} workers, {}; running for {:.0}s (Ctrl-C stops early)",
         runtime.node_name(),
         runtime.options().workers,
+        store.description,
         args.duration.as_secs_f64()
     );
     println!("failure e-mails go to {}\n", transport.endpoint());
+    for job in jobs::demo_jobs() {
+        let id = job.id.clone();
+        if !runtime.queue(job).await?
+            && let Some(kept) = runtime.store().find(&id).await?
+        {
+            {
+                println!(
+                    "{id}: already in the store from an earlier run (status {}, {} runs so far)",
+                    kept.status, kept.trigger_count
+                );
+            }
+        }
+    }
     let deadline = tokio::time::sleep(args.duration);
     tokio::pin!(deadline);
     loop {

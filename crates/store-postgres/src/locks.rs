@@ -1,0 +1,76 @@
+//! Job locks (R28) across processes: a row per held key, with its owner and an expiry on
+//! the database's clock, so that every node agrees when a lock lapses.
+
+use async_trait::async_trait;
+use bgtasks_core::JobLockProvider;
+use bgtasks_core::store::StoreError;
+use sqlx::PgPool;
+
+use crate::errors::store_error;
+
+/// Takes the lock of a key unless another holder has it and it has not expired (by the
+/// database's `now()`). A lock lasts at least one second.
+const TRY_LOCK: &str = "INSERT INTO bgtasks_locks (key, owner, expires_at) \
+     VALUES ($1, $2, now() + make_interval(secs => $3)) \
+     ON CONFLICT (key) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at \
+     WHERE bgtasks_locks.expires_at <= now() \
+     RETURNING 1";
+
+/// The longest a lock lasts: ten years (a longer request is cut to this).
+const MAX_LOCK_SECS: i64 = 10 * 365 * 24 * 3600;
+
+/// Releases a lock only if this owner still holds it.
+const RELEASE: &str = "DELETE FROM bgtasks_locks WHERE key = $1 AND owner = $2";
+
+/// Job locks in table `bgtasks_locks`. Each provider has its own owner id: a lock it holds
+/// is refused to every other provider (in this process or another) until it is released
+/// or expires, and a provider releases only its own locks. Expiry is measured by the
+/// database's clock, the one clock all nodes share. Get one from
+/// [`PostgresJobStore::lock_provider`](crate::PostgresJobStore::lock_provider).
+#[derive(Debug, Clone)]
+pub struct PostgresJobLockProvider {
+    pool: PgPool,
+    server: String,
+    owner: String,
+}
+
+impl PostgresJobLockProvider {
+    pub(crate) fn new(pool: PgPool, server: String) -> Self {
+        Self {
+            pool,
+            server,
+            owner: uuid::Uuid::new_v4().simple().to_string(),
+        }
+    }
+
+    /// This provider's owner id, as stored with the locks it holds.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+}
+
+#[async_trait]
+impl JobLockProvider for PostgresJobLockProvider {
+    async fn try_lock(&self, key: &str, seconds: i64) -> Result<bool, StoreError> {
+        // Seconds as a double (exact at these sizes), at least one and at most ten years.
+        let seconds = seconds.clamp(1, MAX_LOCK_SECS) as f64;
+        let taken = sqlx::query(TRY_LOCK)
+            .bind(key)
+            .bind(&self.owner)
+            .bind(seconds)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| store_error(&self.server, "take a job lock", e))?;
+        Ok(taken.is_some())
+    }
+
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query(RELEASE)
+            .bind(key)
+            .bind(&self.owner)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| store_error(&self.server, "release a job lock", e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,191 @@
+//! The wake-up signal: a background task LISTENs on channel `bgtasks_due` and pokes every
+//! subscriber's [`Notify`] when a job may have become due. It reconnects with back-off
+//! when its connection drops, and pokes once after every (re)connect, since work may have
+//! arrived while it was away.
+
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use tokio::runtime::Handle;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+/// The channel the schema's triggers notify.
+pub const DUE_CHANNEL: &str = "bgtasks_due";
+
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+/// The subscribers of one store.
+#[derive(Default)]
+struct Subscribers(Mutex<Vec<Weak<Notify>>>);
+
+impl Subscribers {
+    /// Pokes every live subscriber; forgets the dropped ones.
+    fn wake_all(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|weak| match weak.upgrade() {
+                Some(notify) => {
+                    notify.notify_one();
+                    true
+                }
+                None => false,
+            });
+    }
+}
+
+/// The listening task of a store.
+enum Listener {
+    /// Not started: no one subscribed yet.
+    Idle,
+    /// Listening.
+    Running(JoinHandle<()>),
+    /// The store was closed: no task starts again.
+    Stopped,
+}
+
+/// The signal of one store: its subscribers and the listening task, started with the
+/// first subscription and stopped when the store is dropped.
+pub(crate) struct DueSignal {
+    subscribers: Arc<Subscribers>,
+    task: Mutex<Listener>,
+    connect: PgConnectOptions,
+    connect_timeout: Duration,
+    server: String,
+    runtime: Handle,
+}
+
+impl DueSignal {
+    pub(crate) fn new(
+        connect: PgConnectOptions,
+        connect_timeout: Duration,
+        server: String,
+        runtime: Handle,
+    ) -> Self {
+        Self {
+            subscribers: Arc::default(),
+            task: Mutex::new(Listener::Idle),
+            connect,
+            connect_timeout,
+            server,
+            runtime,
+        }
+    }
+
+    /// A new subscriber; starts the listening task if it is not running.
+    pub(crate) fn subscribe(&self) -> Arc<Notify> {
+        let notify = Arc::new(Notify::new());
+        self.subscribers
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::downgrade(&notify));
+        let mut task = self.task.lock().unwrap_or_else(PoisonError::into_inner);
+        if matches!(*task, Listener::Idle) {
+            *task = Listener::Running(self.runtime.spawn(listen(
+                self.connect.clone(),
+                self.connect_timeout,
+                self.server.clone(),
+                Arc::downgrade(&self.subscribers),
+            )));
+        }
+        notify
+    }
+
+    /// Stops the listening task for good (the store was closed).
+    pub(crate) fn stop(&self) {
+        let mut task = self.task.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Listener::Running(running) = std::mem::replace(&mut *task, Listener::Stopped) {
+            running.abort();
+        }
+    }
+}
+
+impl Drop for DueSignal {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Listens until the store is dropped (the task is aborted then, or it sees its
+/// subscribers gone).
+async fn listen(
+    connect: PgConnectOptions,
+    connect_timeout: Duration,
+    server: String,
+    subscribers: Weak<Subscribers>,
+) {
+    // A pool of one connection kept for the listener, so that it never takes one of the
+    // store's pool.
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .acquire_timeout(connect_timeout)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_lazy_with(connect);
+    let mut backoff = BACKOFF_MIN;
+    let mut failures = 0_u32;
+    loop {
+        match open(&pool).await {
+            Ok(mut listener) => {
+                if failures > 0 {
+                    tracing::info!(server = %server, "listening for due jobs again");
+                }
+                failures = 0;
+                backoff = BACKOFF_MIN;
+                // Work may have become due while no one was listening.
+                let Some(subs) = subscribers.upgrade() else {
+                    return;
+                };
+                subs.wake_all();
+                drop(subs);
+                loop {
+                    match listener.try_recv().await {
+                        Ok(Some(_)) => {
+                            // Fold whatever else already arrived into this one wake-up.
+                            while listener.next_buffered().is_some() {}
+                            let Some(subs) = subscribers.upgrade() else {
+                                return;
+                            };
+                            subs.wake_all();
+                        }
+                        Ok(None) => {
+                            tracing::warn!(server = %server, "the LISTEN connection was lost; reconnecting");
+                            break;
+                        }
+                        Err(error) => {
+                            tracing::warn!(server = %server, %error, "the LISTEN connection failed; reconnecting");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                failures += 1;
+                if failures == 1 || failures.is_power_of_two() {
+                    tracing::warn!(server = %server, %error, failures,
+                        retry_in_ms = backoff.as_millis() as u64,
+                        "cannot LISTEN for due jobs; wake-ups may come late (the runtime re-reads the next due time at least every minute)");
+                }
+            }
+        }
+        if subscribers.strong_count() == 0 {
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+async fn open(pool: &sqlx::PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    // A lost connection ends `try_recv` with `None`; this loop reconnects, with back-off.
+    listener.eager_reconnect(false);
+    listener.ignore_pool_close_event(true);
+    listener.listen(DUE_CHANNEL).await?;
+    Ok(listener)
+}

@@ -1,0 +1,201 @@
+//! The store handle: connecting, the pool, and the parts kept beside the jobs.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use bgtasks_core::store::StoreError;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgConnection, PgPool};
+use tokio::sync::Notify;
+
+use crate::actions::PostgresJobActionStore;
+use crate::claims::ScheduleCache;
+use crate::locks::PostgresJobLockProvider;
+use crate::notify::DueSignal;
+use crate::options::PostgresStoreOptions;
+use crate::schema;
+
+/// A job store in PostgreSQL, shared by any number of nodes. Cheap to clone: clones share
+/// one connection pool.
+///
+/// Claims take due rows with `FOR UPDATE SKIP LOCKED` in one transaction per batch, so
+/// nodes never wait for each other and never claim one run twice; completions are fenced by
+/// the lease token; a LISTEN connection turns the schema's `pg_notify('bgtasks_due')` into
+/// the runtime's wake-up signal.
+#[derive(Clone)]
+pub struct PostgresJobStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) pool: PgPool,
+    /// `host:port` of the server, for messages (never the credentials).
+    pub(crate) server: String,
+    pub(crate) schedules: ScheduleCache,
+    signal: Option<DueSignal>,
+}
+
+impl std::fmt::Debug for PostgresJobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresJobStore")
+            .field("server", &self.inner.server)
+            .field("connections", &self.inner.pool.size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresJobStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`),
+    /// applies the embedded migrations (unless [`migrate`] is off), and returns the store.
+    ///
+    /// Fails with [`StoreError::Unavailable`] naming the host and port (never the
+    /// credentials) when the server cannot be reached within the connect timeout, and with
+    /// [`StoreError::Other`] when the URL or an option is invalid, or when the database's
+    /// schema is newer than this build knows (naming both versions).
+    ///
+    /// Must be called within a Tokio runtime; the store's background task (the LISTEN
+    /// connection) runs on it.
+    ///
+    /// [`migrate`]: PostgresStoreOptions::migrate
+    pub async fn connect(url: &str, options: PostgresStoreOptions) -> Result<Self, StoreError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            StoreError::other("PostgresJobStore::connect must be called within a Tokio runtime")
+        })?;
+        options.validate().map_err(|reason| {
+            StoreError::other(format!("invalid PostgreSQL store options: {reason}"))
+        })?;
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::other(
+                "invalid PostgreSQL URL: expected postgres://user:password@host:port/database",
+            ));
+        }
+        let connect = PgConnectOptions::from_str(url).map_err(|error| {
+            StoreError::other(format!(
+                "invalid PostgreSQL URL (expected postgres://user:password@host:port/database): {}",
+                redact_url_error(&error, url)
+            ))
+        })?;
+        let connect = prepare_options(connect, &options);
+        let server = format!("{}:{}", connect.get_host(), connect.get_port());
+
+        let mut setup = open_setup_connection(&connect, &server, &options).await?;
+        let prepared = schema::prepare(&mut setup, &server, &options.schema, options.migrate).await;
+        schema::close(setup).await;
+        prepared?;
+
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .min_connections(0)
+            .acquire_timeout(options.connect_timeout)
+            // An idle connection is pinged before use, so that after the server restarted
+            // a dead connection is replaced instead of failing a completion.
+            .test_before_acquire(true)
+            .connect_lazy_with(connect.clone());
+        let signal = options
+            .notifications
+            .then(|| DueSignal::new(connect, options.connect_timeout, server.clone(), runtime));
+        tracing::debug!(server = %server, schema = %options.schema, "connected the PostgreSQL job store");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                server,
+                schedules: ScheduleCache::default(),
+                signal,
+            }),
+        })
+    }
+
+    /// The connection pool (for tools and tests; the tables are described in the crate
+    /// documentation).
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    /// The server as `host:port`, as error messages name it.
+    pub fn server(&self) -> &str {
+        &self.inner.server
+    }
+
+    /// The action store kept in the same database (table `bgtasks_job_actions`), sharing
+    /// this store's pool.
+    pub fn action_store(&self) -> PostgresJobActionStore {
+        PostgresJobActionStore::new(self.inner.pool.clone(), self.inner.server.clone())
+    }
+
+    /// A lock provider on the same database (table `bgtasks_locks`), sharing this store's
+    /// pool. Each call returns a provider with its own owner id: locks taken by one are
+    /// refused to every other until released or expired.
+    pub fn lock_provider(&self) -> PostgresJobLockProvider {
+        PostgresJobLockProvider::new(self.inner.pool.clone(), self.inner.server.clone())
+    }
+
+    /// Closes the store: stops its LISTEN connection, waits for the pool's connections in
+    /// use to come back and closes them all. Operations after this fail as unavailable
+    /// (for every clone of this store).
+    pub async fn close(&self) {
+        if let Some(signal) = &self.inner.signal {
+            signal.stop();
+        }
+        self.inner.pool.close().await;
+    }
+
+    pub(crate) fn subscribe(&self) -> Option<Arc<Notify>> {
+        self.inner.signal.as_ref().map(DueSignal::subscribe)
+    }
+}
+
+fn prepare_options(connect: PgConnectOptions, options: &PostgresStoreOptions) -> PgConnectOptions {
+    let connect = if connect.get_application_name().is_none() {
+        connect.application_name("bgtasks")
+    } else {
+        connect
+    };
+    connect
+        .options([("search_path", options.schema.as_str())])
+        .disable_statement_logging()
+}
+
+/// Opens the connection that checks and migrates the schema; it also proves the server
+/// can be reached, with a precise error when it cannot.
+async fn open_setup_connection(
+    connect: &PgConnectOptions,
+    server: &str,
+    options: &PostgresStoreOptions,
+) -> Result<PgConnection, StoreError> {
+    match tokio::time::timeout(options.connect_timeout, connect.connect()).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(error)) => Err(crate::errors::connect_error(server, error)),
+        Err(_) => Err(StoreError::unavailable(format!(
+            "cannot connect to PostgreSQL at {server}: no answer within {:?}",
+            options.connect_timeout
+        ))),
+    }
+}
+
+/// The text of a URL parse error, with the URL's password (if the error repeats it)
+/// replaced.
+fn redact_url_error(error: &sqlx::Error, url: &str) -> String {
+    let text = error.to_string();
+    match password_of(url) {
+        Some(password) if !password.is_empty() => text.replace(password, "***"),
+        _ => text,
+    }
+}
+
+fn password_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let userinfo = rest.split(['/', '?']).next()?.rsplit_once('@')?.0;
+    userinfo.split_once(':').map(|(_, password)| password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_found_for_redaction() {
+        assert_eq!(password_of("postgres://u:secret@h:1/db"), Some("secret"));
+        assert_eq!(password_of("postgres://u@h:1/db"), None);
+        assert_eq!(password_of("postgres://h/db"), None);
+    }
+}
