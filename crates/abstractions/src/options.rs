@@ -35,6 +35,11 @@ pub struct BackgroundTasksOptions {
     pub node_name: String,
     /// How many runs execute at once on this node.
     pub workers: usize,
+    /// How many claimed runs may wait on this node for a free worker, beyond the ones
+    /// running; claims are batched up to `workers + prefetch`. `None` means as many as
+    /// `workers`. More prefetch means fewer, larger claims (faster on durable stores);
+    /// less means other nodes get a fairer share.
+    pub prefetch: Option<usize>,
     /// Fetch waiting jobs into this node's schedule (off, every 30 s, 1000, lock 120 s).
     pub polling: SystemJobOptions,
     /// Running jobs of this node that the scheduler lost become Stopped (off, every 2 h,
@@ -70,6 +75,7 @@ impl Default for BackgroundTasksOptions {
         Self {
             node_name: "default".to_owned(),
             workers: 16,
+            prefetch: None,
             polling: SystemJobOptions {
                 enabled: false,
                 cron: "0/30 * * * * ?".to_owned(),

@@ -301,7 +301,10 @@ impl RuntimeBuilder {
             services.insert(Arc::new(super::WeakScheduler(weak.clone())) as Arc<dyn JobScheduler>);
             RuntimeInner {
                 system_jobs: system_jobs(&options),
-                queue: LocalQueue::new(options.workers),
+                queue: LocalQueue::new(
+                    options.workers,
+                    options.prefetch.unwrap_or(options.workers),
+                ),
                 options,
                 store,
                 registry,

@@ -9,14 +9,15 @@ use tokio::sync::Notify;
 
 use crate::store::ClaimedRun;
 
-/// Claimed runs waiting for a worker. The claim loop keeps it filled up to twice the
-/// worker count (so workers go from one run to the next without waiting for a claim),
-/// and refills it when fewer than `workers` runs are in flight.
+/// Claimed runs waiting for a worker. The claim loop keeps the runs in flight up to
+/// `workers + prefetch` (so workers go from one run to the next without waiting for a
+/// claim), and refills it when fewer than `workers` runs are in flight.
 #[derive(Debug)]
 pub(crate) struct LocalQueue {
     runs: Mutex<VecDeque<ClaimedRun>>,
     running: AtomicUsize,
     workers: usize,
+    capacity: usize,
     /// Fired for each run pushed: wakes one idle worker.
     pub(crate) available: Notify,
     /// Fired when the runs in flight drop below the worker count: wakes the claim loop.
@@ -24,11 +25,13 @@ pub(crate) struct LocalQueue {
 }
 
 impl LocalQueue {
-    pub(crate) fn new(workers: usize) -> Self {
+    /// A queue for `workers` workers holding up to `prefetch` runs beyond the running ones.
+    pub(crate) fn new(workers: usize, prefetch: usize) -> Self {
         Self {
-            runs: Mutex::new(VecDeque::with_capacity(workers * 2)),
+            runs: Mutex::new(VecDeque::with_capacity(workers + prefetch)),
             running: AtomicUsize::new(0),
             workers,
+            capacity: workers + prefetch.max(1),
             available: Notify::new(),
             space: Notify::new(),
         }
@@ -45,7 +48,7 @@ impl LocalQueue {
         if in_flight >= self.workers {
             0
         } else {
-            self.workers * 2 - in_flight
+            self.capacity - in_flight
         }
     }
 
