@@ -264,7 +264,7 @@ impl RuntimeBuilder {
                     options.log_message_max_chars,
                     options.log_error_max_chars,
                 )
-                .with_writer(writer),
+                .with_writer(writer.clone()),
             ) as Arc<dyn JobEvent>);
         }
         listeners.extend(self.listeners);
@@ -301,6 +301,7 @@ impl RuntimeBuilder {
             services.insert(Arc::new(super::WeakScheduler(weak.clone())) as Arc<dyn JobScheduler>);
             RuntimeInner {
                 system_jobs: system_jobs(&options),
+                writer,
                 queue: LocalQueue::new(
                     options.workers,
                     options.prefetch.unwrap_or(options.workers),

@@ -220,6 +220,7 @@ impl RuntimeInner {
         for task in background {
             task.abort();
         }
+        self.writer.flush().await;
         tracing::info!(node = self.node(), "bgtasks runtime shut down");
         Ok(())
     }

@@ -61,6 +61,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) services: Services,
     pub(crate) queue: LocalQueue,
+    pub(crate) writer: crate::store::RunWriter,
     pub(crate) wake: Notify,
     pub(crate) store_signal: Option<Arc<Notify>>,
     pub(crate) running: RunningRuns,
@@ -123,6 +124,12 @@ impl Runtime {
     /// How many runs are in flight on this node.
     pub fn running_count(&self) -> usize {
         self.inner.running.len()
+    }
+
+    /// Waits until the run logs queued so far are written (durable stores write them in
+    /// batches after the runs they describe).
+    pub async fn flush_logs(&self) {
+        self.inner.writer.flush().await;
     }
 
     /// A scheduler handle that does not keep the runtime alive.

@@ -13,8 +13,11 @@ const MAX_BATCH: usize = 512;
 
 /// Where the executed and log events write. For a store that
 /// [prefers batched writes](JobStore::prefers_batched_writes), a background task gathers
-/// the completions and logs of concurrent runs and writes each kind in one call; every
-/// caller still waits for its own write, so nothing is acknowledged before it is saved.
+/// the completions and logs of concurrent runs and writes each kind in one call, the two
+/// kinds side by side. A completion's caller waits for its write, so no run is reported
+/// done before its state is saved; a run log is queued and written with the next batch
+/// without holding up the worker (a failed log write is logged; a crash can lose the
+/// logs of the last batch, never a job's state).
 #[derive(Clone)]
 pub struct RunWriter {
     store: Arc<dyn JobStore>,
@@ -23,11 +26,9 @@ pub struct RunWriter {
 }
 
 enum Write {
-    Complete(
-        Box<RunCompletion>,
-        oneshot::Sender<Result<CompletionOutcome, Arc<StoreError>>>,
-    ),
-    Log(JobLog, oneshot::Sender<Result<(), Arc<StoreError>>>),
+    Complete(Box<RunCompletion>, Reply),
+    Log(JobLog),
+    Flush(oneshot::Sender<()>),
 }
 
 impl RunWriter {
@@ -97,13 +98,24 @@ impl RunWriter {
         let Some(batches) = self.batches() else {
             return self.store.store_log(&log).await;
         };
-        let (reply, answer) = oneshot::channel();
-        batches
-            .send(Write::Log(log, reply))
-            .map_err(|_| StoreError::other("the run writer has stopped"))?;
-        match answer.await {
-            Ok(result) => result.map_err(shared_error),
+        match batches.send(Write::Log(log)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendError(Write::Log(log))) => self.store.store_log(&log).await,
             Err(_) => Err(StoreError::other("the run writer has stopped")),
+        }
+    }
+
+    /// Waits until every write queued so far is written (a no-op when not batching).
+    pub async fn flush(&self) {
+        if !self.batching {
+            return;
+        }
+        let Some(batches) = self.batches.get() else {
+            return;
+        };
+        let (done, written) = oneshot::channel();
+        if batches.send(Write::Flush(done)).is_ok() {
+            let _ = written.await;
         }
     }
 }
@@ -120,50 +132,64 @@ async fn write_batches(store: Arc<dyn JobStore>, mut rx: mpsc::UnboundedReceiver
     let mut pending = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut pending, MAX_BATCH).await > 0 {
         let mut completions = Vec::new();
-        let mut completion_replies = Vec::new();
+        let mut replies = Vec::new();
         let mut logs = Vec::new();
-        let mut log_replies = Vec::new();
+        let mut flushed = Vec::new();
         for write in pending.drain(..) {
             match write {
                 Write::Complete(completion, reply) => {
                     completions.push(*completion);
-                    completion_replies.push(reply);
+                    replies.push(reply);
                 }
-                Write::Log(log, reply) => {
-                    logs.push(log);
-                    log_replies.push(reply);
-                }
+                Write::Log(log) => logs.push(log),
+                Write::Flush(done) => flushed.push(done),
             }
         }
-        if !completions.is_empty() {
-            match store.complete_runs(&completions).await {
-                Ok(outcomes) if outcomes.len() == completion_replies.len() => {
-                    for (reply, outcome) in completion_replies.into_iter().zip(outcomes) {
-                        let _ = reply.send(Ok(outcome));
-                    }
-                }
-                Ok(outcomes) => {
-                    let error = Arc::new(StoreError::other(format!(
-                        "the store answered {} outcomes for {} completions",
-                        outcomes.len(),
-                        completion_replies.len()
-                    )));
-                    for reply in completion_replies {
-                        let _ = reply.send(Err(error.clone()));
-                    }
-                }
-                Err(error) => {
-                    let error = Arc::new(error);
-                    for reply in completion_replies {
-                        let _ = reply.send(Err(error.clone()));
-                    }
-                }
+        let complete = async {
+            if completions.is_empty() {
+                return;
+            }
+            answer(store.complete_runs(&completions).await, replies);
+        };
+        let log = async {
+            if logs.is_empty() {
+                return;
+            }
+            if let Err(error) = store.store_logs(&logs).await {
+                tracing::warn!(%error, logs = logs.len(), "could not write run logs");
+            }
+        };
+        tokio::join!(complete, log);
+        for done in flushed {
+            let _ = done.send(());
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<CompletionOutcome, Arc<StoreError>>>;
+
+/// Hands each waiting completion its outcome, or the shared error.
+fn answer(result: Result<Vec<CompletionOutcome>, StoreError>, replies: Vec<Reply>) {
+    match result {
+        Ok(outcomes) if outcomes.len() == replies.len() => {
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                let _ = reply.send(Ok(outcome));
             }
         }
-        if !logs.is_empty() {
-            let result = store.store_logs(&logs).await.map_err(Arc::new);
-            for reply in log_replies {
-                let _ = reply.send(result.clone());
+        Ok(outcomes) => {
+            let error = Arc::new(StoreError::other(format!(
+                "the store answered {} outcomes for {} completions",
+                outcomes.len(),
+                replies.len()
+            )));
+            for reply in replies {
+                let _ = reply.send(Err(error.clone()));
+            }
+        }
+        Err(error) => {
+            let error = Arc::new(error);
+            for reply in replies {
+                let _ = reply.send(Err(error.clone()));
             }
         }
     }
