@@ -704,8 +704,36 @@ pub async fn batched_completions_and_logs(factory: &dyn StoreFactory) {
             duration_ms: 1,
         })
         .collect();
-    store.store_logs(&logs).await.unwrap();
+    store.store_logs(&logs[..48]).await.unwrap();
     store.store_logs(&[]).await.unwrap();
+    // Outcomes and logs together (a High job, so that it is the one claimed).
+    let other = store.clone();
+    let mut together = queued("together", 0);
+    together.priority = JobPriority::High;
+    other.insert(&together).await.unwrap();
+    let run = other
+        .claim_due("c", t(200), 1, LEASE)
+        .await
+        .unwrap()
+        .remove(0);
+    let mut done = run.job.clone();
+    done.status = JobStatus::Completed;
+    let outcomes = other
+        .write_runs(
+            &[RunCompletion {
+                lease: run.lease.clone(),
+                job: done,
+            }],
+            &logs[48..],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcomes, vec![CompletionOutcome::Saved]);
+    assert_eq!(
+        other.find("together").await.unwrap().unwrap().status,
+        JobStatus::Completed
+    );
+    assert!(other.write_runs(&[], &[]).await.unwrap().is_empty());
     let kept = store.list_logs("logged", 100).await.unwrap();
     assert_eq!(kept.len(), 50);
     assert_eq!(kept[0].message, "run 49");

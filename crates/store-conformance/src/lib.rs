@@ -32,7 +32,7 @@ pub use self::support::{queued, t};
 /// Creates the stores the suite runs against.
 #[async_trait]
 pub trait StoreFactory: Send + Sync {
-    /// A fresh, empty store.
+    /// A fresh, empty store (called once per case).
     async fn fresh(&self) -> Arc<dyn JobStore>;
 
     /// Another handle onto the same data as `store` — another connection pool, as a

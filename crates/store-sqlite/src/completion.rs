@@ -101,6 +101,16 @@ pub(crate) async fn complete_runs(
     inner: &Inner,
     runs: &[RunCompletion],
 ) -> Result<Vec<CompletionOutcome>, StoreError> {
+    write_runs(inner, runs, None).await
+}
+
+/// Completes `runs` and, when given, appends the logs batch (a JSON array for
+/// `insert_logs`) in the same transaction: one disk sync for both.
+pub(crate) async fn write_runs(
+    inner: &Inner,
+    runs: &[RunCompletion],
+    logs: Option<(&'static str, String)>,
+) -> Result<Vec<CompletionOutcome>, StoreError> {
     if runs.is_empty() {
         return Ok(Vec::new());
     }
@@ -151,6 +161,13 @@ pub(crate) async fn complete_runs(
                 });
             }
         }
+    }
+    if let Some((insert_logs, batch)) = logs {
+        sqlx::query(insert_logs)
+            .bind(batch)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| store_error(&inner.db, "store run logs", e))?;
     }
     tx.commit().await.map_err(failed)?;
     if due {

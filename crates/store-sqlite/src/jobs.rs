@@ -309,6 +309,23 @@ impl JobStore for SqliteJobStore {
         completion::complete_runs(&self.inner, runs).await
     }
 
+    async fn write_runs(
+        &self,
+        runs: &[RunCompletion],
+        logs: &[JobLog],
+    ) -> Result<Vec<CompletionOutcome>, StoreError> {
+        if logs.is_empty() {
+            return completion::complete_runs(&self.inner, runs).await;
+        }
+        if runs.is_empty() {
+            self.store_logs(logs).await?;
+            return Ok(Vec::new());
+        }
+        let batch: Vec<serde_json::Value> = logs.iter().map(log_values).collect();
+        let batch = serde_json::Value::Array(batch).to_string();
+        completion::write_runs(&self.inner, runs, Some((INSERT_LOGS, batch))).await
+    }
+
     async fn store_logs(&self, logs: &[JobLog]) -> Result<(), StoreError> {
         if logs.is_empty() {
             return Ok(());

@@ -175,6 +175,22 @@ pub trait JobStore: Send + Sync {
         Ok(())
     }
 
+    /// Saves the outcomes of several runs and appends run logs together — in one
+    /// transaction for a durable store, so one disk sync. The default calls
+    /// [`complete_runs`](Self::complete_runs), then [`store_logs`](Self::store_logs),
+    /// logging (not returning) a failure to write the logs once the outcomes are saved.
+    async fn write_runs(
+        &self,
+        runs: &[RunCompletion],
+        logs: &[JobLog],
+    ) -> Result<Vec<CompletionOutcome>, StoreError> {
+        let outcomes = self.complete_runs(runs).await?;
+        if let Err(error) = self.store_logs(logs).await {
+            tracing::warn!(%error, logs = logs.len(), "could not write run logs");
+        }
+        Ok(outcomes)
+    }
+
     /// Whether the runtime should gather the completions and logs of concurrent runs into
     /// batches ([`complete_runs`](Self::complete_runs), [`store_logs`](Self::store_logs))
     /// rather than write each at once. Durable stores say yes: one transaction for many
@@ -281,6 +297,13 @@ impl<T: JobStore + ?Sized> JobStore for Arc<T> {
     }
     async fn store_logs(&self, logs: &[JobLog]) -> Result<(), StoreError> {
         (**self).store_logs(logs).await
+    }
+    async fn write_runs(
+        &self,
+        runs: &[RunCompletion],
+        logs: &[JobLog],
+    ) -> Result<Vec<CompletionOutcome>, StoreError> {
+        (**self).write_runs(runs, logs).await
     }
     fn prefers_batched_writes(&self) -> bool {
         (**self).prefers_batched_writes()

@@ -13,8 +13,8 @@ const MAX_BATCH: usize = 512;
 
 /// Where the executed and log events write. For a store that
 /// [prefers batched writes](JobStore::prefers_batched_writes), a background task gathers
-/// the completions and logs of concurrent runs and writes each kind in one call, the two
-/// kinds side by side. A completion's caller waits for its write, so no run is reported
+/// the completions and logs of concurrent runs and writes them in one call
+/// ([`JobStore::write_runs`]). A completion's caller waits for its write, so no run is reported
 /// done before its state is saved; a run log is queued and written with the next batch
 /// without holding up the worker (a failed log write is logged; a crash can lose the
 /// logs of the last batch, never a job's state).
@@ -145,21 +145,15 @@ async fn write_batches(store: Arc<dyn JobStore>, mut rx: mpsc::UnboundedReceiver
                 Write::Flush(done) => flushed.push(done),
             }
         }
-        let complete = async {
-            if completions.is_empty() {
-                return;
-            }
-            answer(store.complete_runs(&completions).await, replies);
-        };
-        let log = async {
-            if logs.is_empty() {
-                return;
-            }
-            if let Err(error) = store.store_logs(&logs).await {
+        if completions.is_empty() {
+            if !logs.is_empty()
+                && let Err(error) = store.store_logs(&logs).await
+            {
                 tracing::warn!(%error, logs = logs.len(), "could not write run logs");
             }
-        };
-        tokio::join!(complete, log);
+        } else {
+            answer(store.write_runs(&completions, &logs).await, replies);
+        }
         for done in flushed {
             let _ = done.send(());
         }
