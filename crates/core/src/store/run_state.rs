@@ -10,24 +10,29 @@ use bgtasks_abstractions::{JobInfo, JobStatus};
 /// stopped it.
 pub fn merge_run_state(stored: &JobInfo, outcome: &JobInfo) -> JobInfo {
     let mut merged = stored.clone();
-    merged.status = if stored.status == JobStatus::Paused
+    apply_run_state(&mut merged, outcome);
+    merged
+}
+
+/// [`merge_run_state`] in place: writes the run-state fields of `outcome` onto `stored`.
+pub fn apply_run_state(stored: &mut JobInfo, outcome: &JobInfo) {
+    stored.status = if stored.status == JobStatus::Paused
         && !matches!(outcome.status, JobStatus::Completed | JobStatus::Stopped)
     {
         JobStatus::Paused
     } else {
         outcome.status
     };
-    merged.trigger_count = outcome.trigger_count;
-    merged.try_count = outcome.try_count;
-    merged.is_abandoned = outcome.is_abandoned;
-    merged.interval = outcome.interval;
-    merged.priority = outcome.priority;
-    merged.last_run_time = outcome.last_run_time;
-    merged.next_run_time = outcome.next_run_time;
-    merged.result = outcome.result.clone();
-    merged.tenant_id = outcome.tenant_id;
-    merged.base_interval = outcome.base_interval;
-    merged
+    stored.trigger_count = outcome.trigger_count;
+    stored.try_count = outcome.try_count;
+    stored.is_abandoned = outcome.is_abandoned;
+    stored.interval = outcome.interval;
+    stored.priority = outcome.priority;
+    stored.last_run_time = outcome.last_run_time;
+    stored.next_run_time = outcome.next_run_time;
+    stored.result.clone_from(&outcome.result);
+    stored.tenant_id = outcome.tenant_id;
+    stored.base_interval = outcome.base_interval;
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use tokio::sync::Notify;
 
 use self::index::{DueIndex, Entry};
 use super::{
-    ClaimedRun, CompletionOutcome, JobLog, JobStore, ReleaseMode, StoreError,
-    cleanup_reference_time, is_waiting, merge_run_state, waiting_order,
+    ClaimedRun, CompletionOutcome, JobLog, JobStore, ReleaseMode, StoreError, apply_run_state,
+    cleanup_reference_time, is_waiting, waiting_order,
 };
 
 /// How many run logs the in-memory store keeps by default (oldest dropped first).
@@ -435,12 +435,12 @@ impl JobStore for InMemoryJobStore {
         {
             return Ok(CompletionOutcome::LeaseLost);
         }
-        let saved = merge_run_state(&slot.job, job);
+        state.leased.remove(&id);
         if let Some(slot) = state.jobs.get_mut(&id) {
             slot.lease = None;
+            apply_run_state(&mut slot.job, job);
         }
-        state.leased.remove(&id);
-        state.put(&saved);
+        state.reindex(&id);
         Ok(CompletionOutcome::Saved)
     }
 
