@@ -244,6 +244,23 @@ pub async fn cleanup_removes_old_completed_jobs_not_recent_ones(factory: &dyn St
     let mut stale_but_active = queued("active", 0);
     stale_but_active.last_run_time = Some(t(1));
     store.store(&stale_but_active).await.unwrap();
+    for job_id in ["old-run", "recent-run"] {
+        store
+            .store_log(&JobLog {
+                job_id: job_id.into(),
+                job_name: "n".into(),
+                job_group: "g".into(),
+                job_type: "t".into(),
+                message: "ok".into(),
+                run_time: t(1),
+                exception: None,
+                tenant_id: None,
+                node: "a".into(),
+                duration_ms: 1,
+            })
+            .await
+            .unwrap();
+    }
 
     assert_eq!(
         ids(store.cleanup(Some("b"), t(100), 10).await.unwrap()),
@@ -267,6 +284,11 @@ pub async fn cleanup_removes_old_completed_jobs_not_recent_ones(factory: &dyn St
         "only Completed jobs are removed"
     );
     assert!(store.find("old-run").await.unwrap().is_none());
+    assert!(
+        store.list_logs("old-run", 10).await.unwrap().is_empty(),
+        "logs go with the job"
+    );
+    assert_eq!(store.list_logs("recent-run", 10).await.unwrap().len(), 1);
 }
 
 /// R12, R27: run logs are stored, listed newest first per job, at most N.

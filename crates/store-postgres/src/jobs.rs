@@ -121,17 +121,20 @@ const LIST_LOGS: &str = concat!(
     " FROM bgtasks_logs WHERE job_id = $1 ORDER BY id DESC LIMIT $2"
 );
 
-/// Removes the oldest expired Completed jobs (R27); rows another session holds are left
-/// for the next clean-up.
+/// Removes the oldest expired Completed jobs (R27), with their run logs and actions;
+/// rows another session holds are left for the next clean-up.
 const CLEANUP: &str = concat!(
-    "DELETE FROM bgtasks_jobs USING ( \
+    "WITH removed AS (DELETE FROM bgtasks_jobs USING ( \
        SELECT id AS doomed_id FROM bgtasks_jobs \
        WHERE status = 0 AND ($1::text IS NULL OR node_name = $1) \
          AND COALESCE(last_run_time, end_time, creation_time) < $2 \
        ORDER BY COALESCE(last_run_time, end_time, creation_time), id \
        LIMIT $3 FOR UPDATE SKIP LOCKED) AS doomed \
      WHERE id = doomed.doomed_id RETURNING ",
-    job_columns!()
+    job_columns!(),
+    "), gone_logs AS (DELETE FROM bgtasks_logs WHERE job_id IN (SELECT id FROM removed)), \
+     gone_actions AS (DELETE FROM bgtasks_job_actions WHERE job_id IN (SELECT id FROM removed)) \
+     SELECT * FROM removed"
 );
 
 impl PostgresJobStore {

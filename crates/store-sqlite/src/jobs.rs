@@ -261,11 +261,17 @@ impl JobStore for SqliteJobStore {
             .map_err(failed)?;
         let removed = inner.decode_all(rows)?;
         for job in &removed {
-            sqlx::query("DELETE FROM bgtasks_jobs WHERE id = ?")
-                .bind(job.id.clone())
-                .execute(&mut *tx)
-                .await
-                .map_err(failed)?;
+            for delete in [
+                "DELETE FROM bgtasks_jobs WHERE id = ?",
+                "DELETE FROM bgtasks_job_logs WHERE job_id = ?",
+                "DELETE FROM bgtasks_job_actions WHERE job_id = ?",
+            ] {
+                sqlx::query(delete)
+                    .bind(job.id.clone())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed)?;
+            }
         }
         tx.commit().await.map_err(failed)?;
         Ok(removed)

@@ -111,7 +111,9 @@ pub trait JobStore: Send + Sync {
     async fn list_logs(&self, job_id: &str, max: usize) -> Result<Vec<JobLog>, StoreError>;
 
     /// Removes Completed jobs whose last run time (else end time, else creation time) is
-    /// older than `expired_before`, of `node` when given, at most `max`, and returns them.
+    /// older than `expired_before`, of `node` when given, at most `max`, with their run
+    /// logs (and, on stores that keep them beside the jobs, their actions), oldest first,
+    /// and returns them.
     async fn cleanup(
         &self,
         node: Option<&str>,

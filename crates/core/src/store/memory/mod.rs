@@ -327,6 +327,11 @@ impl JobStore for InMemoryJobStore {
                 removed.push(slot.job);
             }
         }
+        if !removed.is_empty() {
+            let gone: std::collections::HashSet<&str> =
+                removed.iter().map(|j| j.id.as_str()).collect();
+            state.logs.retain(|log| !gone.contains(log.job_id.as_str()));
+        }
         Ok(removed)
     }
 
