@@ -64,3 +64,7 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --workspace --all-features --no-fail-fast "$@"
 fi
+
+log "reliability suite (real worker processes against SQLite and PostgreSQL; docs/reliability.md)"
+cargo build --quiet -p bgtasks-reliability --bins
+cargo run --quiet -p bgtasks-reliability --bin reliability-suite

@@ -1,0 +1,237 @@
+//! The issue's targets, checked against the medians of this run.
+
+use crate::report::{Section, format_number, format_ratio};
+
+/// The sections of one run, by id.
+#[derive(Debug, Default)]
+pub(crate) struct Results {
+    /// (id, section) in the order they ran.
+    pub(crate) sections: Vec<(&'static str, Section)>,
+}
+
+impl Results {
+    fn section(&self, id: &str) -> Option<&Section> {
+        self.sections.iter().find(|(i, _)| *i == id).map(|(_, s)| s)
+    }
+
+    fn median(&self, id: &str, key: &str, column: usize) -> Option<f64> {
+        self.section(id)?.median(key, column)
+    }
+
+    /// The largest value any run of a row saw in a column.
+    fn worst(&self, id: &str, key: &str, column: usize) -> Option<f64> {
+        let row = self.section(id)?.row(key)?;
+        row.values.as_ref().ok()?.get(column).map(|s| s.max)
+    }
+}
+
+/// One target and how this run did.
+#[derive(Debug, Clone)]
+pub(crate) struct Verdict {
+    /// The target.
+    pub(crate) target: String,
+    /// What was measured.
+    pub(crate) measured: String,
+    /// Met, missed, or not measured.
+    pub(crate) met: Option<bool>,
+}
+
+impl Verdict {
+    /// "met", "MISSED" or "not measured".
+    pub(crate) fn label(&self) -> &'static str {
+        match self.met {
+            Some(true) => "met",
+            Some(false) => "MISSED",
+            None => "not measured",
+        }
+    }
+}
+
+fn ratio_at_least(
+    results: &Results,
+    target: &str,
+    (id, ours, other): (&str, &str, &str),
+    at_least: f64,
+) -> Verdict {
+    match (results.median(id, ours, 0), results.median(id, other, 0)) {
+        (Some(a), Some(b)) if b > 0.0 => Verdict {
+            target: target.to_owned(),
+            measured: format!(
+                "{}× ({} vs {} jobs/s; `{ours}` vs `{other}`)",
+                format_ratio(a / b),
+                format_number(a, 0),
+                format_number(b, 0)
+            ),
+            met: Some(a / b >= at_least),
+        },
+        _ => not_measured(target),
+    }
+}
+
+fn not_measured(target: &str) -> Verdict {
+    Verdict {
+        target: target.to_owned(),
+        measured: "not measured".to_owned(),
+        met: None,
+    }
+}
+
+fn at_most(target: &str, value: Option<f64>, limit: f64, unit: &str) -> Verdict {
+    match value {
+        Some(v) => Verdict {
+            target: target.to_owned(),
+            measured: format!("{} {unit}", format_number(v, 3)),
+            met: Some(v <= limit),
+        },
+        None => not_measured(target),
+    }
+}
+
+fn no_worse(target: &str, ours: Option<f64>, theirs: Option<f64>) -> Verdict {
+    match (ours, theirs) {
+        (Some(a), Some(b)) => Verdict {
+            target: target.to_owned(),
+            measured: format!(
+                "{} ms vs {} ms ({}×)",
+                format_number(a, 3),
+                format_number(b, 3),
+                format_ratio(a / b)
+            ),
+            met: Some(a <= b),
+        },
+        _ => not_measured(target),
+    }
+}
+
+/// The best (highest) of our listeners-on rows of a durable drain.
+fn best_on(results: &Results, id: &str) -> &'static str {
+    match (
+        results.median(id, "ours_on", 0),
+        results.median(id, "ours_tuned", 0),
+    ) {
+        (Some(a), Some(b)) if b > a => "ours_tuned",
+        _ => "ours_on",
+    }
+}
+
+/// Every target of the issue.
+pub(crate) fn evaluate(results: &Results) -> Vec<Verdict> {
+    let pg = best_on(results, "drain-postgres");
+    let lite = best_on(results, "drain-sqlite");
+    let mut v = vec![
+        ratio_at_least(
+            results,
+            "in memory: drain, default listeners ≥ 0.5× apalis in memory (inline)",
+            ("drain-memory", "ours_on", "apalis_inline"),
+            0.5,
+        ),
+        ratio_at_least(
+            results,
+            "in memory: drain, listeners off ≥ 1× apalis in memory (inline)",
+            ("drain-memory", "ours_off", "apalis_inline"),
+            1.0,
+        ),
+        no_worse(
+            "in memory: enqueue → start p99 no worse than apalis in memory (inline)",
+            results.median("latency", "ours_memory", 1),
+            results.median("latency", "apalis_memory", 1),
+        ),
+        ratio_at_least(
+            results,
+            "PostgreSQL: drain ≥ 1.25× graphile_worker (tuned)",
+            ("drain-postgres", pg, "graphile_tuned"),
+            1.25,
+        ),
+        ratio_at_least(
+            results,
+            "PostgreSQL: drain ≥ 20× apalis",
+            ("drain-postgres", pg, "apalis"),
+            20.0,
+        ),
+        ratio_at_least(
+            results,
+            "PostgreSQL: drain ≥ 50 % of the raw floor at batch 100",
+            ("drain-postgres", pg, "floor_100"),
+            0.5,
+        ),
+        no_worse(
+            "PostgreSQL: enqueue → start p50 no worse than graphile_worker (default, LISTEN/NOTIFY)",
+            results.median("latency", "ours_postgres", 0),
+            results.median("latency", "graphile_default", 0),
+        ),
+        no_worse(
+            "PostgreSQL: enqueue → start p99 no worse than graphile_worker (default, LISTEN/NOTIFY)",
+            results.median("latency", "ours_postgres", 1),
+            results.median("latency", "graphile_default", 1),
+        ),
+        at_most(
+            "PostgreSQL: no enqueue → start outlier over 100 ms (max of all runs)",
+            results.worst("latency", "ours_postgres", 2),
+            100.0,
+            "ms",
+        ),
+        ratio_at_least(
+            results,
+            "SQLite: drain ≥ 50× apalis",
+            ("drain-sqlite", lite, "apalis"),
+            50.0,
+        ),
+        ratio_at_least(
+            results,
+            "SQLite: drain ≥ 20 % of the raw floor at batch 100",
+            ("drain-sqlite", lite, "floor_100"),
+            0.2,
+        ),
+        at_most(
+            "SQLite: enqueue → start p99 ≤ 10 ms",
+            results.median("latency", "ours_sqlite", 1),
+            10.0,
+            "ms",
+        ),
+        at_most(
+            "SQLite: no enqueue → start outlier over 100 ms (max of all runs)",
+            results.worst("latency", "ours_sqlite", 2),
+            100.0,
+            "ms",
+        ),
+        at_most(
+            "cron lateness p99 ≤ 5 ms",
+            results.median("cron", "ours", 1),
+            5.0,
+            "ms",
+        ),
+        at_most(
+            "≤ 1 KiB resident per pending in-memory job",
+            results.median("memory", "pending", 0),
+            1024.0,
+            "bytes/job",
+        ),
+        at_most(
+            "idle CPU under 1 % of one core (in memory)",
+            results.median("idle", "memory", 0),
+            1.0,
+            "%",
+        ),
+    ];
+    // The idle target is strict "under".
+    if let Some(last) = v.last_mut()
+        && let Some(cpu) = results.median("idle", "memory", 0)
+    {
+        last.met = Some(cpu < 1.0);
+    }
+    v
+}
+
+/// The verdicts as a Markdown table.
+pub(crate) fn markdown(verdicts: &[Verdict]) -> String {
+    let mut out = String::from("| target | measured (medians) | verdict |\n|---|---|---|\n");
+    for v in verdicts {
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            v.target,
+            v.measured,
+            v.label()
+        ));
+    }
+    out
+}
