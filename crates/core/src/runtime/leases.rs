@@ -22,7 +22,16 @@ pub(super) async fn renew(inner: Arc<RuntimeInner>) {
         match inner.store.renew_leases(inner.node(), &leases, until).await {
             Ok(lost) => {
                 for id in lost {
-                    if inner.running.interrupt(&id, Interruption::LeaseLost) {
+                    // Only the run whose lease was lost: the job may have been claimed
+                    // again (a newer token) since this renewal was sent.
+                    let Some(token) = leases.iter().find(|l| l.job_id == id).map(|l| l.token)
+                    else {
+                        continue;
+                    };
+                    if inner
+                        .running
+                        .interrupt_run(&id, token, Interruption::LeaseLost)
+                    {
                         tracing::warn!(node = inner.node(), job_id = %id, "lost the lease of a running job; interrupting it");
                     }
                 }

@@ -79,6 +79,18 @@ impl RunningRuns {
         }
     }
 
+    /// Interrupts the run of `id` holding the lease `token`, if it is still in flight;
+    /// `true` if it was.
+    pub(crate) fn interrupt_run(&self, id: &str, token: i64, why: Interruption) -> bool {
+        match self.lock().get(id).filter(|h| h.lease.token == token) {
+            Some(handle) => {
+                handle.interrupt(why);
+                true
+            }
+            None => false,
+        }
+    }
+
     pub(crate) fn interrupt_all(&self, why: Interruption) {
         for handle in self.lock().values() {
             handle.interrupt(why);

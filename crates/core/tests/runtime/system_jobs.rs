@@ -48,10 +48,12 @@ async fn polling_publishes_outside_jobs_and_dispatches_pinned_ones() {
     assert!(ids.contains(&"outside"), "{ids:?}");
     assert!(ids.contains(&"bgtasks.polling:a"), "{ids:?}");
     assert!(!ids.contains(&"pinned"));
-    assert_eq!(
-        *dispatcher.0.lock().unwrap(),
-        vec![("b".to_owned(), vec!["pinned".to_owned()])]
-    );
+    // One or two polling ticks fall in the window, depending on the wall-clock second.
+    let dispatched = dispatcher.0.lock().unwrap().clone();
+    assert!(!dispatched.is_empty());
+    for hand_over in dispatched {
+        assert_eq!(hand_over, ("b".to_owned(), vec!["pinned".to_owned()]));
+    }
     let polling = store.find("bgtasks.polling:a").await.unwrap().unwrap();
     assert_eq!(
         (polling.source, polling.node_name.as_deref()),
