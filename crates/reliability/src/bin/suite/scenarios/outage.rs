@@ -165,15 +165,12 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
         "{cancelled} runs were interrupted, {} of them explained",
         spurious.len()
     );
-    let defect = if spurious.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; KNOWN DEFECT: {} fresh run(s) interrupted for the loss of an older lease of their job, \
-             their own lease abandoned until it expired and was rescued (docs/reliability.md)",
-            spurious.len()
-        )
-    };
+    ensure!(
+        spurious.is_empty(),
+        "{} fresh run(s) interrupted for the loss of an older lease of their job",
+        spurious.len()
+    );
+    let defect = String::new();
     for worker in &mut workers {
         let (status, _) = worker.terminate(Duration::from_secs(10)).await?;
         ensure!(

@@ -119,14 +119,12 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
     }
     check_completed_once(&env, &ids).await?;
     let refused = frozen.log_count("its result is discarded");
-    let defect = if spurious == 0 {
-        String::new()
-    } else {
-        format!(
-            "; KNOWN DEFECT: {spurious} fresh run(s) interrupted for the loss of an older lease of their job, \
-             their own lease abandoned until it expired and was rescued (docs/reliability.md)"
-        )
-    };
+    if spurious != 0 {
+        return Err(format!(
+            "{spurious} fresh run(s) interrupted for the loss of an older lease of their job"
+        ));
+    }
+    let defect = String::new();
     let lost_leases = frozen.log_count("lost the lease");
     // Two runs of one job at once can only involve the frozen node's run, stalled past
     // its lease; it must stop soon after the node thaws and learns it lost the lease.
