@@ -7,7 +7,7 @@ use bgtasks_abstractions::{
     BackgroundTasksOptions, Clock, CronSchedule, DefaultJobExceptionTypeFinder, JobEvent,
     JobExceptionTypeFinder, JobRunnable, Services, SystemClock,
 };
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, Semaphore, broadcast, watch};
 use tokio_util::task::TaskTracker;
 
 use super::local_queue::LocalQueue;
@@ -299,6 +299,10 @@ impl RuntimeBuilder {
             services.insert(clock.clone());
             services.insert(finder.clone());
             services.insert(Arc::new(super::WeakScheduler(weak.clone())) as Arc<dyn JobScheduler>);
+            // Runs whose runnable returned and whose outcome is being saved: at most
+            // as many as the local queue holds, so a slow store slows the workers down.
+            let completing =
+                (options.workers + options.prefetch.unwrap_or(options.workers).max(1)).max(512);
             RuntimeInner {
                 system_jobs: system_jobs(&options),
                 writer,
@@ -322,6 +326,7 @@ impl RuntimeBuilder {
                 state: watch::channel(RunState::Stopped).0,
                 background: Mutex::new(Vec::new()),
                 workers: TaskTracker::new(),
+                completing: Arc::new(Semaphore::new(completing)),
                 reports: broadcast::channel(1024).0,
             }
         });

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use bgtasks_abstractions::{
     BackgroundTasksOptions, Clock, JobCache, JobExceptionTypeFinder, JobInfo, Services,
 };
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, Semaphore, broadcast, watch};
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
 
@@ -68,7 +68,10 @@ pub(crate) struct RuntimeInner {
     pub(crate) caches: Mutex<HashMap<String, JobCache>>,
     pub(crate) state: watch::Sender<RunState>,
     pub(crate) background: Mutex<Vec<JoinHandle<()>>>,
+    /// The workers and the completions of their runs; shutdown waits for both.
     pub(crate) workers: TaskTracker,
+    /// Bounds the runs whose outcome is being saved after their runnable returned.
+    pub(crate) completing: Arc<Semaphore>,
     pub(crate) reports: broadcast::Sender<RunReport>,
     pub(crate) system_jobs: Vec<JobInfo>,
 }

@@ -2,6 +2,7 @@
 //! batches into the local queue, and the workers: long-lived tasks that take runs from
 //! the queue one after the other.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -117,18 +118,33 @@ fn enqueue(inner: &RuntimeInner, runs: Vec<ClaimedRun>) {
 }
 
 /// A worker: runs queued runs one after the other; waits when there is none; ends when
-/// the runtime shuts down and the queue is empty.
+/// the runtime shuts down and the queue is empty. Once a runnable returns, the rest of
+/// its run (after-listeners, saving the outcome) goes on in a task of its own, so that
+/// the worker takes the next run while a store that
+/// [prefers batched writes](crate::store::JobStore::prefers_batched_writes) writes the
+/// outcomes of many runs together (at most `max(workers + prefetch, 512)` runs wait
+/// for their outcome at once). On other stores the worker completes the run itself.
 pub(super) async fn work(inner: Arc<RuntimeInner>) {
     let mut state = inner.state.subscribe();
     loop {
         if let Some(run) = inner.queue.start_next() {
             let job_id = run.job.id.clone();
-            let outcome = std::panic::AssertUnwindSafe(worker::execute(inner.clone(), run))
+            let executed = AssertUnwindSafe(worker::execute(&inner, run))
                 .catch_unwind()
                 .await;
-            if let Err(panic) = outcome {
-                tracing::error!(node = inner.node(), job_id = %job_id,
-                    panic = crate::panic_message(panic.as_ref()), "a run failed inside the runtime; the worker goes on");
+            match executed {
+                Ok(Some(executed)) if !inner.writer.is_batching() => {
+                    // Nothing to gather: the store writes each outcome at once.
+                    let completed = AssertUnwindSafe(worker::complete(&inner, executed))
+                        .catch_unwind()
+                        .await;
+                    if let Err(panic) = completed {
+                        runtime_panicked(&inner, &job_id, panic.as_ref());
+                    }
+                }
+                Ok(Some(executed)) => complete_aside(&inner, executed).await,
+                Ok(None) => {}
+                Err(panic) => runtime_panicked(&inner, &job_id, panic.as_ref()),
             }
             inner.queue.finish();
             continue;
@@ -141,6 +157,30 @@ pub(super) async fn work(inner: Arc<RuntimeInner>) {
             _ = state.changed() => {}
         }
     }
+}
+
+/// Completes an executed run in a task of its own, once fewer than the bound of runs are
+/// completing (the semaphore is never closed).
+async fn complete_aside(inner: &Arc<RuntimeInner>, executed: worker::Executed) {
+    let Ok(permit) = inner.completing.clone().acquire_owned().await else {
+        return;
+    };
+    let runtime = inner.clone();
+    inner.workers.spawn(async move {
+        let job_id = executed.job_id().to_owned();
+        let completed = AssertUnwindSafe(worker::complete(&runtime, executed))
+            .catch_unwind()
+            .await;
+        if let Err(panic) = completed {
+            runtime_panicked(&runtime, &job_id, panic.as_ref());
+        }
+        drop(permit);
+    });
+}
+
+fn runtime_panicked(inner: &RuntimeInner, job_id: &str, panic: &(dyn std::any::Any + Send)) {
+    tracing::error!(node = inner.node(), job_id = %job_id,
+        panic = crate::panic_message(panic), "a run failed inside the runtime; the worker goes on");
 }
 
 /// Gives back every claimed run that has not started, due again at its original time.

@@ -1,5 +1,6 @@
-//! One run: listeners before, the runnable (guarded against panics, bounded on
-//! interruption), listeners after, and giving the lease back.
+//! One run in two halves: [`execute`] (the lock, the before-listeners, the runnable,
+//! guarded against panics and bounded on interruption) on a worker, then [`complete`]
+//! (the after-listeners, saving the outcome, giving the lease back) off it.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -24,11 +25,31 @@ enum Execution {
     Dropped,
 }
 
-pub(super) async fn execute(inner: Arc<RuntimeInner>, run: ClaimedRun) {
-    if let Some(why) = super::run_loop::interrupted_before_start(&inner, &run) {
-        give_back(&inner, &run.lease, Some(why), false).await;
+/// A run whose runnable has returned (or was dropped), waiting for its after-listeners,
+/// its saved state and its lease to be given back. The worker that ran it hands it to
+/// [`complete`] in a task of its own and goes on to the next run.
+pub(super) struct Executed {
+    data: JobEventData,
+    lease: RunLease,
+    locked: bool,
+    has_listeners: bool,
+}
+
+impl Executed {
+    /// The job id.
+    pub(super) fn job_id(&self) -> &str {
+        &self.lease.job_id
+    }
+}
+
+/// Starts a claimed run: takes its lock, tells the before-listeners, and runs the
+/// runnable. `None` when the run did not happen (interrupted while queued, or its lock
+/// is held elsewhere); its lease has then been given back.
+pub(super) async fn execute(inner: &Arc<RuntimeInner>, run: ClaimedRun) -> Option<Executed> {
+    if let Some(why) = super::run_loop::interrupted_before_start(inner, &run) {
+        give_back(inner, &run.lease, Some(why), false).await;
         inner.running.remove(&run.job.id, run.lease.token);
-        return;
+        return None;
     }
     let ClaimedRun { job, lease } = run;
     let run_time = inner.clock.now();
@@ -45,9 +66,9 @@ pub(super) async fn execute(inner: Arc<RuntimeInner>, run: ClaimedRun) {
     let interruption = handle.interruption.clone();
 
     let locked = job.lock_timeout > 0;
-    if locked && !take_lock(&inner, &job.id, job.lock_timeout, job.kind, &lease).await {
+    if locked && !take_lock(inner, &job.id, job.lock_timeout, job.kind, &lease).await {
         inner.running.remove(&job.id, lease.token);
-        return;
+        return None;
     }
 
     let mut data = JobEventData::new(job, run_time, inner.node());
@@ -98,7 +119,24 @@ pub(super) async fn execute(inner: Arc<RuntimeInner>, run: ClaimedRun) {
         Execution::Returned(Err(error)) => data.error = Some(error),
         Execution::Dropped => data.interruption = Some(Interruption::Shutdown),
     }
+    Some(Executed {
+        data,
+        lease,
+        locked,
+        has_listeners,
+    })
+}
 
+/// Finishes an executed run: the after-listeners (the executed event saves its state),
+/// giving the lease back when nothing was saved, releasing the job lock, and the
+/// [`RunReport`]. The run stays in flight (its lease renewed) until this returns.
+pub(super) async fn complete(inner: &RuntimeInner, executed: Executed) {
+    let Executed {
+        data,
+        lease,
+        locked,
+        has_listeners,
+    } = executed;
     let context = JobEventContext::new(data, inner.services.clone(), inner.finder.clone());
     if has_listeners {
         inner.trigger.on_after_executed(&context).await;
@@ -107,7 +145,7 @@ pub(super) async fn execute(inner: Arc<RuntimeInner>, run: ClaimedRun) {
     if saved.is_none() {
         let expected_save =
             !context.data().opt_outs.skip_status_handling && inner.trigger.has_state_listener();
-        give_back(&inner, &lease, context.data().interruption, expected_save).await;
+        give_back(inner, &lease, context.data().interruption, expected_save).await;
     }
     if locked && let Err(error) = inner.locks.release(&lease.job_id).await {
         tracing::warn!(job_id = %lease.job_id, %error, "could not release the job lock; it expires by itself");
