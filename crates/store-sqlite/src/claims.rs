@@ -69,7 +69,7 @@ const TAKE_LEASES: &str = "UPDATE bgtasks_jobs SET fencing_token = v.token, \
      lease_token = v.token, lease_node = ?2, lease_expires_at = ?3, \
      lease_due_at = next_run_time, next_run_time = v.next \
      FROM (SELECT value ->> 0 AS row_id, value ->> 1 AS token, value ->> 2 AS next \
-           FROM json_each(?1)) AS v \
+           FROM jsonb_each(?1)) AS v \
      WHERE bgtasks_jobs.rowid = v.row_id";
 
 /// Takes a job out of the schedule (past its end time, or a row that does not decode).

@@ -48,7 +48,7 @@ const COMPLETE_MANY: &str = concat!(
       value ->> 3 AS trigger_count, value ->> 4 AS try_count, value ->> 5 AS is_abandoned, \
       value ->> 6 AS interval_secs, value ->> 7 AS priority, value ->> 8 AS last_run_time, \
       value ->> 9 AS next_run_time, value ->> 10 AS result, value ->> 11 AS tenant_id, \
-      value ->> 12 AS base_interval FROM json_each(?1)) AS v \
+      value ->> 12 AS base_interval FROM jsonb_each(?1)) AS v \
      WHERE bgtasks_jobs.id = v.id AND bgtasks_jobs.lease_token = v.token \
      RETURNING bgtasks_jobs.id, bgtasks_jobs.fencing_token"
 );

@@ -87,7 +87,7 @@ const INSERT_LOGS: &str = "INSERT INTO bgtasks_job_logs \
      (job_id, job_name, job_group, job_type, message, run_time, exception, tenant_id, node, duration_ms) \
      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
             value ->> 6, value ->> 7, value ->> 8, value ->> 9 \
-     FROM json_each(?1) ORDER BY key";
+     FROM jsonb_each(?1) ORDER BY key";
 
 /// A log's columns, in the order of [`INSERT_LOGS`].
 fn log_values(log: &JobLog) -> serde_json::Value {

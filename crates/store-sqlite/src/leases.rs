@@ -12,7 +12,7 @@ use crate::store::Inner;
 /// Extends to `?2` the leases of `?1` (a JSON array of `[id, token]`) that node `?3`
 /// holds; returns the ids it extended.
 const RENEW: &str = "UPDATE bgtasks_jobs SET lease_expires_at = ?2 \
-     FROM (SELECT value ->> 0 AS id, value ->> 1 AS token FROM json_each(?1)) AS v \
+     FROM (SELECT value ->> 0 AS id, value ->> 1 AS token FROM jsonb_each(?1)) AS v \
      WHERE bgtasks_jobs.id = v.id AND bgtasks_jobs.lease_token = v.token \
        AND bgtasks_jobs.lease_node = ?3 \
      RETURNING bgtasks_jobs.id";

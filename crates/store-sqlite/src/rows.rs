@@ -93,7 +93,7 @@ pub(crate) fn bind_job<'q>(
 }
 
 /// A job's columns as one JSON array, in the order of [`job_columns`] (for statements
-/// that take many jobs at once through `json_each`).
+/// that take many jobs at once through `jsonb_each`).
 pub(crate) fn job_values(job: &JobInfo) -> Result<serde_json::Value, StoreError> {
     let args = serde_json::to_string(&job.args).map_err(|error| {
         other(format!(

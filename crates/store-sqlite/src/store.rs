@@ -258,7 +258,7 @@ const INSERT_JOBS: &str = concat!(
        value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17, \
        value ->> 18, value ->> 19, value ->> 20, value ->> 21, value ->> 22, value ->> 23, \
        value ->> 24, value ->> 25, value ->> 26 \
-     FROM json_each(?1) WHERE true ORDER BY key ON CONFLICT (id) DO NOTHING RETURNING id"
+     FROM jsonb_each(?1) WHERE true ORDER BY key ON CONFLICT (id) DO NOTHING RETURNING id"
 );
 
 impl Inner {
