@@ -303,7 +303,7 @@ impl JobStore for PostgresJobStore {
             lease: lease.clone(),
             job: job.clone(),
         };
-        let mut outcomes = self.complete(std::slice::from_ref(&run)).await?;
+        let mut outcomes = self.complete(std::slice::from_ref(&run), &[]).await?;
         outcomes
             .pop()
             .ok_or_else(|| StoreError::other("no outcome for a completion"))
@@ -313,7 +313,20 @@ impl JobStore for PostgresJobStore {
         &self,
         runs: &[RunCompletion],
     ) -> Result<Vec<CompletionOutcome>, StoreError> {
-        self.complete(runs).await
+        self.complete(runs, &[]).await
+    }
+
+    /// The outcomes and the logs in one statement (one commit).
+    async fn write_runs(
+        &self,
+        runs: &[RunCompletion],
+        logs: &[JobLog],
+    ) -> Result<Vec<CompletionOutcome>, StoreError> {
+        if runs.is_empty() {
+            self.store_logs(logs).await?;
+            return Ok(Vec::new());
+        }
+        self.complete(runs, logs).await
     }
 
     async fn store_logs(&self, logs: &[JobLog]) -> Result<(), StoreError> {
