@@ -3,20 +3,21 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
-use std::sync::Arc;
 
 use bgtasks_abstractions::JobPriority;
 use chrono::{DateTime, Utc};
 
 /// One scheduled run of a job. It is current only while its `generation` equals the
-/// job's; any change to the job makes older entries stale, and they are skipped.
-#[derive(Debug, Clone)]
+/// job's; any change to the job makes older entries stale, and they are skipped. It
+/// names its job by the job's place in the store's slot table (32 bytes, no reference
+/// count to touch); a place that was freed and reused holds a job of a newer generation.
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Entry {
-    pub(super) due: DateTime<Utc>,
-    pub(super) priority: JobPriority,
-    pub(super) try_count: i32,
     pub(super) generation: u64,
-    pub(super) id: Arc<str>,
+    pub(super) due: DateTime<Utc>,
+    pub(super) try_count: i32,
+    pub(super) slot: u32,
+    pub(super) priority: JobPriority,
 }
 
 /// Timeline order: earliest due first.
@@ -109,7 +110,7 @@ impl DueIndex {
 
     /// Compares the best ready runs of two buckets: `true` if `a`'s should go first.
     pub(super) fn goes_before(a: &Entry, b: &Entry) -> bool {
-        ByPriority(a.clone()) > ByPriority(b.clone())
+        ByPriority(*a) > ByPriority(*b)
     }
 
     /// The earliest due time of a current run in this bucket.

@@ -2,23 +2,20 @@
 //! process sharing it).
 
 mod index;
+mod slot;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bgtasks_abstractions::{
-    CronSchedule, JobInfo, JobKind, JobStatus, RunLease, next_fire_time_after_run,
-};
+use bgtasks_abstractions::{JobInfo, JobStatus, RunLease, next_fire_time_after_run};
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use self::index::{DueIndex, Entry};
-use super::{
-    ClaimedRun, CompletionOutcome, JobLog, JobStore, ReleaseMode, StoreError, apply_run_state,
-    cleanup_reference_time, is_waiting, waiting_order,
-};
+use self::slot::{Interner, LeaseState, Slot};
+use super::{ClaimedRun, CompletionOutcome, JobLog, JobStore, ReleaseMode, StoreError};
 
 /// How many run logs the in-memory store keeps by default (oldest dropped first).
 pub const DEFAULT_MAX_LOGS: usize = 10_000;
@@ -26,6 +23,10 @@ pub const DEFAULT_MAX_LOGS: usize = 10_000;
 /// A job store in memory. Claims pop from a due-time index under one lock; leases and
 /// fencing tokens work as in the durable stores, so several runtimes in one process can
 /// share one store. Nothing survives the process.
+///
+/// Jobs are kept in a compact form (a few hundred bytes for a job that sets no
+/// arguments, description or node): texts that jobs share, such as the group, the job
+/// type and the cron expression with its parsed schedule, are stored once.
 pub struct InMemoryJobStore {
     state: Mutex<State>,
     max_logs: usize,
@@ -33,36 +34,21 @@ pub struct InMemoryJobStore {
 
 #[derive(Default)]
 struct State {
-    jobs: HashMap<Arc<str>, Slot>,
-    buckets: HashMap<Option<Arc<str>>, DueIndex>,
-    leased: HashSet<Arc<str>>,
+    /// Where each job sits in `slots`.
+    ids: HashMap<Arc<str>, u32>,
+    /// The jobs; `None` marks a free place, listed in `free`.
+    slots: Vec<Option<Slot>>,
+    free: Vec<u32>,
+    /// The due index of the jobs pinned to no node.
+    unpinned: DueIndex,
+    /// The due indexes of the jobs pinned to a node, by node.
+    pinned: HashMap<Arc<str>, DueIndex>,
+    /// The places of the leased jobs; a lease knows its position here.
+    leased: Vec<u32>,
+    interner: Interner,
     logs: VecDeque<JobLog>,
     subscribers: Vec<Weak<Notify>>,
     next_generation: u64,
-}
-
-struct Slot {
-    job: JobInfo,
-    schedule: Option<Arc<CronSchedule>>,
-    lease: Option<LeaseState>,
-    token: i64,
-    generation: u64,
-}
-
-struct LeaseState {
-    token: i64,
-    node: String,
-    expires_at: DateTime<Utc>,
-    due_at: DateTime<Utc>,
-}
-
-impl Slot {
-    fn is_claimable(&self) -> bool {
-        self.lease.is_none()
-            && !self.job.is_abandoned
-            && self.job.status.is_schedulable()
-            && self.job.next_run_time.is_some()
-    }
 }
 
 impl Default for InMemoryJobStore {
@@ -75,7 +61,7 @@ impl std::fmt::Debug for InMemoryJobStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = self.lock();
         f.debug_struct("InMemoryJobStore")
-            .field("jobs", &state.jobs.len())
+            .field("jobs", &state.ids.len())
             .field("leased", &state.leased.len())
             .field("logs", &state.logs.len())
             .finish()
@@ -98,21 +84,50 @@ impl InMemoryJobStore {
 
     /// How many jobs the store holds.
     pub fn len(&self) -> usize {
-        self.lock().jobs.len()
+        self.lock().ids.len()
     }
 
     /// Whether the store holds no job.
     pub fn is_empty(&self) -> bool {
-        self.lock().jobs.is_empty()
+        self.lock().ids.is_empty()
     }
 
     /// Every job, in no particular order (for tests and tools).
     pub fn all_jobs(&self) -> Vec<JobInfo> {
-        self.lock().jobs.values().map(|s| s.job.clone()).collect()
+        self.lock().jobs().map(Slot::to_job).collect()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Whether `entry` is still the current run of its job and the job can be claimed.
+fn is_current(slots: &[Option<Slot>], entry: &Entry) -> bool {
+    slots
+        .get(entry.slot as usize)
+        .and_then(Option::as_ref)
+        .is_some_and(|slot| slot.generation == entry.generation && slot.is_claimable())
+}
+
+/// Pops the best due run of a node: from the unpinned index or the node's own.
+fn pop_best(
+    slots: &[Option<Slot>],
+    unpinned: &mut DueIndex,
+    mut own: Option<&mut DueIndex>,
+    now: DateTime<Utc>,
+) -> Option<Entry> {
+    unpinned.promote(now);
+    let shared = unpinned.peek_ready(|e| is_current(slots, e)).copied();
+    let pinned = own.as_deref_mut().and_then(|index| {
+        index.promote(now);
+        index.peek_ready(|e| is_current(slots, e)).copied()
+    });
+    match (shared, pinned) {
+        (Some(a), Some(b)) if !DueIndex::goes_before(&b, &a) => unpinned.pop_ready(),
+        (_, Some(_)) => own.and_then(DueIndex::pop_ready),
+        (Some(_), None) => unpinned.pop_ready(),
+        (None, None) => None,
     }
 }
 
@@ -122,28 +137,62 @@ impl State {
         self.next_generation
     }
 
+    /// Every job.
+    fn jobs(&self) -> impl Iterator<Item = &Slot> {
+        self.slots.iter().flatten()
+    }
+
+    fn slot(&self, at: u32) -> Option<&Slot> {
+        self.slots.get(at as usize).and_then(Option::as_ref)
+    }
+
+    fn slot_mut(&mut self, at: u32) -> Option<&mut Slot> {
+        self.slots.get_mut(at as usize).and_then(Option::as_mut)
+    }
+
+    /// The place and the job of `id`.
+    fn find(&self, id: &str) -> Option<(u32, &Slot)> {
+        let at = *self.ids.get(id)?;
+        Some((at, self.slot(at)?))
+    }
+
     /// Re-indexes a slot after a change and wakes subscribers if it became claimable.
-    fn reindex(&mut self, id: &Arc<str>) {
+    fn reindex(&mut self, at: u32) {
         let generation = self.bump();
-        let Some(slot) = self.jobs.get_mut(id) else {
+        let State {
+            slots,
+            unpinned,
+            pinned,
+            ..
+        } = self;
+        let Some(slot) = slots.get_mut(at as usize).and_then(Option::as_mut) else {
             return;
         };
         slot.generation = generation;
         if !slot.is_claimable() {
             return;
         }
-        let Some(due) = slot.job.next_run_time else {
+        let Some(due) = slot.next_run_time else {
             return;
         };
         let entry = Entry {
-            due,
-            priority: slot.job.priority,
-            try_count: slot.job.try_count,
             generation,
-            id: id.clone(),
+            due,
+            try_count: slot.try_count,
+            slot: at,
+            priority: slot.priority,
         };
-        let bucket = slot.job.node_name.as_deref().map(Arc::from);
-        self.buckets.entry(bucket).or_default().push(entry);
+        match slot.node_key() {
+            None => unpinned.push(entry),
+            Some(node) => match pinned.get_mut(&**node) {
+                Some(index) => index.push(entry),
+                None => {
+                    let mut index = DueIndex::default();
+                    index.push(entry);
+                    pinned.insert(node.clone(), index);
+                }
+            },
+        }
         self.notify();
     }
 
@@ -157,62 +206,99 @@ impl State {
         });
     }
 
-    fn put(&mut self, job: &JobInfo) {
-        let id: Arc<str> = match self.jobs.get_key_value(job.id.as_str()) {
-            Some((key, _)) => key.clone(),
-            None => Arc::from(job.id.as_str()),
-        };
-        let schedule = match self.jobs.get(&id) {
-            Some(slot) if slot.job.cron == job.cron => slot.schedule.clone(),
-            _ => parse_schedule(job),
-        };
-        match self.jobs.get_mut(&id) {
-            Some(slot) => {
-                slot.job = job.clone();
-                slot.schedule = schedule;
-            }
-            None => {
-                self.jobs.insert(
-                    id.clone(),
-                    Slot {
-                        job: job.clone(),
-                        schedule,
-                        lease: None,
-                        token: 0,
-                        generation: 0,
-                    },
-                );
-            }
-        }
-        self.reindex(&id);
-    }
-
-    fn is_current(jobs: &HashMap<Arc<str>, Slot>, entry: &Entry) -> bool {
-        jobs.get(&entry.id)
-            .is_some_and(|slot| slot.generation == entry.generation && slot.is_claimable())
-    }
-
-    /// Pops the best due run of `node`'s buckets (its own and the unpinned one).
-    fn pop_best(&mut self, node: &str, now: DateTime<Utc>) -> Option<Entry> {
-        let State { jobs, buckets, .. } = self;
-        let mut best: Option<(Option<Arc<str>>, Entry)> = None;
-        for key in [None, Some(Arc::<str>::from(node))] {
-            let Some(index) = buckets.get_mut(&key) else {
-                continue;
-            };
-            index.promote(now);
-            if let Some(top) = index.peek_ready(|e| Self::is_current(jobs, e)) {
-                let better = match &best {
-                    None => true,
-                    Some((_, current)) => DueIndex::goes_before(top, current),
-                };
-                if better {
-                    best = Some((key, top.clone()));
+    /// Stores `job`, replacing the job of the same id (but not its lease).
+    fn put(&mut self, job: &JobInfo) -> Result<(), StoreError> {
+        let at = match self.ids.get(job.id.as_str()) {
+            Some(&at) => {
+                let State {
+                    slots, interner, ..
+                } = self;
+                if let Some(slot) = slots.get_mut(at as usize).and_then(Option::as_mut) {
+                    slot.replace(job, interner);
                 }
+                at
             }
+            None => self.add(job)?,
+        };
+        self.reindex(at);
+        Ok(())
+    }
+
+    /// Adds a job whose id the store does not hold; returns its place.
+    fn add(&mut self, job: &JobInfo) -> Result<u32, StoreError> {
+        let at = match self.free.last() {
+            Some(&at) => at,
+            None => u32::try_from(self.slots.len()).map_err(|_| {
+                StoreError::other(format!(
+                    "the in-memory store holds the most jobs it can ({})",
+                    u32::MAX
+                ))
+            })?,
+        };
+        let id: Arc<str> = Arc::from(job.id.as_str());
+        let slot = Slot::new(job, id.clone(), &mut self.interner);
+        match self.slots.get_mut(at as usize) {
+            Some(place) => {
+                self.free.pop();
+                *place = Some(slot);
+            }
+            None => self.slots.push(Some(slot)),
         }
-        let (key, _) = best?;
-        buckets.get_mut(&key).and_then(DueIndex::pop_ready)
+        self.ids.insert(id, at);
+        Ok(at)
+    }
+
+    /// Removes the job at `at`, with its lease.
+    fn remove_at(&mut self, at: u32) -> Option<Slot> {
+        let slot = self.slots.get_mut(at as usize)?.take()?;
+        self.ids.remove(&*slot.id);
+        if let Some(lease) = &slot.lease {
+            self.unlist_lease(lease.position);
+        }
+        self.free.push(at);
+        Some(slot)
+    }
+
+    /// Lists the lease of the job at `at`; returns its position in the list.
+    fn list_lease(leased: &mut Vec<u32>, at: u32) -> u32 {
+        // The list holds at most one entry per slot, and slots are counted in u32.
+        let position = leased.len() as u32;
+        leased.push(at);
+        position
+    }
+
+    /// Takes the lease at `position` off the list of leases.
+    fn unlist_lease(&mut self, position: u32) {
+        let position_usize = position as usize;
+        if position_usize >= self.leased.len() {
+            return;
+        }
+        self.leased.swap_remove(position_usize);
+        if let Some(&moved) = self.leased.get(position_usize)
+            && let Some(lease) = self.slot_mut(moved).and_then(|s| s.lease.as_mut())
+        {
+            lease.position = position;
+        }
+    }
+
+    /// Ends the lease of job `id` if it holds the lease of token `token`; returns the
+    /// job and its place, or why the lease cannot be ended.
+    fn end_lease(&mut self, id: &str, token: i64) -> Result<(u32, &mut Slot), CompletionOutcome> {
+        let Some((at, slot)) = self.find(id) else {
+            return Err(CompletionOutcome::JobGone);
+        };
+        let Some(position) = slot
+            .lease
+            .as_ref()
+            .filter(|held| held.token == token)
+            .map(|held| held.position)
+        else {
+            return Err(CompletionOutcome::LeaseLost);
+        };
+        self.unlist_lease(position);
+        let slot = self.slot_mut(at).ok_or(CompletionOutcome::JobGone)?;
+        slot.lease = None;
+        Ok((at, slot))
     }
 
     fn add_log(&mut self, log: JobLog, max_logs: usize) {
@@ -224,16 +310,6 @@ impl State {
         }
         self.logs.push_back(log);
     }
-}
-
-fn parse_schedule(job: &JobInfo) -> Option<Arc<CronSchedule>> {
-    if job.kind != JobKind::Period {
-        return None;
-    }
-    job.cron
-        .as_deref()
-        .and_then(|c| CronSchedule::parse(c).ok())
-        .map(Arc::new)
 }
 
 #[async_trait]
@@ -248,39 +324,50 @@ impl JobStore for InMemoryJobStore {
 
     async fn list_running(&self, node: &str, max: usize) -> Result<Vec<JobInfo>, StoreError> {
         let state = self.lock();
-        let mut jobs: Vec<JobInfo> = state
-            .jobs
-            .values()
-            .filter(|s| s.job.status == JobStatus::Running && s.job.runs_on(node))
-            .map(|s| s.job.clone())
-            .collect();
-        jobs.sort_by(waiting_order);
-        jobs.truncate(max);
-        Ok(jobs)
+        Ok(first_in_waiting_order(
+            state
+                .jobs()
+                .filter(|s| s.status == JobStatus::Running && s.runs_on(node)),
+            max,
+        ))
     }
 
     async fn find(&self, id: &str) -> Result<Option<JobInfo>, StoreError> {
-        Ok(self.lock().jobs.get(id).map(|s| s.job.clone()))
+        Ok(self.lock().find(id).map(|(_, slot)| slot.to_job()))
     }
 
     async fn store(&self, job: &JobInfo) -> Result<(), StoreError> {
-        self.lock().put(job);
-        Ok(())
+        self.lock().put(job)
     }
 
     async fn insert(&self, job: &JobInfo) -> Result<bool, StoreError> {
         let mut state = self.lock();
-        if state.jobs.contains_key(job.id.as_str()) {
+        if state.ids.contains_key(job.id.as_str()) {
             return Ok(false);
         }
-        state.put(job);
+        state.put(job)?;
         Ok(true)
+    }
+
+    async fn insert_many(&self, jobs: &[JobInfo]) -> Result<Vec<bool>, StoreError> {
+        let mut state = self.lock();
+        let mut inserted = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let new = !state.ids.contains_key(job.id.as_str());
+            if new {
+                state.put(job)?;
+            }
+            inserted.push(new);
+        }
+        Ok(inserted)
     }
 
     async fn remove(&self, id: &str) -> Result<bool, StoreError> {
         let mut state = self.lock();
-        state.leased.remove(id);
-        Ok(state.jobs.remove(id).is_some())
+        let Some(&at) = state.ids.get(id) else {
+            return Ok(false);
+        };
+        Ok(state.remove_at(at).is_some())
     }
 
     async fn store_log(&self, log: &JobLog) -> Result<(), StoreError> {
@@ -308,28 +395,29 @@ impl JobStore for InMemoryJobStore {
         max: usize,
     ) -> Result<Vec<JobInfo>, StoreError> {
         let mut state = self.lock();
-        let mut expired: Vec<(DateTime<Utc>, Arc<str>)> = state
-            .jobs
+        let mut expired: Vec<(DateTime<Utc>, Arc<str>, u32)> = state
+            .slots
             .iter()
-            .filter(|(_, s)| {
-                s.job.status == JobStatus::Completed
-                    && node.is_none_or(|n| s.job.node_name.as_deref() == Some(n))
-                    && cleanup_reference_time(&s.job) < expired_before
+            .zip(0u32..)
+            .filter_map(|(slot, at)| {
+                let slot = slot.as_ref()?;
+                let age_from = slot.cleanup_reference_time();
+                (slot.status == JobStatus::Completed
+                    && node.is_none_or(|n| slot.node_name() == Some(n))
+                    && age_from < expired_before)
+                    .then(|| (age_from, slot.id.clone(), at))
             })
-            .map(|(id, s)| (cleanup_reference_time(&s.job), id.clone()))
             .collect();
         expired.sort();
         expired.truncate(max);
         let mut removed = Vec::with_capacity(expired.len());
-        for (_, id) in expired {
-            state.leased.remove(&id);
-            if let Some(slot) = state.jobs.remove(&id) {
-                removed.push(slot.job);
+        for (_, _, at) in expired {
+            if let Some(slot) = state.remove_at(at) {
+                removed.push(slot.to_job());
             }
         }
         if !removed.is_empty() {
-            let gone: std::collections::HashSet<&str> =
-                removed.iter().map(|j| j.id.as_str()).collect();
+            let gone: HashSet<&str> = removed.iter().map(|j| j.id.as_str()).collect();
             state.logs.retain(|log| !gone.contains(log.job_id.as_str()));
         }
         Ok(removed)
@@ -342,62 +430,81 @@ impl JobStore for InMemoryJobStore {
         limit: usize,
         lease: Duration,
     ) -> Result<Vec<ClaimedRun>, StoreError> {
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let node_key = guard.interner.text(node);
+        let State {
+            slots,
+            unpinned,
+            pinned,
+            leased,
+            next_generation,
+            ..
+        } = &mut *guard;
+        let mut own = pinned.get_mut(node);
+        let expires_at = crate::clock::saturating_add(now, lease);
         let mut claimed = Vec::new();
         while claimed.len() < limit {
-            let Some(entry) = state.pop_best(node, now) else {
+            let Some(entry) = pop_best(slots, unpinned, own.as_deref_mut(), now) else {
                 break;
             };
-            let generation = state.bump();
-            let Some(slot) = state.jobs.get_mut(&entry.id) else {
+            *next_generation += 1;
+            let Some(slot) = slots.get_mut(entry.slot as usize).and_then(Option::as_mut) else {
                 continue;
             };
-            slot.generation = generation;
-            let Some(due) = slot.job.next_run_time else {
+            slot.generation = *next_generation;
+            let Some(due) = slot.next_run_time else {
                 continue;
             };
-            if slot.job.end_time.is_some_and(|end| now > end) {
+            if slot.end_time().is_some_and(|end| now > end) {
                 // Past its end time: it never runs again (R3).
-                slot.job.next_run_time = None;
+                slot.next_run_time = None;
                 continue;
             }
             slot.token += 1;
-            slot.job.next_run_time =
-                next_fire_time_after_run(&slot.job, slot.schedule.as_deref(), now);
-            let expires_at = crate::clock::saturating_add(now, lease);
+            let mut job = slot.to_job();
+            job.next_run_time = next_fire_time_after_run(&job, slot.schedule(), now);
+            slot.next_run_time = job.next_run_time;
             slot.lease = Some(LeaseState {
                 token: slot.token,
-                node: node.to_owned(),
+                node: node_key.clone(),
                 expires_at,
                 due_at: due,
+                position: State::list_lease(leased, entry.slot),
             });
             claimed.push(ClaimedRun {
-                job: slot.job.clone(),
                 lease: RunLease {
-                    job_id: slot.job.id.clone(),
+                    job_id: job.id.clone(),
                     token: slot.token,
                     node: node.to_owned(),
                     expires_at,
                     due_at: due,
                 },
+                job,
             });
-            state.leased.insert(entry.id);
         }
         Ok(claimed)
     }
 
     async fn next_due_time(&self, node: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let mut state = self.lock();
-        let State { jobs, buckets, .. } = &mut *state;
-        let mut earliest: Option<DateTime<Utc>> = None;
-        for key in [None, Some(Arc::<str>::from(node))] {
-            if let Some(index) = buckets.get_mut(&key)
-                && let Some(due) = index.next_due(|e| State::is_current(jobs, e))
-            {
-                earliest = Some(earliest.map_or(due, |e| e.min(due)));
-            }
-        }
-        Ok(earliest)
+        let State {
+            slots,
+            unpinned,
+            pinned,
+            ..
+        } = &mut *state;
+        let current = |e: &Entry| is_current(slots, e);
+        let shared = unpinned.next_due(current);
+        let own = pinned
+            .get_mut(node)
+            .and_then(|index| index.next_due(current));
+        Ok(match (shared, own) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
     }
 
     async fn renew_leases(
@@ -409,12 +516,12 @@ impl JobStore for InMemoryJobStore {
         let mut state = self.lock();
         let mut lost = Vec::new();
         for lease in leases {
-            match state
-                .jobs
-                .get_mut(lease.job_id.as_str())
-                .and_then(|s| s.lease.as_mut())
-            {
-                Some(held) if held.token == lease.token && held.node == node => {
+            let held = match state.ids.get(lease.job_id.as_str()) {
+                Some(&at) => state.slot_mut(at).and_then(|s| s.lease.as_mut()),
+                None => None,
+            };
+            match held {
+                Some(held) if held.token == lease.token && *held.node == *node => {
                     held.expires_at = until
                 }
                 _ => lost.push(lease.job_id.clone()),
@@ -429,23 +536,14 @@ impl JobStore for InMemoryJobStore {
         job: &JobInfo,
     ) -> Result<CompletionOutcome, StoreError> {
         let mut state = self.lock();
-        let Some((id, slot)) = state.jobs.get_key_value(lease.job_id.as_str()) else {
-            return Ok(CompletionOutcome::JobGone);
+        let at = match state.end_lease(&lease.job_id, lease.token) {
+            Ok((at, slot)) => {
+                slot.apply_run_state(job);
+                at
+            }
+            Err(outcome) => return Ok(outcome),
         };
-        let id = id.clone();
-        if slot
-            .lease
-            .as_ref()
-            .is_none_or(|held| held.token != lease.token)
-        {
-            return Ok(CompletionOutcome::LeaseLost);
-        }
-        state.leased.remove(&id);
-        if let Some(slot) = state.jobs.get_mut(&id) {
-            slot.lease = None;
-            apply_run_state(&mut slot.job, job);
-        }
-        state.reindex(&id);
+        state.reindex(at);
         Ok(CompletionOutcome::Saved)
     }
 
@@ -455,57 +553,47 @@ impl JobStore for InMemoryJobStore {
         mode: ReleaseMode,
     ) -> Result<CompletionOutcome, StoreError> {
         let mut state = self.lock();
-        let Some((id, slot)) = state.jobs.get_key_value(lease.job_id.as_str()) else {
-            return Ok(CompletionOutcome::JobGone);
-        };
-        let id = id.clone();
-        if slot
-            .lease
-            .as_ref()
-            .is_none_or(|held| held.token != lease.token)
-        {
-            return Ok(CompletionOutcome::LeaseLost);
-        }
-        state.leased.remove(&id);
-        if let Some(slot) = state.jobs.get_mut(&id) {
-            slot.lease = None;
-            if let ReleaseMode::RunAgainAt(at) = mode {
-                slot.job.next_run_time = Some(at);
+        let at = match state.end_lease(&lease.job_id, lease.token) {
+            Ok((at, slot)) => {
+                if let ReleaseMode::RunAgainAt(at) = mode {
+                    slot.next_run_time = Some(at);
+                }
+                at
             }
-        }
-        state.reindex(&id);
+            Err(outcome) => return Ok(outcome),
+        };
+        state.reindex(at);
         Ok(CompletionOutcome::Saved)
     }
 
     async fn rescue_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
         let max_logs = self.max_logs;
         let mut state = self.lock();
-        let expired: Vec<Arc<str>> = state
+        let expired: Vec<u32> = state
             .leased
             .iter()
-            .filter(|id| {
+            .copied()
+            .filter(|&at| {
                 state
-                    .jobs
-                    .get(*id)
+                    .slot(at)
                     .and_then(|s| s.lease.as_ref())
                     .is_none_or(|l| l.expires_at < now)
             })
-            .cloned()
             .collect();
         let mut rescued = Vec::with_capacity(expired.len());
-        for id in expired {
-            state.leased.remove(&id);
-            let Some(slot) = state.jobs.get_mut(&id) else {
+        for at in expired {
+            let Some(slot) = state.slot_mut(at) else {
                 continue;
             };
             let Some(lease) = slot.lease.take() else {
                 continue;
             };
-            slot.job.next_run_time = Some(lease.due_at);
-            let log = rescue_log(&slot.job, &lease, now);
-            state.reindex(&id);
-            state.add_log(log, max_logs);
-            rescued.push(id.to_string());
+            slot.next_run_time = Some(lease.due_at);
+            let job = slot.to_job();
+            state.unlist_lease(lease.position);
+            state.reindex(at);
+            state.add_log(rescue_log(&job, &lease, now), max_logs);
+            rescued.push(job.id);
         }
         Ok(rescued)
     }
@@ -517,23 +605,24 @@ impl JobStore for InMemoryJobStore {
     }
 }
 
+/// The first `max` of `slots` in the reference's waiting order, as jobs.
+fn first_in_waiting_order<'a>(slots: impl Iterator<Item = &'a Slot>, max: usize) -> Vec<JobInfo> {
+    let mut slots: Vec<&Slot> = slots.collect();
+    slots.sort_by(|a, b| Slot::waiting_order(a, b));
+    slots.truncate(max);
+    slots.into_iter().map(Slot::to_job).collect()
+}
+
 impl InMemoryJobStore {
     fn filtered(&self, max: usize, period: bool) -> Vec<JobInfo> {
         let state = self.lock();
-        let mut jobs: Vec<JobInfo> = state
-            .jobs
-            .values()
-            .filter(|s| is_waiting(&s.job, period))
-            .map(|s| s.job.clone())
-            .collect();
-        jobs.sort_by(waiting_order);
-        jobs.truncate(max);
-        jobs
+        first_in_waiting_order(state.jobs().filter(|s| s.is_waiting(period)), max)
     }
 
     /// How many index entries (current or stale) the store holds; for tests of its upkeep.
     pub fn index_len(&self) -> usize {
-        self.lock().buckets.values().map(DueIndex::len).sum()
+        let state = self.lock();
+        state.unpinned.len() + state.pinned.values().map(DueIndex::len).sum::<usize>()
     }
 }
 
@@ -551,7 +640,7 @@ fn rescue_log(job: &JobInfo, lease: &LeaseState, now: DateTime<Utc>) -> JobLog {
             lease.expires_at.to_rfc3339()
         )),
         tenant_id: job.tenant_id,
-        node: lease.node.clone(),
+        node: lease.node.to_string(),
         duration_ms: 0,
     }
 }
