@@ -52,7 +52,9 @@ pub use self::lease::RunLease;
 pub use self::opt_outs::JobOptOuts;
 pub use self::options::{BackgroundTasksOptions, CleaningOptions, SystemJobOptions};
 pub use self::priority::JobPriority;
-pub use self::runnable::{FnRunnable, JobCache, JobRunnable, JobRunnableContext, job_fn};
+pub use self::runnable::{
+    FnRunnable, JobCache, JobCaches, JobRunnable, JobRunnableContext, job_fn,
+};
 pub use self::schedule::{CronError, CronSchedule, first_fire_time, next_fire_time_after_run};
 pub use self::services::Services;
 pub use self::status::{JobStatus, UnknownCode};

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -65,6 +65,63 @@ impl JobCache {
     }
 }
 
+/// The per-job caches of one node, by job id. A job's cache is made the first time one of
+/// its runs asks for it, so jobs that never use theirs cost nothing here.
+#[derive(Default)]
+pub struct JobCaches {
+    caches: Mutex<HashMap<String, JobCache>>,
+}
+
+impl JobCaches {
+    /// The cache of job `id`, made if it has none yet.
+    pub fn cache(&self, id: &str) -> JobCache {
+        let mut caches = self.caches.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(cache) = caches.get(id) {
+            return cache.clone();
+        }
+        caches.entry(id.to_owned()).or_default().clone()
+    }
+
+    /// Forgets the cache of job `id` (the job is gone).
+    pub fn remove(&self, id: &str) {
+        self.caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+    }
+
+    /// How many jobs have a cache.
+    pub fn len(&self) -> usize {
+        self.caches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether no job has a cache.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Debug for JobCaches {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobCaches")
+            .field("jobs", &self.len())
+            .finish()
+    }
+}
+
+/// Where a run's cache comes from: given, or looked up in the node's caches on first use.
+#[derive(Clone, Debug)]
+enum CacheSlot {
+    Given(JobCache),
+    Lazy {
+        caches: Arc<JobCaches>,
+        cache: OnceLock<JobCache>,
+    },
+}
+
 impl fmt::Debug for JobCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JobCache").finish_non_exhaustive()
@@ -84,7 +141,7 @@ pub struct JobRunnableContext {
     trigger_count: i32,
     cancellation: CancellationToken,
     result: Arc<Mutex<Option<String>>>,
-    cache: JobCache,
+    cache: CacheSlot,
     services: Services,
 }
 
@@ -100,7 +157,7 @@ impl JobRunnableContext {
             trigger_count: 0,
             cancellation: CancellationToken::new(),
             result: Arc::new(Mutex::new(None)),
-            cache: JobCache::default(),
+            cache: CacheSlot::Given(JobCache::default()),
             services: Services::new(),
         }
     }
@@ -128,7 +185,17 @@ impl JobRunnableContext {
 
     /// Sets the per-job cache.
     pub fn with_cache(mut self, cache: JobCache) -> Self {
-        self.cache = cache;
+        self.cache = CacheSlot::Given(cache);
+        self
+    }
+
+    /// Takes the per-job cache from `caches` (the node's), the first time the runnable
+    /// asks for it.
+    pub fn with_caches(mut self, caches: Arc<JobCaches>) -> Self {
+        self.cache = CacheSlot::Lazy {
+            caches,
+            cache: OnceLock::new(),
+        };
         self
     }
 
@@ -209,7 +276,10 @@ impl JobRunnableContext {
 
     /// The per-job cache.
     pub fn cache(&self) -> &JobCache {
-        &self.cache
+        match &self.cache {
+            CacheSlot::Given(cache) => cache,
+            CacheSlot::Lazy { caches, cache } => cache.get_or_init(|| caches.cache(&self.job_id)),
+        }
     }
 
     /// The runtime's services.
@@ -301,5 +371,21 @@ mod tests {
         assert!(!ctx.is_cancelled());
         ctx.cancellation().cancel();
         assert!(ctx.is_cancelled());
+    }
+
+    #[test]
+    fn a_lazy_cache_is_made_on_first_use_and_shared_by_the_job() {
+        let caches = Arc::new(JobCaches::default());
+        let first = JobRunnableContext::new("j", "t", JobArgs::new()).with_caches(caches.clone());
+        assert!(caches.is_empty(), "no cache before a run asks for one");
+        first.cache().set("k", 1);
+        let second = JobRunnableContext::new("j", "t", JobArgs::new()).with_caches(caches.clone());
+        assert_eq!(second.cache().get("k"), Some(Value::from(1)));
+        let other = JobRunnableContext::new("o", "t", JobArgs::new()).with_caches(caches.clone());
+        assert_eq!(other.cache().get("k"), None);
+        assert_eq!(caches.len(), 2);
+        caches.remove("j");
+        let third = JobRunnableContext::new("j", "t", JobArgs::new()).with_caches(caches);
+        assert_eq!(third.cache().get("k"), None);
     }
 }

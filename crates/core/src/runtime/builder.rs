@@ -1,6 +1,5 @@
 //! Wiring a runtime: every part has a default and every part can be replaced.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bgtasks_abstractions::{
@@ -322,7 +321,7 @@ impl RuntimeBuilder {
                 wake: Notify::new(),
                 store_signal,
                 running: RunningRuns::default(),
-                caches: Mutex::new(HashMap::new()),
+                caches: Arc::default(),
                 state: watch::channel(RunState::Stopped).0,
                 background: Mutex::new(Vec::new()),
                 workers: TaskTracker::new(),

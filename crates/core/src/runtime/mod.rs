@@ -9,12 +9,11 @@ mod run_loop;
 mod running;
 mod worker;
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use bgtasks_abstractions::{
-    BackgroundTasksOptions, Clock, JobCache, JobExceptionTypeFinder, JobInfo, Services,
+    BackgroundTasksOptions, Clock, JobCaches, JobExceptionTypeFinder, JobInfo, Services,
 };
 use tokio::sync::{Notify, Semaphore, broadcast, watch};
 use tokio::task::JoinHandle;
@@ -65,7 +64,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) wake: Notify,
     pub(crate) store_signal: Option<Arc<Notify>>,
     pub(crate) running: RunningRuns,
-    pub(crate) caches: Mutex<HashMap<String, JobCache>>,
+    pub(crate) caches: Arc<JobCaches>,
     pub(crate) state: watch::Sender<RunState>,
     pub(crate) background: Mutex<Vec<JoinHandle<()>>>,
     /// The workers and the completions of their runs; shutdown waits for both.
@@ -146,20 +145,8 @@ impl RuntimeInner {
         &self.options.node_name
     }
 
-    pub(crate) fn cache_for(&self, id: &str) -> JobCache {
-        self.caches
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(id.to_owned())
-            .or_default()
-            .clone()
-    }
-
     pub(crate) fn drop_cache(&self, id: &str) {
-        self.caches
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(id);
+        self.caches.remove(id);
     }
 
     pub(crate) fn is_shutting_down(&self) -> bool {

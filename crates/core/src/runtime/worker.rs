@@ -87,7 +87,7 @@ pub(super) async fn execute(inner: &Arc<RuntimeInner>, run: ClaimedRun) -> Optio
         .with_tenant(data.job().tenant_id)
         .with_run(run_time, data.triggered_count())
         .with_cancellation(cancel.clone())
-        .with_cache(inner.cache_for(data.key()))
+        .with_caches(inner.caches.clone())
         .with_services(inner.services.clone());
     let started = tokio::time::Instant::now();
     let execution = match &runnable {

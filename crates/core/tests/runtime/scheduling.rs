@@ -101,6 +101,53 @@ async fn a_persistent_job_runs_every_interval_up_to_max_count() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_runs_of_a_job_share_its_cache_and_other_jobs_do_not() {
+    // spec: R7
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let runnable = job_fn(move |ctx: JobRunnableContext| {
+        let record = record.clone();
+        async move {
+            let before = ctx
+                .cache()
+                .get("runs")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0);
+            ctx.cache().set("runs", before + 1);
+            record
+                .lock()
+                .unwrap()
+                .push((ctx.job_id().to_owned(), before));
+            Ok::<(), JobError>(())
+        }
+    });
+    let (b, _) = builder();
+    let (runtime, mut reports) = start(b.runnable("t", runnable)).await;
+    runtime
+        .queue(JobInfo::persistent("a", "t", 5, 3))
+        .await
+        .unwrap();
+    runtime
+        .queue(JobInfo::persistent("b", "t", 5, 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        reports_within(&mut reports, Duration::from_secs(60))
+            .await
+            .len(),
+        5
+    );
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort();
+    let expected: Vec<(String, u64)> = [("a", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 1)]
+        .iter()
+        .map(|(id, n)| (id.to_string(), *n))
+        .collect();
+    assert_eq!(seen, expected);
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
 async fn no_run_after_the_end_time() {
     // spec: R3
     let (b, store) = builder();
