@@ -3,13 +3,26 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// The runtime's services, found by type: the store (`Arc<dyn JobStore>`), the scheduler
 /// (`Arc<dyn JobScheduler>`), the clock, and whatever the host adds. Cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Services {
-    map: Arc<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    map: Arc<ServiceMap>,
+}
+
+/// The empty map every `Services::new()` shares, so that making one allocates nothing.
+static NO_SERVICES: LazyLock<Arc<ServiceMap>> = LazyLock::new(Arc::default);
+
+type ServiceMap = HashMap<TypeId, Arc<dyn Any + Send + Sync>>;
+
+impl Default for Services {
+    fn default() -> Self {
+        Self {
+            map: NO_SERVICES.clone(),
+        }
+    }
 }
 
 impl Services {

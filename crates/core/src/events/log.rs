@@ -71,6 +71,11 @@ impl JobEvent for JobLogEvent {
         "JobLogEvent"
     }
 
+    /// Nothing to do before a run.
+    fn can_before_executed(&self, _context: &JobEventContext) -> bool {
+        false
+    }
+
     fn can_after_executed(&self, context: &JobEventContext) -> bool {
         !context.data().opt_outs.skip_logging
     }

@@ -75,21 +75,20 @@ impl JobEventTrigger {
         context: &JobEventContext,
         hook: Hook,
     ) {
-        let calls: Vec<_> = listeners
-            .filter(|l| match hook {
-                Hook::Before => l.can_before_executed(context),
-                Hook::After => l.can_after_executed(context),
-            })
-            .map(|listener| self.fire_one(listener.as_ref(), context, hook))
-            .collect();
-        match calls.len() {
-            0 => {}
-            1 => {
-                for call in calls {
-                    call.await;
-                }
-            }
-            _ => {
+        let mut wanted = listeners.filter(|l| match hook {
+            Hook::Before => l.can_before_executed(context),
+            Hook::After => l.can_after_executed(context),
+        });
+        let Some(first) = wanted.next() else {
+            return;
+        };
+        match wanted.next() {
+            None => self.fire_one(first.as_ref(), context, hook).await,
+            Some(second) => {
+                let calls = [first, second]
+                    .into_iter()
+                    .chain(wanted)
+                    .map(|listener| self.fire_one(listener.as_ref(), context, hook));
                 join_all(calls).await;
             }
         }
@@ -103,7 +102,15 @@ impl JobEventTrigger {
             }
         };
         let data = context.data();
-        match tokio::time::timeout(self.timeout, AssertUnwindSafe(call).catch_unwind()).await {
+        // Most calls finish at their first poll (in-memory writes, queued logs): the timer
+        // is set only for a call that has to wait.
+        let call = AssertUnwindSafe(call).catch_unwind();
+        tokio::pin!(call);
+        let outcome = match (&mut call).now_or_never() {
+            Some(finished) => Ok(finished),
+            None => tokio::time::timeout(self.timeout, call).await,
+        };
+        match outcome {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(error))) => tracing::error!(
                 listener = listener.name(),

@@ -119,6 +119,11 @@ impl JobEvent for JobExecutedEvent {
         "JobExecutedEvent"
     }
 
+    /// Nothing to do before a run.
+    fn can_before_executed(&self, _context: &JobEventContext) -> bool {
+        false
+    }
+
     fn can_after_executed(&self, context: &JobEventContext) -> bool {
         let data = context.data();
         !data.opt_outs.skip_status_handling && data.interruption.is_none()
