@@ -7,14 +7,22 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
 
+use super::running::RunHandle;
 use crate::store::ClaimedRun;
+
+/// A claimed run and its handle (registered in the runs in flight when it was claimed).
+#[derive(Debug)]
+pub(crate) struct QueuedRun {
+    pub(crate) run: ClaimedRun,
+    pub(crate) handle: RunHandle,
+}
 
 /// Claimed runs waiting for a worker. The claim loop keeps the runs in flight up to
 /// `workers + prefetch` (so workers go from one run to the next without waiting for a
 /// claim), and refills it when fewer than `workers` runs are in flight.
 #[derive(Debug)]
 pub(crate) struct LocalQueue {
-    runs: Mutex<VecDeque<ClaimedRun>>,
+    runs: Mutex<VecDeque<QueuedRun>>,
     running: AtomicUsize,
     workers: usize,
     capacity: usize,
@@ -37,7 +45,7 @@ impl LocalQueue {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, VecDeque<ClaimedRun>> {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<QueuedRun>> {
         self.runs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -52,7 +60,7 @@ impl LocalQueue {
         }
     }
 
-    pub(crate) fn push_all(&self, runs: Vec<ClaimedRun>) {
+    pub(crate) fn push_all(&self, runs: Vec<QueuedRun>) {
         let count = runs.len();
         self.lock().extend(runs);
         for _ in 0..count {
@@ -61,7 +69,7 @@ impl LocalQueue {
     }
 
     /// Takes the next run and counts it as running.
-    pub(crate) fn start_next(&self) -> Option<ClaimedRun> {
+    pub(crate) fn start_next(&self) -> Option<QueuedRun> {
         let run = self.lock().pop_front()?;
         self.running.fetch_add(1, Ordering::AcqRel);
         Some(run)
@@ -77,7 +85,7 @@ impl LocalQueue {
     }
 
     /// Takes every run not yet started.
-    pub(crate) fn drain(&self) -> Vec<ClaimedRun> {
+    pub(crate) fn drain(&self) -> Vec<QueuedRun> {
         self.lock().drain(..).collect()
     }
 }

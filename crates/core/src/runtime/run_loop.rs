@@ -6,9 +6,9 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bgtasks_abstractions::Interruption;
 use futures_util::FutureExt;
 
+use super::local_queue::QueuedRun;
 use super::running::RunHandle;
 use super::{RunState, RuntimeInner, worker};
 use crate::clock::until;
@@ -109,12 +109,15 @@ pub(super) async fn claim(inner: Arc<RuntimeInner>) {
 /// Registers claimed runs (so that they can be paused, removed and renewed before they
 /// start) and hands them to the workers.
 fn enqueue(inner: &RuntimeInner, runs: Vec<ClaimedRun>) {
-    for run in &runs {
-        inner
-            .running
-            .insert(run.job.id.clone(), RunHandle::new(run.lease.clone()));
-    }
-    inner.queue.push_all(runs);
+    let queued = runs
+        .into_iter()
+        .map(|run| {
+            let handle = RunHandle::new(run.lease.clone());
+            inner.running.insert(run.job.id.clone(), handle.clone());
+            QueuedRun { run, handle }
+        })
+        .collect();
+    inner.queue.push_all(queued);
 }
 
 /// A worker: runs queued runs one after the other; waits when there is none; ends when
@@ -127,9 +130,9 @@ fn enqueue(inner: &RuntimeInner, runs: Vec<ClaimedRun>) {
 pub(super) async fn work(inner: Arc<RuntimeInner>) {
     let mut state = inner.state.subscribe();
     loop {
-        if let Some(run) = inner.queue.start_next() {
-            let job_id = run.job.id.clone();
-            let executed = AssertUnwindSafe(worker::execute(&inner, run))
+        if let Some(queued) = inner.queue.start_next() {
+            let job_id = queued.run.job.id.clone();
+            let executed = AssertUnwindSafe(worker::execute(&inner, queued))
                 .catch_unwind()
                 .await;
             match executed {
@@ -185,7 +188,7 @@ fn runtime_panicked(inner: &RuntimeInner, job_id: &str, panic: &(dyn std::any::A
 
 /// Gives back every claimed run that has not started, due again at its original time.
 pub(super) async fn give_back_queued(inner: &RuntimeInner) {
-    for run in inner.queue.drain() {
+    for QueuedRun { run, .. } in inner.queue.drain() {
         inner.running.remove(&run.job.id, run.lease.token);
         if let Err(error) = inner
             .store
@@ -195,14 +198,6 @@ pub(super) async fn give_back_queued(inner: &RuntimeInner) {
             tracing::warn!(job_id = %run.job.id, %error, "could not give back a queued run; its lease will expire");
         }
     }
-}
-
-/// Whether a run was interrupted before it started (paused or removed while queued).
-pub(super) fn interrupted_before_start(
-    inner: &RuntimeInner,
-    run: &ClaimedRun,
-) -> Option<Interruption> {
-    inner.running.interruption_of(&run.job.id, run.lease.token)
 }
 
 async fn sleep_or_state(state: &mut tokio::sync::watch::Receiver<RunState>, duration: Duration) {

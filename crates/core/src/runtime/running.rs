@@ -6,27 +6,46 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use bgtasks_abstractions::{Interruption, RunLease};
 use tokio_util::sync::CancellationToken;
 
-/// A run in flight: how to interrupt it, and its lease.
+/// A run in flight: how to interrupt it, and its lease. Cheap to clone (one shared
+/// allocation per run).
 #[derive(Debug, Clone)]
-pub(crate) struct RunHandle {
-    pub(crate) cancel: CancellationToken,
-    pub(crate) interruption: Arc<OnceLock<Interruption>>,
-    pub(crate) lease: RunLease,
+pub(crate) struct RunHandle(Arc<RunShared>);
+
+#[derive(Debug)]
+struct RunShared {
+    cancel: CancellationToken,
+    interruption: OnceLock<Interruption>,
+    lease: RunLease,
 }
 
 impl RunHandle {
     /// A handle for a claimed run, not yet interrupted.
     pub(crate) fn new(lease: RunLease) -> Self {
-        Self {
+        Self(Arc::new(RunShared {
             cancel: CancellationToken::new(),
-            interruption: Arc::new(OnceLock::new()),
+            interruption: OnceLock::new(),
             lease,
-        }
+        }))
+    }
+
+    /// Fires when the run is interrupted.
+    pub(crate) fn cancel(&self) -> &CancellationToken {
+        &self.0.cancel
+    }
+
+    /// Why the run was interrupted, if it was.
+    pub(crate) fn interruption(&self) -> Option<Interruption> {
+        self.0.interruption.get().copied()
+    }
+
+    /// The run's lease.
+    pub(crate) fn lease(&self) -> &RunLease {
+        &self.0.lease
     }
 
     pub(crate) fn interrupt(&self, why: Interruption) {
-        let _ = self.interruption.set(why);
-        self.cancel.cancel();
+        let _ = self.0.interruption.set(why);
+        self.0.cancel.cancel();
     }
 }
 
@@ -43,25 +62,9 @@ impl RunningRuns {
 
     pub(crate) fn remove(&self, id: &str, token: i64) {
         let mut runs = self.lock();
-        if runs.get(id).is_some_and(|h| h.lease.token == token) {
+        if runs.get(id).is_some_and(|h| h.lease().token == token) {
             runs.remove(id);
         }
-    }
-
-    /// The handle of the run of `id` with this lease token.
-    pub(crate) fn get(&self, id: &str, token: i64) -> Option<RunHandle> {
-        self.lock()
-            .get(id)
-            .filter(|h| h.lease.token == token)
-            .cloned()
-    }
-
-    /// Why the run of `id` with this lease token was interrupted, if it was.
-    pub(crate) fn interruption_of(&self, id: &str, token: i64) -> Option<Interruption> {
-        self.lock()
-            .get(id)
-            .filter(|h| h.lease.token == token)
-            .and_then(|h| h.interruption.get().copied())
     }
 
     pub(crate) fn contains(&self, id: &str) -> bool {
@@ -82,7 +85,7 @@ impl RunningRuns {
     /// Interrupts the run of `id` holding the lease `token`, if it is still in flight;
     /// `true` if it was.
     pub(crate) fn interrupt_run(&self, id: &str, token: i64, why: Interruption) -> bool {
-        match self.lock().get(id).filter(|h| h.lease.token == token) {
+        match self.lock().get(id).filter(|h| h.lease().token == token) {
             Some(handle) => {
                 handle.interrupt(why);
                 true
@@ -98,7 +101,7 @@ impl RunningRuns {
     }
 
     pub(crate) fn leases(&self) -> Vec<RunLease> {
-        self.lock().values().map(|h| h.lease.clone()).collect()
+        self.lock().values().map(|h| h.lease().clone()).collect()
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -13,7 +13,7 @@ use bgtasks_abstractions::{
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
-use super::running::RunHandle;
+use super::local_queue::QueuedRun;
 use super::{RunReport, RuntimeInner};
 use crate::store::{ClaimedRun, ReleaseMode};
 
@@ -45,8 +45,9 @@ impl Executed {
 /// Starts a claimed run: takes its lock, tells the before-listeners, and runs the
 /// runnable. `None` when the run did not happen (interrupted while queued, or its lock
 /// is held elsewhere); its lease has then been given back.
-pub(super) async fn execute(inner: &Arc<RuntimeInner>, run: ClaimedRun) -> Option<Executed> {
-    if let Some(why) = super::run_loop::interrupted_before_start(inner, &run) {
+pub(super) async fn execute(inner: &Arc<RuntimeInner>, queued: QueuedRun) -> Option<Executed> {
+    let QueuedRun { run, handle } = queued;
+    if let Some(why) = handle.interruption() {
         give_back(inner, &run.lease, Some(why), false).await;
         inner.running.remove(&run.job.id, run.lease.token);
         return None;
@@ -54,16 +55,7 @@ pub(super) async fn execute(inner: &Arc<RuntimeInner>, run: ClaimedRun) -> Optio
     let ClaimedRun { job, lease } = run;
     let run_time = inner.clock.now();
     let runnable = inner.registry.get(&job.job_type).cloned();
-    let handle = match inner.running.get(&job.id, lease.token) {
-        Some(handle) => handle,
-        None => {
-            let handle = RunHandle::new(lease.clone());
-            inner.running.insert(job.id.clone(), handle.clone());
-            handle
-        }
-    };
-    let cancel = handle.cancel.clone();
-    let interruption = handle.interruption.clone();
+    let cancel = handle.cancel().clone();
 
     let locked = job.lock_timeout > 0;
     if locked && !take_lock(inner, &job.id, job.lock_timeout, job.kind, &lease).await {
@@ -110,7 +102,7 @@ pub(super) async fn execute(inner: &Arc<RuntimeInner>, run: ClaimedRun) -> Optio
     };
     data.execution_duration = started.elapsed();
     data.result = run_context.result();
-    let interrupted = interruption.get().copied();
+    let interrupted = handle.interruption();
     match execution {
         Execution::Returned(Ok(())) => {}
         Execution::Returned(Err(_)) | Execution::Dropped if interrupted.is_some() => {
