@@ -2,7 +2,7 @@
 //! heap of due runs ordered by priority.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use bgtasks_abstractions::JobPriority;
 use chrono::{DateTime, Utc};
@@ -69,19 +69,43 @@ impl Ord for ByPriority {
 }
 
 /// The index of one node bucket (jobs pinned to one node, or to none).
+///
+/// The timeline has two parts. Runs usually arrive in due order (jobs queued one after
+/// another, each due now or an interval from now): those are appended to a queue, which
+/// stays sorted and gives them up in constant time. A run due before the last one queued
+/// goes to a heap instead. Promotion takes the due runs of both.
 #[derive(Debug, Default)]
 pub(super) struct DueIndex {
+    in_order: VecDeque<Entry>,
     timeline: BinaryHeap<Reverse<ByDue>>,
     ready: BinaryHeap<ByPriority>,
 }
 
+/// Timeline order of two entries: `true` if `a` is not after `b`.
+fn not_after(a: &Entry, b: &Entry) -> bool {
+    (a.due, a.generation) <= (b.due, b.generation)
+}
+
 impl DueIndex {
     pub(super) fn push(&mut self, entry: Entry) {
-        self.timeline.push(Reverse(ByDue(entry)));
+        if self
+            .in_order
+            .back()
+            .is_none_or(|last| not_after(last, &entry))
+        {
+            self.in_order.push_back(entry);
+        } else {
+            self.timeline.push(Reverse(ByDue(entry)));
+        }
     }
 
     /// Moves every run due at `now` from the timeline to the ready heap.
     pub(super) fn promote(&mut self, now: DateTime<Utc>) {
+        let due = self.in_order.partition_point(|e| e.due <= now);
+        if due > 0 {
+            self.ready
+                .extend(self.in_order.drain(..due).map(ByPriority));
+        }
         while self
             .timeline
             .peek()
@@ -121,17 +145,26 @@ impl DueIndex {
         if let Some(ready) = self.peek_ready(&is_current) {
             return Some(ready.due);
         }
-        while let Some(Reverse(ByDue(top))) = self.timeline.peek() {
-            if is_current(top) {
-                return Some(top.due);
-            }
+        while self.in_order.front().is_some_and(|e| !is_current(e)) {
+            self.in_order.pop_front();
+        }
+        while self
+            .timeline
+            .peek()
+            .is_some_and(|Reverse(ByDue(e))| !is_current(e))
+        {
             self.timeline.pop();
         }
-        None
+        let queued = self.in_order.front().map(|e| e.due);
+        let out_of_order = self.timeline.peek().map(|Reverse(ByDue(e))| e.due);
+        match (queued, out_of_order) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// How many entries (current or stale) the index holds.
     pub(super) fn len(&self) -> usize {
-        self.timeline.len() + self.ready.len()
+        self.in_order.len() + self.timeline.len() + self.ready.len()
     }
 }

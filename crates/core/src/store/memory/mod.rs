@@ -20,6 +20,9 @@ use super::{ClaimedRun, CompletionOutcome, JobLog, JobStore, ReleaseMode, StoreE
 /// How many run logs the in-memory store keeps by default (oldest dropped first).
 pub const DEFAULT_MAX_LOGS: usize = 10_000;
 
+/// The most claimed runs `claim_due` makes room for before it has found any.
+const MAX_CLAIM_PRESIZE: usize = 256;
+
 /// A job store in memory. Claims pop from a due-time index under one lock; leases and
 /// fencing tokens work as in the durable stores, so several runtimes in one process can
 /// share one store. Nothing survives the process.
@@ -434,18 +437,19 @@ impl JobStore for InMemoryJobStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let node_key = guard.interner.text(node);
         let State {
             slots,
             unpinned,
             pinned,
             leased,
+            interner,
             next_generation,
             ..
         } = &mut *guard;
+        let mut node_key: Option<Arc<str>> = None;
         let mut own = pinned.get_mut(node);
         let expires_at = crate::clock::saturating_add(now, lease);
-        let mut claimed = Vec::new();
+        let mut claimed: Vec<ClaimedRun> = Vec::new();
         while claimed.len() < limit {
             let Some(entry) = pop_best(slots, unpinned, own.as_deref_mut(), now) else {
                 break;
@@ -469,11 +473,15 @@ impl JobStore for InMemoryJobStore {
             slot.next_run_time = job.next_run_time;
             slot.lease = Some(LeaseState {
                 token: slot.token,
-                node: node_key.clone(),
+                node: node_key.get_or_insert_with(|| interner.text(node)).clone(),
                 expires_at,
                 due_at: due,
                 position: State::list_lease(leased, entry.slot),
             });
+            if claimed.capacity() == 0 {
+                // One allocation for the whole claim rather than one per doubling.
+                claimed.reserve_exact(limit.min(MAX_CLAIM_PRESIZE));
+            }
             claimed.push(ClaimedRun {
                 lease: RunLease {
                     job_id: job.id.clone(),

@@ -306,3 +306,26 @@ async fn pinned_jobs_go_to_their_node_in_priority_order() {
     );
     assert_eq!(b[0].lease.node, "b");
 }
+
+#[tokio::test]
+async fn runs_queued_out_of_due_order_come_due_in_order() {
+    let store = InMemoryJobStore::new();
+    for (id, due) in [("c", 50), ("a", 10), ("b", 30), ("d", 50), ("e", 5)] {
+        store.insert(&queued(id, due)).await.unwrap();
+    }
+    assert_eq!(store.next_due_time("n").await.unwrap(), Some(t(5)));
+    assert!(store.remove("e").await.unwrap());
+    assert_eq!(store.next_due_time("n").await.unwrap(), Some(t(10)));
+    let ids = |runs: Vec<crate::store::ClaimedRun>| {
+        runs.into_iter().map(|r| r.job.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.claim_due("n", t(20), 10, LEASE).await.unwrap()),
+        ["a"]
+    );
+    assert_eq!(store.next_due_time("n").await.unwrap(), Some(t(30)));
+    assert_eq!(
+        ids(store.claim_due("n", t(60), 10, LEASE).await.unwrap()),
+        ["b", "c", "d"]
+    );
+}
