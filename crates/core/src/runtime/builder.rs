@@ -250,7 +250,8 @@ impl RuntimeBuilder {
         let state_listener: Option<Arc<dyn JobEvent>> = match self.executed_event {
             ExecutedEventChoice::Default => Some(Arc::new(
                 JobExecutedEvent::new(store.clone(), policy, clock.clone())
-                    .with_writer(writer.clone()),
+                    .with_writer(writer.clone())
+                    .with_save_retry(save_retry_window(&options)),
             )),
             ExecutedEventChoice::Custom(listener) => Some(listener),
             ExecutedEventChoice::None => None,
@@ -417,4 +418,10 @@ mod tests {
             "{err}"
         );
     }
+}
+
+/// How long the executed event retries saving a run while the store is unavailable:
+/// 30 s, or less than half of the listener timeout, which bounds the whole event.
+fn save_retry_window(options: &BackgroundTasksOptions) -> std::time::Duration {
+    (options.listener_timeout / 2).min(std::time::Duration::from_secs(30))
 }

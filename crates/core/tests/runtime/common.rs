@@ -92,10 +92,25 @@ pub(crate) fn sleeping(duration: Duration) -> impl JobRunnable {
     })
 }
 
-/// A store that counts how often the runtime asks it for claims.
+/// A store that counts how often the runtime asks it for claims and completions, and
+/// can fail the next completions as an unreachable database would.
 pub(crate) struct CountingStore {
     pub(crate) inner: Arc<InMemoryJobStore>,
     pub(crate) claims: AtomicUsize,
+    pub(crate) completions: AtomicUsize,
+    /// How many of the next completions fail with a transient error.
+    pub(crate) failing_completions: AtomicUsize,
+}
+
+impl CountingStore {
+    pub(crate) fn new() -> Self {
+        Self {
+            inner: Arc::new(InMemoryJobStore::new()),
+            claims: AtomicUsize::new(0),
+            completions: AtomicUsize::new(0),
+            failing_completions: AtomicUsize::new(0),
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -190,6 +205,15 @@ impl bgtasks_core::store::JobStore for CountingStore {
         lease: &bgtasks_abstractions::RunLease,
         job: &bgtasks_abstractions::JobInfo,
     ) -> Result<bgtasks_core::store::CompletionOutcome, bgtasks_core::store::StoreError> {
+        self.completions.fetch_add(1, Ordering::SeqCst);
+        let failing =
+            self.failing_completions
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if failing.is_ok() {
+            return Err(bgtasks_core::store::StoreError::unavailable(
+                "the database is unreachable (test)",
+            ));
+        }
         self.inner.complete_run(lease, job).await
     }
     async fn release_run(

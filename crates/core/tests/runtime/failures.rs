@@ -12,7 +12,9 @@ use bgtasks_core::JobScheduler;
 use bgtasks_core::retry::{NoRetryPolicy, PerFailureTypeRetryPolicy, ReferenceRetryPolicy};
 use bgtasks_core::store::JobStore;
 
-use crate::common::{builder, counting, failing_then_ok, next_report, reports_within, start};
+use crate::common::{
+    CountingStore, builder, counting, failing_then_ok, next_report, reports_within, start,
+};
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_job_runs_again_on_this_node_after_the_grown_interval() {
@@ -229,5 +231,75 @@ async fn error_codes_map_to_failure_types_through_the_options() {
         .await
         .unwrap();
     assert_eq!(report.exception_type, Some(JobExceptionType::APPLICATION));
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_whose_save_fails_for_a_while_is_saved_without_running_again() {
+    // spec: R20
+    let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let store = Arc::new(CountingStore::new());
+    store
+        .failing_completions
+        .store(4, std::sync::atomic::Ordering::SeqCst);
+    let (b, _) = builder();
+    let (runtime, mut reports) =
+        start(b.store(store.clone()).runnable("t", counting(runs.clone()))).await;
+    runtime.queue(JobInfo::once("j", "t")).await.unwrap();
+    let report = next_report(&mut reports, Duration::from_secs(10))
+        .await
+        .expect("the run finishes once the store is back");
+    assert!(report.succeeded());
+    let saved = report.job.expect("saved by the fifth try");
+    assert_eq!(
+        (saved.status, saved.trigger_count),
+        (JobStatus::Completed, 1)
+    );
+    assert!(
+        reports_within(&mut reports, Duration::from_secs(600))
+            .await
+            .is_empty(),
+        "no second run"
+    );
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(
+        store.completions.load(std::sync::atomic::Ordering::SeqCst),
+        5
+    );
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_whose_save_keeps_failing_is_given_back_and_runs_again() {
+    // spec: R20
+    let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let store = Arc::new(CountingStore::new());
+    store
+        .failing_completions
+        .store(usize::MAX, std::sync::atomic::Ordering::SeqCst);
+    let (b, _) = builder();
+    let (runtime, mut reports) = start(
+        b.store(store.clone())
+            .runnable("t", counting(runs.clone()))
+            .configure(|o| o.listener_timeout = Duration::from_secs(10)),
+    )
+    .await;
+    runtime.queue(JobInfo::once("j", "t")).await.unwrap();
+    let first = next_report(&mut reports, Duration::from_secs(20))
+        .await
+        .expect("the first run ends once the save-retry window (5 s) is over");
+    assert!(first.job.is_none(), "nothing was saved");
+    store
+        .failing_completions
+        .store(0, std::sync::atomic::Ordering::SeqCst);
+    let second = next_report(&mut reports, Duration::from_secs(20))
+        .await
+        .expect("given back, it runs again");
+    let saved = second.job.expect("saved this time");
+    assert_eq!(
+        (saved.status, saved.trigger_count),
+        (JobStatus::Completed, 1)
+    );
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
     runtime.shutdown().await.unwrap();
 }

@@ -9,8 +9,6 @@ use bgtasks_core::JobScheduler;
 use bgtasks_core::store::JobStore;
 use chrono::Timelike;
 
-use bgtasks_core::store::InMemoryJobStore;
-
 use crate::common::{
     CountingStore, builder, counting, next_report, reports_within, sleeping, start,
 };
@@ -221,10 +219,7 @@ async fn concurrency_is_bounded_by_the_worker_count() {
 async fn an_idle_runtime_sleeps_until_the_next_due_time() {
     // The claim loop sleeps until the due time (re-reading it at most once a minute),
     // rather than polling: one run an hour later, and only a few dozen claims in between.
-    let counting = Arc::new(CountingStore {
-        inner: Arc::new(InMemoryJobStore::new()),
-        claims: AtomicUsize::new(0),
-    });
+    let counting = Arc::new(CountingStore::new());
     let (b, _) = builder();
     let (runtime, mut reports) = start(
         b.store(counting.clone())

@@ -1,15 +1,16 @@
 //! The executed event: the state machine of a job after each run (R13–R20).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bgtasks_abstractions::{
     BoxError, Clock, JobEvent, JobEventContext, JobEventData, JobExceptionType, JobInfo, JobKind,
-    JobStatus,
+    JobStatus, RunLease,
 };
 
 use crate::retry::{RetryDecision, RetryPolicy, RunFailure};
-use crate::store::{CompletionOutcome, JobStore, RunWriter};
+use crate::store::{CompletionOutcome, JobStore, RunWriter, StoreError};
 
 /// After every run, takes the job as the run found it, applies R13–R19 (with the
 /// configured retry policy deciding what a failure means), and saves it (R20).
@@ -20,12 +21,26 @@ use crate::store::{CompletionOutcome, JobStore, RunWriter};
 /// from that instead of reading the store again; the fenced completion then writes only
 /// the run-state fields, keeps a pause made during the run, and reports a job removed
 /// during the run (logged, nothing saved). A run without a lease loads the job by key.
+///
+/// When the store is unavailable (a transient [`StoreError`]), the completion is tried
+/// again with a growing pause for up to the save-retry window (30 s by default; see
+/// [`with_save_retry`](Self::with_save_retry)): the run keeps its lease meanwhile, and the
+/// fenced write cannot overwrite a newer run's state, so a short outage costs a delay
+/// rather than a second run. Past the window the error is returned and the run is given
+/// back to run again.
 pub struct JobExecutedEvent {
     store: Arc<dyn JobStore>,
     writer: RunWriter,
     policy: Arc<dyn RetryPolicy>,
     clock: Arc<dyn Clock>,
+    save_retry: Duration,
 }
+
+/// The default save-retry window.
+const SAVE_RETRY: Duration = Duration::from_secs(30);
+/// The first and the longest pause between two tries of a completion.
+const SAVE_PAUSE_FIRST: Duration = Duration::from_millis(50);
+const SAVE_PAUSE_MAX: Duration = Duration::from_secs(2);
 
 impl JobExecutedEvent {
     /// An executed event saving to `store` and deciding failures with `policy`.
@@ -39,6 +54,38 @@ impl JobExecutedEvent {
             store,
             policy,
             clock,
+            save_retry: SAVE_RETRY,
+        }
+    }
+
+    /// How long a completion keeps trying while the store is unavailable (zero: once).
+    /// Keep it below the listener timeout, which bounds the whole event.
+    pub fn with_save_retry(mut self, window: Duration) -> Self {
+        self.save_retry = window;
+        self
+    }
+
+    /// Saves `job` under `lease`, trying again while the store is unavailable and the
+    /// save-retry window lasts.
+    async fn complete(
+        &self,
+        lease: &RunLease,
+        job: &JobInfo,
+    ) -> Result<CompletionOutcome, StoreError> {
+        let started = tokio::time::Instant::now();
+        let mut pause = SAVE_PAUSE_FIRST;
+        loop {
+            match self.writer.complete(lease, job).await {
+                Err(error)
+                    if error.is_transient() && started.elapsed() + pause <= self.save_retry =>
+                {
+                    tracing::warn!(job_id = %lease.job_id, %error, retry_in_ms = pause.as_millis() as u64,
+                        "could not save the run's state; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(SAVE_PAUSE_MAX);
+                }
+                other => return other,
+            }
         }
     }
 
@@ -154,7 +201,7 @@ impl JobEvent for JobExecutedEvent {
             self.clock.now(),
         );
         let outcome = match &data.lease {
-            Some(lease) => self.writer.complete(lease, &job).await?,
+            Some(lease) => self.complete(lease, &job).await?,
             None => {
                 self.store.store(&job).await?;
                 CompletionOutcome::Saved
