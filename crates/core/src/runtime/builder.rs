@@ -396,6 +396,12 @@ fn validate(options: &BackgroundTasksOptions) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// How long the executed event retries saving a run while the store is unavailable:
+/// 30 s, or less than half of the listener timeout, which bounds the whole event.
+fn save_retry_window(options: &BackgroundTasksOptions) -> std::time::Duration {
+    (options.listener_timeout / 2).min(std::time::Duration::from_secs(30))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,10 +424,4 @@ mod tests {
             "{err}"
         );
     }
-}
-
-/// How long the executed event retries saving a run while the store is unavailable:
-/// 30 s, or less than half of the listener timeout, which bounds the whole event.
-fn save_retry_window(options: &BackgroundTasksOptions) -> std::time::Duration {
-    (options.listener_timeout / 2).min(std::time::Duration::from_secs(30))
 }
