@@ -193,6 +193,15 @@ impl JobInfo {
                 job: None,
                 reason: e.to_string(),
             })?;
+        if !value.is_object() {
+            return Err(JobDefinitionError::Malformed {
+                job: None,
+                reason: format!(
+                    "a job definition is a JSON object, not {}",
+                    json_kind(&value)
+                ),
+            });
+        }
         let job_id = value.get("id").and_then(|v| v.as_str()).map(str::to_owned);
         if let Some(Err(source)) = value
             .get("args")
@@ -210,6 +219,18 @@ impl JobInfo {
             })?;
         job.validate()?;
         Ok(job)
+    }
+}
+
+/// What kind of JSON value `value` is, for error messages.
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
     }
 }
 
@@ -328,6 +349,15 @@ mod tests {
         assert!(
             err.to_string().contains("unknown job status code 99"),
             "{err}"
+        );
+        let err = JobInfo::from_json("[]").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            JobDefinitionError::Malformed {
+                job: None,
+                reason: "a job definition is a JSON object, not an array".into()
+            }
+            .to_string()
         );
         let err = JobInfo::from_json("{not json").unwrap_err();
         assert!(
