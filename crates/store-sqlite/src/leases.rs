@@ -21,6 +21,11 @@ const EXPIRED: &str = "SELECT id, name, job_group, job_type, tenant_id, lease_no
      lease_expires_at FROM bgtasks_jobs \
      WHERE lease_token IS NOT NULL AND lease_expires_at < ? ORDER BY lease_expires_at, id";
 
+/// Whether any lease expired before `?`: read first, so that a rescue with nothing to do
+/// takes no write lock (every node runs one each rescue interval).
+const ANY_EXPIRED: &str = "SELECT EXISTS (SELECT 1 FROM bgtasks_jobs \
+     WHERE lease_token IS NOT NULL AND lease_expires_at < ?)";
+
 /// Makes a run due again at the time it was due, without counting a try.
 const RESCUE: &str = "UPDATE bgtasks_jobs SET next_run_time = lease_due_at, lease_token = NULL, \
      lease_node = NULL, lease_expires_at = NULL, lease_due_at = NULL WHERE id = ?";
@@ -58,6 +63,14 @@ pub(crate) async fn rescue_expired(
 ) -> Result<Vec<String>, StoreError> {
     let db = &inner.db;
     let failed = |e| store_error(db, "rescue expired leases", e);
+    let any: bool = sqlx::query_scalar(ANY_EXPIRED)
+        .bind(micros(now))
+        .fetch_one(&inner.pool)
+        .await
+        .map_err(failed)?;
+    if !any {
+        return Ok(Vec::new());
+    }
     let mut tx = inner
         .pool
         .begin_with("BEGIN IMMEDIATE")
