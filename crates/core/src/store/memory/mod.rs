@@ -20,8 +20,11 @@ use super::{ClaimedRun, CompletionOutcome, JobLog, JobStore, ReleaseMode, StoreE
 /// How many run logs the in-memory store keeps by default (oldest dropped first).
 pub const DEFAULT_MAX_LOGS: usize = 10_000;
 
-/// The most claimed runs `claim_due` makes room for before it has found any.
+/// The most claimed runs `claim_due` makes room for when it finds the first.
 const MAX_CLAIM_PRESIZE: usize = 256;
+
+/// How many jobs `insert_many` inserts under one hold of the lock.
+const INSERT_CHUNK: usize = 256;
 
 /// A job store in memory. Claims pop from a due-time index under one lock; leases and
 /// fencing tokens work as in the durable stores, so several runtimes in one process can
@@ -353,14 +356,18 @@ impl JobStore for InMemoryJobStore {
     }
 
     async fn insert_many(&self, jobs: &[JobInfo]) -> Result<Vec<bool>, StoreError> {
-        let mut state = self.lock();
         let mut inserted = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let new = !state.ids.contains_key(job.id.as_str());
-            if new {
-                state.put(job)?;
+        // A few hundred jobs per lock: far fewer lock round trips than one per job,
+        // without holding claims up for the whole of a large batch.
+        for chunk in jobs.chunks(INSERT_CHUNK) {
+            let mut state = self.lock();
+            for job in chunk {
+                let new = !state.ids.contains_key(job.id.as_str());
+                if new {
+                    state.put(job)?;
+                }
+                inserted.push(new);
             }
-            inserted.push(new);
         }
         Ok(inserted)
     }
