@@ -182,8 +182,8 @@ async fn malformed_definitions_are_refused_naming_the_job() {
         ),
         (r#"{"id":"imp"}"#, "job `imp` has no job type"),
         ("{not json", "job definition is not valid"),
-        ("42", "job definition is not valid"),
-        ("[]", "a job needs a non-empty id"),
+        ("42", "a job definition is a JSON object, not a number"),
+        ("[]", "a job definition is a JSON object, not an array"),
     ];
     for (json, says) in cases {
         let err = JobInfo::from_json(json)
