@@ -17,8 +17,8 @@ use tokio::sync::Notify;
 
 use crate::errors::store_error;
 use crate::rows::{
-    bind_job, bind_jobs, bind_logs, job_assignments_but_status, job_columns, job_from_row,
-    job_values, jobs_from_rows, limit, log_columns, log_from_row,
+    bind_job, bind_jobs, bind_logs, insert_logs, job_assignments_but_status, job_columns,
+    job_from_row, job_values, jobs_from_rows, limit, log_columns, log_from_row,
 };
 use crate::store::PostgresJobStore;
 
@@ -103,17 +103,7 @@ const INSERT_MANY: &str = concat!(
 const REMOVE: &str = "DELETE FROM bgtasks_jobs WHERE id = $1";
 
 /// Appends a batch of run logs in one statement, in order.
-const STORE_LOGS: &str = concat!(
-    "INSERT INTO bgtasks_logs (",
-    log_columns!(),
-    ") SELECT job_id, job_name, job_group, job_type, message, run_time, exception, \
-       tenant_id, node, duration_ms \
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-       $6::timestamptz[], $7::text[], $8::uuid[], $9::text[], $10::int8[]) WITH ORDINALITY \
-       AS l(job_id, job_name, job_group, job_type, message, run_time, exception, tenant_id, \
-         node, duration_ms, ord) \
-     ORDER BY ord"
-);
+const STORE_LOGS: &str = insert_logs!("$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10");
 
 const LIST_LOGS: &str = concat!(
     "SELECT ",

@@ -14,7 +14,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use crate::errors::store_error;
-use crate::rows::{bind_logs, code, log_columns, run_text};
+use crate::rows::{bind_logs, code, insert_logs, run_text};
 use crate::store::PostgresJobStore;
 
 /// How often a batch that lost a deadlock (or a serialization failure) is tried in all.
@@ -58,15 +58,11 @@ const COMPLETE: &str = complete_update!();
 const COMPLETE_AND_LOG: &str = concat!(
     "WITH done AS (",
     complete_update!(),
-    "), logged AS (INSERT INTO bgtasks_logs (",
-    log_columns!(),
-    ") SELECT job_id, job_name, job_group, job_type, message, run_time, exception, \
-       tenant_id, node, duration_ms \
-     FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], \
-       $19::timestamptz[], $20::text[], $21::uuid[], $22::text[], $23::int8[]) WITH ORDINALITY \
-       AS l(job_id, job_name, job_group, job_type, message, run_time, exception, tenant_id, \
-         node, duration_ms, ord) \
-     ORDER BY ord) \
+    "), logged AS (",
+    insert_logs!(
+        "$14", "$15", "$16", "$17", "$18", "$19", "$20", "$21", "$22", "$23"
+    ),
+    ") \
      SELECT ord FROM done"
 );
 

@@ -195,6 +195,44 @@ macro_rules! log_columns {
 }
 pub(crate) use log_columns;
 
+/// An insert of the run logs bound (by [`bind_logs`]) as the ten arrays `$p1` … `$p10`,
+/// in order.
+macro_rules! insert_logs {
+    ($p1:literal, $p2:literal, $p3:literal, $p4:literal, $p5:literal, $p6:literal,
+     $p7:literal, $p8:literal, $p9:literal, $p10:literal) => {
+        concat!(
+            "INSERT INTO bgtasks_logs (",
+            $crate::rows::log_columns!(),
+            ") SELECT job_id, job_name, job_group, job_type, message, run_time, exception, \
+               tenant_id, node, duration_ms FROM unnest(",
+            $p1,
+            "::text[], ",
+            $p2,
+            "::text[], ",
+            $p3,
+            "::text[], ",
+            $p4,
+            "::text[], ",
+            $p5,
+            "::text[], ",
+            $p6,
+            "::timestamptz[], ",
+            $p7,
+            "::text[], ",
+            $p8,
+            "::uuid[], ",
+            $p9,
+            "::text[], ",
+            $p10,
+            "::int8[]) WITH ORDINALITY \
+               AS l(job_id, job_name, job_group, job_type, message, run_time, exception, \
+                 tenant_id, node, duration_ms, ord) \
+             ORDER BY ord"
+        )
+    };
+}
+pub(crate) use insert_logs;
+
 /// Binds run logs as arrays, one per [`log_columns!`] column ($1 … $10), for an insert
 /// from `unnest`.
 /// Text a run produced (result, error) may hold NUL characters, which PostgreSQL text
