@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use self::index::{DueIndex, Entry};
-use self::slot::{Interner, LeaseState, Slot};
+use self::slot::{Interner, Slot};
 use super::{ClaimedRun, CompletionOutcome, JobLog, JobStore, ReleaseMode, StoreError};
 
 /// How many run logs the in-memory store keeps by default (oldest dropped first).
@@ -49,12 +49,23 @@ struct State {
     unpinned: DueIndex,
     /// The due indexes of the jobs pinned to a node, by node.
     pinned: HashMap<Arc<str>, DueIndex>,
-    /// The places of the leased jobs; a lease knows its position here.
-    leased: Vec<u32>,
+    /// The leases of the runs in progress, in no order; a leased slot knows the
+    /// position of its lease here.
+    leased: Vec<Lease>,
     interner: Interner,
     logs: VecDeque<JobLog>,
     subscribers: Vec<Weak<Notify>>,
     next_generation: u64,
+}
+
+/// The lease a node holds on a claimed run.
+struct Lease {
+    /// The place of the leased job.
+    slot: u32,
+    token: i64,
+    node: Arc<str>,
+    expires_at: DateTime<Utc>,
+    due_at: DateTime<Utc>,
 }
 
 impl Default for InMemoryJobStore {
@@ -258,33 +269,41 @@ impl State {
     fn remove_at(&mut self, at: u32) -> Option<Slot> {
         let slot = self.slots.get_mut(at as usize)?.take()?;
         self.ids.remove(&*slot.id);
-        if let Some(lease) = &slot.lease {
-            self.unlist_lease(lease.position);
+        if let Some(position) = slot.lease {
+            self.unlist_lease(position);
         }
         self.free.push(at);
         Some(slot)
     }
 
-    /// Lists the lease of the job at `at`; returns its position in the list.
-    fn list_lease(leased: &mut Vec<u32>, at: u32) -> u32 {
-        // The list holds at most one entry per slot, and slots are counted in u32.
+    /// Adds a lease to the table; returns its position.
+    fn list_lease(leased: &mut Vec<Lease>, lease: Lease) -> u32 {
+        // The table holds at most one lease per slot, and slots are counted in u32.
         let position = leased.len() as u32;
-        leased.push(at);
+        leased.push(lease);
         position
     }
 
-    /// Takes the lease at `position` off the list of leases.
-    fn unlist_lease(&mut self, position: u32) {
-        let position_usize = position as usize;
-        if position_usize >= self.leased.len() {
-            return;
+    /// Takes the lease at `position` out of the table (the leased slot's own mark is the
+    /// caller's to clear).
+    fn unlist_lease(&mut self, position: u32) -> Option<Lease> {
+        let index = position as usize;
+        if index >= self.leased.len() {
+            return None;
         }
-        self.leased.swap_remove(position_usize);
-        if let Some(&moved) = self.leased.get(position_usize)
-            && let Some(lease) = self.slot_mut(moved).and_then(|s| s.lease.as_mut())
+        let lease = self.leased.swap_remove(index);
+        if let Some(moved) = self.leased.get(index).map(|l| l.slot)
+            && let Some(slot) = self.slot_mut(moved)
         {
-            lease.position = position;
+            slot.lease = Some(position);
         }
+        Some(lease)
+    }
+
+    /// The lease of a leased slot.
+    fn lease_of(&self, slot: &Slot) -> Option<&Lease> {
+        slot.lease
+            .and_then(|position| self.leased.get(position as usize))
     }
 
     /// Ends the lease of job `id` if it holds the lease of token `token`; returns the
@@ -295,9 +314,7 @@ impl State {
         };
         let Some(position) = slot
             .lease
-            .as_ref()
-            .filter(|held| held.token == token)
-            .map(|held| held.position)
+            .filter(|_| self.lease_of(slot).is_some_and(|held| held.token == token))
         else {
             return Err(CompletionOutcome::LeaseLost);
         };
@@ -478,13 +495,16 @@ impl JobStore for InMemoryJobStore {
             let mut job = slot.to_job();
             job.next_run_time = next_fire_time_after_run(&job, slot.schedule(), now);
             slot.next_run_time = job.next_run_time;
-            slot.lease = Some(LeaseState {
-                token: slot.token,
-                node: node_key.get_or_insert_with(|| interner.text(node)).clone(),
-                expires_at,
-                due_at: due,
-                position: State::list_lease(leased, entry.slot),
-            });
+            slot.lease = Some(State::list_lease(
+                leased,
+                Lease {
+                    slot: entry.slot,
+                    token: slot.token,
+                    node: node_key.get_or_insert_with(|| interner.text(node)).clone(),
+                    expires_at,
+                    due_at: due,
+                },
+            ));
             if claimed.capacity() == 0 {
                 // One allocation for the whole claim rather than one per doubling.
                 claimed.reserve_exact(limit.min(MAX_CLAIM_PRESIZE));
@@ -531,11 +551,8 @@ impl JobStore for InMemoryJobStore {
         let mut state = self.lock();
         let mut lost = Vec::new();
         for lease in leases {
-            let held = match state.ids.get(lease.job_id.as_str()) {
-                Some(&at) => state.slot_mut(at).and_then(|s| s.lease.as_mut()),
-                None => None,
-            };
-            match held {
+            let position = state.find(&lease.job_id).and_then(|(_, slot)| slot.lease);
+            match position.and_then(|p| state.leased.get_mut(p as usize)) {
                 Some(held) if held.token == lease.token && *held.node == *node => {
                     held.expires_at = until
                 }
@@ -587,25 +604,22 @@ impl JobStore for InMemoryJobStore {
         let expired: Vec<u32> = state
             .leased
             .iter()
-            .copied()
-            .filter(|&at| {
-                state
-                    .slot(at)
-                    .and_then(|s| s.lease.as_ref())
-                    .is_none_or(|l| l.expires_at < now)
-            })
+            .filter(|l| l.expires_at < now)
+            .map(|l| l.slot)
             .collect();
         let mut rescued = Vec::with_capacity(expired.len());
         for at in expired {
-            let Some(slot) = state.slot_mut(at) else {
+            let Some(position) = state.slot_mut(at).and_then(|s| s.lease.take()) else {
                 continue;
             };
-            let Some(lease) = slot.lease.take() else {
+            let Some(lease) = state.unlist_lease(position) else {
+                continue;
+            };
+            let Some(slot) = state.slot_mut(at) else {
                 continue;
             };
             slot.next_run_time = Some(lease.due_at);
             let job = slot.to_job();
-            state.unlist_lease(lease.position);
             state.reindex(at);
             state.add_log(rescue_log(&job, &lease, now), max_logs);
             rescued.push(job.id);
@@ -641,7 +655,7 @@ impl InMemoryJobStore {
     }
 }
 
-fn rescue_log(job: &JobInfo, lease: &LeaseState, now: DateTime<Utc>) -> JobLog {
+fn rescue_log(job: &JobInfo, lease: &Lease, now: DateTime<Utc>) -> JobLog {
     JobLog {
         job_id: job.id.clone(),
         job_name: job.name.clone(),

@@ -36,8 +36,9 @@ pub(super) struct Slot {
     job_type: Arc<str>,
     cron: Option<Arc<Cron>>,
     extra: Option<Box<Extra>>,
-    /// The lease of the run in progress, if any.
-    pub(super) lease: Option<LeaseState>,
+    /// Where the lease of the run in progress sits in the store's lease table, if the
+    /// job is leased.
+    pub(super) lease: Option<u32>,
     creation_time: DateTime<Utc>,
     begin_time: DateTime<Utc>,
     pub(super) next_run_time: Option<DateTime<Utc>>,
@@ -58,16 +59,6 @@ pub(super) struct Slot {
     pub(super) priority: JobPriority,
     source: JobSource,
     is_abandoned: bool,
-}
-
-/// The lease a node holds on a claimed run.
-pub(super) struct LeaseState {
-    pub(super) token: i64,
-    pub(super) node: Arc<str>,
-    pub(super) expires_at: DateTime<Utc>,
-    pub(super) due_at: DateTime<Utc>,
-    /// Where the slot sits in the store's list of leased slots.
-    pub(super) position: u32,
 }
 
 /// The fields a job rarely sets; boxed, and absent while all are empty.
