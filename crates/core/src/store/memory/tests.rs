@@ -180,7 +180,7 @@ mod compact {
     #[test]
     fn a_slot_is_a_fraction_of_a_job() {
         // The point of the compact form: see `slot.rs`.
-        assert!(size_of::<Slot>() <= 256, "{}", size_of::<Slot>());
+        assert!(size_of::<Slot>() <= 192, "{}", size_of::<Slot>());
         assert_eq!(size_of::<Option<Slot>>(), size_of::<Slot>());
     }
 
