@@ -108,6 +108,7 @@ pub(crate) async fn claim_due(
         return Ok(Vec::new());
     }
     let failed = |e| store_error(&inner.db, "claim due runs", e);
+    let _write = inner.write_gate().await;
     let mut tx = inner
         .pool
         .begin_with("BEGIN IMMEDIATE")

@@ -81,10 +81,12 @@ pub(crate) async fn complete_run(
             e,
         )
     };
+    let write = inner.write_gate().await;
     let done = bind_run_state(sqlx::query(COMPLETE), lease, job)
         .execute(&inner.pool)
         .await
         .map_err(failed)?;
+    drop(write);
     if done.rows_affected() > 0 {
         if schedulable(job) {
             inner.signal.notify();
@@ -115,6 +117,7 @@ pub(crate) async fn write_runs(
         return Ok(Vec::new());
     }
     let failed = |e| store_error(&inner.db, "complete runs", e);
+    let _write = inner.write_gate().await;
     let batch = runs
         .iter()
         .map(|run| run_state(&run.lease, &run.job))
@@ -232,6 +235,7 @@ pub(crate) async fn release_run(
         ReleaseMode::KeepSchedule => None,
         ReleaseMode::RunAgainAt(at) => Some(micros(at)),
     };
+    let write = inner.write_gate().await;
     let row = sqlx::query(RELEASE)
         .bind(lease.job_id.clone())
         .bind(lease.token)
@@ -240,6 +244,7 @@ pub(crate) async fn release_run(
         .fetch_optional(&inner.pool)
         .await
         .map_err(failed)?;
+    drop(write);
     let Some(row) = row else {
         let mut conn = inner.pool.acquire().await.map_err(failed)?;
         return not_held(&mut conn, inner, &lease.job_id).await;

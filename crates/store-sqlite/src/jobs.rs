@@ -176,6 +176,7 @@ impl JobStore for SqliteJobStore {
 
     async fn store(&self, job: &JobInfo) -> Result<(), StoreError> {
         let inner = &self.inner;
+        let _write = inner.write_gate().await;
         bind_job(sqlx::query(UPSERT_JOB), job)?
             .execute(&inner.pool)
             .await
@@ -190,6 +191,7 @@ impl JobStore for SqliteJobStore {
 
     async fn insert(&self, job: &JobInfo) -> Result<bool, StoreError> {
         let inner = &self.inner;
+        let _write = inner.write_gate().await;
         let done = bind_job(sqlx::query(INSERT_JOB), job)?
             .execute(&inner.pool)
             .await
@@ -203,6 +205,7 @@ impl JobStore for SqliteJobStore {
 
     async fn remove(&self, id: &str) -> Result<bool, StoreError> {
         let inner = &self.inner;
+        let _write = inner.write_gate().await;
         let done = sqlx::query("DELETE FROM bgtasks_jobs WHERE id = ?")
             .bind(id.to_owned())
             .execute(&inner.pool)
@@ -213,6 +216,7 @@ impl JobStore for SqliteJobStore {
 
     async fn store_log(&self, log: &JobLog) -> Result<(), StoreError> {
         let inner = &self.inner;
+        let _write = inner.write_gate().await;
         bind_log(sqlx::query(INSERT_LOG), log)
             .execute(&inner.pool)
             .await
@@ -247,6 +251,7 @@ impl JobStore for SqliteJobStore {
     ) -> Result<Vec<JobInfo>, StoreError> {
         let inner = &self.inner;
         let failed = |e| store_error(&inner.db, "clean up Completed jobs", e);
+        let _write = inner.write_gate().await;
         let mut tx = inner
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -338,6 +343,7 @@ impl JobStore for SqliteJobStore {
         }
         let inner = &self.inner;
         let batch: Vec<serde_json::Value> = logs.iter().map(log_values).collect();
+        let _write = inner.write_gate().await;
         sqlx::query(INSERT_LOGS)
             .bind(serde_json::Value::Array(batch).to_string())
             .execute(&inner.pool)

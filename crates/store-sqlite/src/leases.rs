@@ -43,6 +43,7 @@ pub(crate) async fn renew_leases(
         .iter()
         .map(|lease| json!([lease.job_id, lease.token]))
         .collect();
+    let _write = inner.write_gate().await;
     let renewed: Vec<String> = sqlx::query_scalar(RENEW)
         .bind(serde_json::Value::Array(held).to_string())
         .bind(micros(until))
@@ -71,6 +72,7 @@ pub(crate) async fn rescue_expired(
     if !any {
         return Ok(Vec::new());
     }
+    let _write = inner.write_gate().await;
     let mut tx = inner
         .pool
         .begin_with("BEGIN IMMEDIATE")
