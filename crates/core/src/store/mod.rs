@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 pub use self::error::StoreError;
 pub use self::log::JobLog;
 pub use self::memory::{DEFAULT_MAX_LOGS, InMemoryJobStore};
-pub use self::run_state::{apply_run_state, merge_run_state};
+pub use self::run_state::{apply_run_state, merge_run_state, merged_status};
 pub use self::writer::RunWriter;
 
 /// The outcome of one run, to be saved under its lease.

@@ -14,15 +14,20 @@ pub fn merge_run_state(stored: &JobInfo, outcome: &JobInfo) -> JobInfo {
     merged
 }
 
-/// [`merge_run_state`] in place: writes the run-state fields of `outcome` onto `stored`.
-pub fn apply_run_state(stored: &mut JobInfo, outcome: &JobInfo) {
-    stored.status = if stored.status == JobStatus::Paused
-        && !matches!(outcome.status, JobStatus::Completed | JobStatus::Stopped)
+/// The status a completion leaves: the run's, except that a job paused during the run
+/// stays paused unless the run completed or stopped it.
+pub fn merged_status(stored: JobStatus, outcome: JobStatus) -> JobStatus {
+    if stored == JobStatus::Paused && !matches!(outcome, JobStatus::Completed | JobStatus::Stopped)
     {
         JobStatus::Paused
     } else {
-        outcome.status
-    };
+        outcome
+    }
+}
+
+/// [`merge_run_state`] in place: writes the run-state fields of `outcome` onto `stored`.
+pub fn apply_run_state(stored: &mut JobInfo, outcome: &JobInfo) {
+    stored.status = merged_status(stored.status, outcome.status);
     stored.trigger_count = outcome.trigger_count;
     stored.try_count = outcome.try_count;
     stored.is_abandoned = outcome.is_abandoned;

@@ -308,13 +308,7 @@ impl Slot {
     /// [`crate::store::apply_run_state`], on the compact form: writes the run-state
     /// fields of `outcome` onto the job.
     pub(super) fn apply_run_state(&mut self, outcome: &JobInfo) {
-        self.status = if self.status == JobStatus::Paused
-            && !matches!(outcome.status, JobStatus::Completed | JobStatus::Stopped)
-        {
-            JobStatus::Paused
-        } else {
-            outcome.status
-        };
+        self.status = crate::store::merged_status(self.status, outcome.status);
         self.trigger_count = outcome.trigger_count;
         self.try_count = outcome.try_count;
         self.is_abandoned = outcome.is_abandoned;
