@@ -563,8 +563,13 @@ where
 }
 
 /// Runs of the jobs with this id prefix.
-pub(crate) fn runs_of<'a>(runs: &'a [Run], prefix: &str) -> Vec<&'a Run> {
+pub(crate) fn runs_with_prefix<'a>(runs: &'a [Run], prefix: &str) -> Vec<&'a Run> {
     runs.iter().filter(|r| r.job.starts_with(prefix)).collect()
+}
+
+/// The runs of job `id` (exactly: `out-1` is not `out-10`).
+pub(crate) fn runs_of<'a>(runs: &'a [Run], id: &str) -> Vec<&'a Run> {
+    runs.iter().filter(|r| r.job == id).collect()
 }
 
 /// Seconds between two times in microseconds.

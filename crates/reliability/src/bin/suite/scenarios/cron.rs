@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bgtasks::JobInfo;
 use bgtasks_reliability::runlog::{Run, now_micros};
 
-use crate::harness::{Env, Res, Spec, StoreKind, Suite, Worker, ensure, runs_of};
+use crate::harness::{Env, Res, Spec, StoreKind, Suite, Worker, ensure, runs_with_prefix};
 
 const SECOND: i64 = 1_000_000;
 const NODES: [&str; 3] = ["c1", "c2", "c3"];
@@ -106,7 +106,7 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
     stop_all(&mut restarted).await?;
 
     let runs = env.runs()?;
-    let all = runs_of(&runs, "cron-tick");
+    let all = runs_with_prefix(&runs, "cron-tick");
     ensure!(
         all.iter().all(|r| r.finished()),
         "a tick run did not finish: {:?}",

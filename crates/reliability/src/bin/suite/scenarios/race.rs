@@ -11,7 +11,9 @@ use std::time::Duration;
 use bgtasks_reliability::runlog::{self, now_micros};
 
 use super::{check_completed_once, lease_expiry, logs_of, record};
-use crate::harness::{Res, Spec, StoreKind, Suite, deaths, ensure, runs_of, secs, wait_for};
+use crate::harness::{
+    Res, Spec, StoreKind, Suite, deaths, ensure, runs_of, runs_with_prefix, secs, wait_for,
+};
 
 const LEASE_MS: u64 = 1500;
 const RENEW_MS: u64 = 300;
@@ -52,7 +54,7 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
             "the round's runs to start",
             || async {
                 let runs = env.runs()?;
-                let started = runs_of(&runs, &prefix)
+                let started = runs_with_prefix(&runs, &prefix)
                     .iter()
                     .filter(|r| r.start.is_some())
                     .count();
