@@ -8,12 +8,15 @@ use async_trait::async_trait;
 use bgtasks_actions::{JobAction, JobActionStore, JobActionStoreError};
 use sqlx::SqlitePool;
 
+use crate::gate::WriteGate;
+
 /// The actions of each job, kept in `bgtasks_job_actions` beside the jobs. Get one from
 /// [`SqliteJobStore::action_store`](crate::SqliteJobStore::action_store).
 #[derive(Clone)]
 pub struct SqliteJobActionStore {
     pool: SqlitePool,
     db: Arc<str>,
+    writes: WriteGate,
 }
 
 impl fmt::Debug for SqliteJobActionStore {
@@ -25,8 +28,8 @@ impl fmt::Debug for SqliteJobActionStore {
 }
 
 impl SqliteJobActionStore {
-    pub(crate) fn new(pool: SqlitePool, db: Arc<str>) -> Self {
-        Self { pool, db }
+    pub(crate) fn new(pool: SqlitePool, db: Arc<str>, writes: WriteGate) -> Self {
+        Self { pool, db, writes }
     }
 
     fn error(
@@ -66,6 +69,7 @@ impl JobActionStore for SqliteJobActionStore {
         actions: Vec<JobAction>,
     ) -> Result<(), JobActionStoreError> {
         let text = serde_json::to_string(&actions).map_err(|e| self.error(job_id, "write", e))?;
+        let _write = self.writes.enter().await;
         sqlx::query(
             "INSERT INTO bgtasks_job_actions (job_id, actions) VALUES (?1, ?2) \
              ON CONFLICT (job_id) DO UPDATE SET actions = ?2",
@@ -79,6 +83,7 @@ impl JobActionStore for SqliteJobActionStore {
     }
 
     async fn remove_actions(&self, job_id: &str) -> Result<(), JobActionStoreError> {
+        let _write = self.writes.enter().await;
         sqlx::query("DELETE FROM bgtasks_job_actions WHERE job_id = ?")
             .bind(job_id.to_owned())
             .execute(&self.pool)

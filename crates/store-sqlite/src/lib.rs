@@ -4,6 +4,7 @@ mod actions;
 mod claims;
 mod completion;
 mod errors;
+mod gate;
 mod jobs;
 mod leases;
 mod locks;

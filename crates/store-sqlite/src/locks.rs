@@ -11,6 +11,7 @@ use bgtasks_core::store::StoreError;
 use uuid::Uuid;
 
 use crate::errors::store_error;
+use crate::gate::WriteGate;
 use crate::rows::micros;
 
 /// Takes the lock unless another holder has it and it has not expired, in one statement.
@@ -26,6 +27,7 @@ const TRY_LOCK: &str = "INSERT INTO bgtasks_locks (key, owner, expires_at) VALUE
 pub struct SqliteJobLockProvider {
     pool: sqlx::SqlitePool,
     db: Arc<str>,
+    writes: WriteGate,
     owner: String,
     clock: Arc<dyn Clock>,
 }
@@ -40,10 +42,16 @@ impl fmt::Debug for SqliteJobLockProvider {
 }
 
 impl SqliteJobLockProvider {
-    pub(crate) fn new(pool: sqlx::SqlitePool, db: Arc<str>, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(
+        pool: sqlx::SqlitePool,
+        db: Arc<str>,
+        writes: WriteGate,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             pool,
             db,
+            writes,
             owner: Uuid::new_v4().to_string(),
             clock,
         }
@@ -64,6 +72,7 @@ impl JobLockProvider for SqliteJobLockProvider {
         let expires = chrono::Duration::try_seconds(seconds.max(1))
             .and_then(|held| now.checked_add_signed(held))
             .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+        let _write = self.writes.enter().await;
         let done = sqlx::query(TRY_LOCK)
             .bind(key.to_owned())
             .bind(self.owner.clone())
@@ -76,6 +85,7 @@ impl JobLockProvider for SqliteJobLockProvider {
     }
 
     async fn release(&self, key: &str) -> Result<(), StoreError> {
+        let _write = self.writes.enter().await;
         sqlx::query("DELETE FROM bgtasks_locks WHERE key = ? AND owner = ?")
             .bind(key.to_owned())
             .bind(self.owner.clone())

@@ -15,6 +15,7 @@ use sqlx::{ConnectOptions, Connection, SqlitePool};
 use crate::actions::SqliteJobActionStore;
 use crate::completion::schedulable;
 use crate::errors::{open_error, other, store_error};
+use crate::gate::WriteGate;
 use crate::locks::SqliteJobLockProvider;
 use crate::options::SqliteStoreOptions;
 use crate::rows::{job_columns, job_placeholders, job_values};
@@ -35,8 +36,8 @@ pub struct SqliteJobStore {
 
 pub(crate) struct Inner {
     pub(crate) pool: SqlitePool,
-    /// Lets this process's writes into the file one at a time (see [`Inner::write_gate`]).
-    writes: tokio::sync::Mutex<()>,
+    /// Lets this process's writes into the file one at a time.
+    pub(crate) writes: WriteGate,
     /// The path (or URL) of the database, for messages.
     pub(crate) db: Arc<str>,
     pub(crate) signal: Arc<DueSignal>,
@@ -152,7 +153,7 @@ impl SqliteJobStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
-                writes: tokio::sync::Mutex::new(()),
+                writes: WriteGate::default(),
                 db,
                 signal,
                 schedules: ScheduleCache::default(),
@@ -173,14 +174,23 @@ impl SqliteJobStore {
 
     /// The store of per-job actions, in the same database.
     pub fn action_store(&self) -> SqliteJobActionStore {
-        SqliteJobActionStore::new(self.inner.pool.clone(), self.inner.db.clone())
+        SqliteJobActionStore::new(
+            self.inner.pool.clone(),
+            self.inner.db.clone(),
+            self.inner.writes.clone(),
+        )
     }
 
     /// A job lock provider on the same database, with an owner id of its own, whose
     /// locks expire by `clock`. Each provider is one holder: locks exclude every other
     /// provider, in this process or another.
     pub fn lock_provider(&self, clock: Arc<dyn Clock>) -> SqliteJobLockProvider {
-        SqliteJobLockProvider::new(self.inner.pool.clone(), self.inner.db.clone(), clock)
+        SqliteJobLockProvider::new(
+            self.inner.pool.clone(),
+            self.inner.db.clone(),
+            self.inner.writes.clone(),
+            clock,
+        )
     }
 
     /// The schema version of the database.
@@ -266,14 +276,9 @@ const INSERT_JOBS: &str = concat!(
 );
 
 impl Inner {
-    /// Waits for this process's turn to write. SQLite lets one writer in at a time, and a
-    /// connection that finds the file locked waits in SQLite's busy handler, which sleeps
-    /// (1, 2, 5, 10 ms …) rather than queueing: two writers of one process meeting there
-    /// cost the second one milliseconds. Queueing here instead hands the file to the next
-    /// writer as soon as the previous one commits. Writers in other processes still meet
-    /// the busy handler.
+    /// Waits for this process's turn to write (see [`WriteGate`]).
     pub(crate) async fn write_gate(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.writes.lock().await
+        self.writes.enter().await
     }
 
     /// The cron schedule of a Period job (parsed once per expression), `None` for other
