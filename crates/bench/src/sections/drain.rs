@@ -135,6 +135,52 @@ pub(crate) async fn memory(scale: &Scale) -> Section {
     s
 }
 
+/// Our three rows of a durable drain on `kind`: default listeners with the default
+/// prefetch and with the tuned one, and listeners off. `setup` ends each row's setup.
+async fn add_our_rows(s: &mut Section, scale: &Scale, kind: StoreKind, setup: &str) {
+    let n = scale.drain_sql;
+    let w = WORKERS;
+    add_row(
+        s,
+        scale,
+        spec(
+            "ours_on",
+            "bgtasks",
+            format!("{w} workers, default listeners, default prefetch ({w}){setup}"),
+            Some(n),
+            SAVED,
+        ),
+        || async { Ok(vec![drain::run(kind, n, ours_on()).await?]) },
+    )
+    .await;
+    add_row(
+        s,
+        scale,
+        spec(
+            "ours_tuned",
+            "bgtasks",
+            format!("{w} workers, default listeners, prefetch {TUNED_PREFETCH}{setup}"),
+            Some(n),
+            SAVED,
+        ),
+        || async { Ok(vec![drain::run(kind, n, ours_tuned()).await?]) },
+    )
+    .await;
+    add_row(
+        s,
+        scale,
+        spec(
+            "ours_off",
+            "bgtasks",
+            format!("{w} workers, listeners off, default prefetch{setup}"),
+            Some(n),
+            REPORTED,
+        ),
+        || async { Ok(vec![drain::run(kind, n, ours_off()).await?]) },
+    )
+    .await;
+}
+
 /// Drain on SQLite.
 pub(crate) async fn sqlite(scale: &Scale) -> Section {
     let n = scale.drain_sql;
@@ -142,45 +188,7 @@ pub(crate) async fn sqlite(scale: &Scale) -> Section {
     let w = WORKERS;
     let c = FLOOR_CONNECTIONS;
     let mut s = drain_section("Drain, SQLite (WAL, synchronous FULL)");
-    add_row(
-        &mut s,
-        scale,
-        spec(
-            "ours_on",
-            "bgtasks",
-            format!("{w} workers, default listeners, default prefetch ({w})"),
-            Some(n),
-            SAVED,
-        ),
-        || async { Ok(vec![drain::run(StoreKind::Sqlite, n, ours_on()).await?]) },
-    )
-    .await;
-    add_row(
-        &mut s,
-        scale,
-        spec(
-            "ours_tuned",
-            "bgtasks",
-            format!("{w} workers, default listeners, prefetch {TUNED_PREFETCH}"),
-            Some(n),
-            SAVED,
-        ),
-        || async { Ok(vec![drain::run(StoreKind::Sqlite, n, ours_tuned()).await?]) },
-    )
-    .await;
-    add_row(
-        &mut s,
-        scale,
-        spec(
-            "ours_off",
-            "bgtasks",
-            format!("{w} workers, listeners off, default prefetch"),
-            Some(n),
-            REPORTED,
-        ),
-        || async { Ok(vec![drain::run(StoreKind::Sqlite, n, ours_off()).await?]) },
-    )
-    .await;
+    add_our_rows(&mut s, scale, StoreKind::Sqlite, "").await;
     add_row(
         &mut s,
         scale,
@@ -236,49 +244,7 @@ pub(crate) async fn postgres(scale: &Scale) -> Section {
     let w = WORKERS;
     let c = FLOOR_CONNECTIONS;
     let mut s = drain_section("Drain, PostgreSQL (fsync on)");
-    add_row(
-        &mut s,
-        scale,
-        spec(
-            "ours_on",
-            "bgtasks",
-            format!("{w} workers, default listeners, default prefetch ({w}), pool 8"),
-            Some(n),
-            SAVED,
-        ),
-        || async { Ok(vec![drain::run(StoreKind::Postgres, n, ours_on()).await?]) },
-    )
-    .await;
-    add_row(
-        &mut s,
-        scale,
-        spec(
-            "ours_tuned",
-            "bgtasks",
-            format!("{w} workers, default listeners, prefetch {TUNED_PREFETCH}, pool 8"),
-            Some(n),
-            SAVED,
-        ),
-        || async {
-            Ok(vec![
-                drain::run(StoreKind::Postgres, n, ours_tuned()).await?,
-            ])
-        },
-    )
-    .await;
-    add_row(
-        &mut s,
-        scale,
-        spec(
-            "ours_off",
-            "bgtasks",
-            format!("{w} workers, listeners off, default prefetch, pool 8"),
-            Some(n),
-            REPORTED,
-        ),
-        || async { Ok(vec![drain::run(StoreKind::Postgres, n, ours_off()).await?]) },
-    )
-    .await;
+    add_our_rows(&mut s, scale, StoreKind::Postgres, ", pool 8").await;
     let tuned = format!(
         "concurrency {w}, tuned: local queue {}, poll {} ms, completions batched every {} ms; spawns per job",
         graphile::TUNED_LOCAL_QUEUE,
