@@ -128,8 +128,8 @@ async fn three_nodes_run_two_thousand_jobs_each_exactly_once() {
         "3 nodes × 4 workers ran {JOBS} jobs in {:?}",
         started.elapsed()
     );
-    // Give a duplicate the time to show up before counting.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Shutdown waits for every run in flight: no run can happen after it, so the counts
+    // below are final and a duplicate would be in them.
     for runtime in &nodes {
         runtime.shutdown().await.unwrap();
     }
@@ -168,18 +168,31 @@ async fn a_period_tick_runs_once_across_three_nodes() {
         .queue(JobInfo::period("every-second", "tick", "0/1 * * * * ?"))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(5_300)).await;
-    let stopped_at = Utc::now();
+    // Wait for five saved runs (not for a fixed time: a loaded machine is slower, and
+    // no number of runs within a wall-clock window is promised).
+    let store = support::connect(&url).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let job = store.find("every-second").await.unwrap().unwrap();
+        if job.trigger_count >= 5 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} runs saved within 60 s",
+            job.trigger_count
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     for runtime in &nodes {
         runtime.shutdown().await.unwrap();
     }
+    let stopped_at = Utc::now();
     let runs: Vec<RunReport> = reports.iter_mut().flat_map(drain).collect();
     let seconds: Vec<i64> = runs.iter().map(|r| r.run_time.timestamp()).collect();
-    let distinct: HashSet<i64> = seconds.iter().copied().collect();
     let nodes_used: HashSet<&str> = runs.iter().map(|r| r.node.as_str()).collect();
     println!("{} runs on {nodes_used:?} at {seconds:?}", runs.len());
     assert!(runs.iter().all(RunReport::succeeded));
-    assert_eq!(distinct.len(), runs.len(), "a tick ran twice: {seconds:?}");
     // Each claim moved the job on to a following tick, saved with the run: one run per
     // tick means no two runs saved the same following tick.
     let following: HashSet<_> = runs
@@ -195,8 +208,6 @@ async fn a_period_tick_runs_once_across_three_nodes() {
         "{} runs for {ticks} ticks",
         runs.len()
     );
-    assert!(runs.len() >= 4, "only {} runs in 5 s", runs.len());
-    let store = support::connect(&url).await;
     let job = store.find("every-second").await.unwrap().unwrap();
     assert_eq!(
         job.trigger_count as usize,
@@ -245,7 +256,6 @@ async fn a_run_whose_node_died_is_rescued_and_finished_by_another_node() {
         "rescued and finished {:?} after the claim",
         started.elapsed()
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
     for runtime in &nodes {
         runtime.shutdown().await.unwrap();
     }
@@ -315,7 +325,6 @@ async fn jobs_pinned_to_a_node_run_only_there() {
         assert!(Instant::now() < deadline, "not all jobs ran within 20 s");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
     for runtime in &nodes {
         runtime.shutdown().await.unwrap();
     }

@@ -389,8 +389,22 @@ async fn locks_expire_by_the_database_clock_and_release_only_their_own() {
         !b.try_lock("job", 1).await.unwrap(),
         "b cannot release a's lock"
     );
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(b.try_lock("job", 60).await.unwrap(), "expired");
+    // The lock lapses after one second of the database's clock: wait for it (bounded),
+    // and check that it did not lapse early.
+    let taken = std::time::Instant::now();
+    let deadline = taken + Duration::from_secs(30);
+    while !b.try_lock("job", 60).await.unwrap() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lock never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        taken.elapsed() >= Duration::from_millis(900),
+        "expired after {:?}, before its second was up",
+        taken.elapsed()
+    );
     assert!(!a.try_lock("job", 60).await.unwrap());
 }
 

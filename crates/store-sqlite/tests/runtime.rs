@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,6 +18,43 @@ use tokio::sync::broadcast;
 
 /// Which node ran each job, every time it ran.
 type Runs = Arc<Mutex<HashMap<String, Vec<String>>>>;
+
+/// Where the nodes of a test meet: a run waits (at most 20 s) until every node has
+/// started a run, so that each node takes part for sure instead of by chance.
+#[derive(Default)]
+struct Meeting {
+    arrived: Mutex<HashSet<String>>,
+    changed: tokio::sync::Notify,
+    expected: usize,
+}
+
+impl Meeting {
+    fn of(expected: usize) -> Arc<Self> {
+        Arc::new(Self {
+            expected,
+            ..Self::default()
+        })
+    }
+
+    async fn arrive(&self, node: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let waiting = self.changed.notified();
+            {
+                let mut arrived = self.arrived.lock().unwrap();
+                if arrived.insert(node.to_owned()) {
+                    self.changed.notify_waiters();
+                }
+                if arrived.len() >= self.expected {
+                    return;
+                }
+            }
+            if tokio::time::timeout_at(deadline, waiting).await.is_err() {
+                return;
+            }
+        }
+    }
+}
 
 /// Shows the runtime's logs when `RUST_LOG` asks for them.
 fn logs() {
@@ -35,6 +72,17 @@ async fn open(path: &Path) -> SqliteJobStore {
 /// A runtime of node `node` on `store`, with short leases, whose "count" jobs record
 /// their runs in `runs` (after `work`).
 fn runtime(store: &SqliteJobStore, node: &str, runs: &Runs, work: Duration) -> Runtime {
+    meeting_runtime(store, node, runs, work, Meeting::of(1))
+}
+
+/// As [`runtime`], each run first going to `meeting`.
+fn meeting_runtime(
+    store: &SqliteJobStore,
+    node: &str,
+    runs: &Runs,
+    work: Duration,
+    meeting: Arc<Meeting>,
+) -> Runtime {
     let runs = runs.clone();
     let name = node.to_owned();
     Runtime::builder()
@@ -52,7 +100,9 @@ fn runtime(store: &SqliteJobStore, node: &str, runs: &Runs, work: Duration) -> R
             job_fn(move |ctx| {
                 let runs = runs.clone();
                 let name = name.clone();
+                let meeting = meeting.clone();
                 async move {
+                    meeting.arrive(&name).await;
                     tokio::time::sleep(work).await;
                     runs.lock()
                         .unwrap()
@@ -97,8 +147,16 @@ async fn two_runtimes_sharing_the_file_run_each_job_exactly_once() {
     let path = dir.path().join("jobs.db");
     let runs = Runs::default();
     let (store_a, store_b) = (open(&path).await, open(&path).await);
-    let a = runtime(&store_a, "a", &runs, Duration::from_millis(10));
-    let b = runtime(&store_b, "b", &runs, Duration::from_millis(10));
+    // Each node's runs wait until the other has started one: both take part for sure.
+    let meeting = Meeting::of(2);
+    let a = meeting_runtime(
+        &store_a,
+        "a",
+        &runs,
+        Duration::from_millis(10),
+        meeting.clone(),
+    );
+    let b = meeting_runtime(&store_b, "b", &runs, Duration::from_millis(10), meeting);
     a.start().await.unwrap();
     b.start().await.unwrap();
     // A third process queues the jobs: both nodes learn of them from the file.
@@ -114,7 +172,8 @@ async fn two_runtimes_sharing_the_file_run_each_job_exactly_once() {
     );
 
     wait_until("every job ran", || runs.lock().unwrap().len() == 500).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Shutdown waits for every run in flight: no run can happen after it, so the counts
+    // below are final and a duplicate would be in them.
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 
@@ -124,7 +183,7 @@ async fn two_runtimes_sharing_the_file_run_each_job_exactly_once() {
     for node in ["a", "b"] {
         assert!(
             runs.values().any(|nodes| nodes[0] == node),
-            "node {node} took part"
+            "node {node} ran nothing, although the other node's runs waited for it"
         );
     }
     for job in &jobs {

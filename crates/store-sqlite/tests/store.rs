@@ -479,12 +479,26 @@ async fn a_job_queued_by_another_process_wakes_the_subscriber() {
     let node = SqliteJobStore::open(&path, options.clone()).await.unwrap();
     let producer = SqliteJobStore::open(&path, options).await.unwrap();
     let due = node.subscribe_due().unwrap();
-    // Let the watcher read the file's version once before the write.
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    producer.insert(&queued("from-elsewhere", 0)).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), due.notified())
-        .await
-        .expect("the other process's insert wakes this handle");
+    // The watcher compares the file's version with the one it read last; an insert made
+    // before its first read is not a change to it. So insert until one wakes the handle
+    // (bounded), rather than sleeping and hoping the watcher has looked by then.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    for i in 0.. {
+        producer
+            .insert(&queued(&format!("from-elsewhere-{i}"), 0))
+            .await
+            .unwrap();
+        if tokio::time::timeout(Duration::from_millis(250), due.notified())
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no insert by the other process woke this handle within 10 s"
+        );
+    }
 }
 
 #[tokio::test]

@@ -11,9 +11,12 @@
 //! `record` and `tick` (both append `start`, then after `sleep_ms` milliseconds from the
 //! job's args `end` — or `cancel` if the run is interrupted first — to the node's run
 //! log) and a listener that appends a `claim` line with the lease before each run, starts
-//! the runtime and prints `ready <node> <pid>`. On `SIGTERM` or `SIGINT` it shuts the
-//! runtime down (running runs get the grace period, the rest is given back at once),
-//! prints `stopped <node>` and exits 0. Bad arguments or a store that does not open exit
+//! the runtime and prints `ready <node> <pid>`. `SIGUSR1` holds its claims (the runtime
+//! stands by: no new claims, runs going finish, claimed runs are given back) and prints
+//! `held <node>`; `SIGUSR2` lets it claim again and prints `released <node>` — so that a
+//! scenario can make work go to the processes it wants instead of hoping for it. On
+//! `SIGTERM` or `SIGINT` it shuts the runtime down (running runs get the grace period, the
+//! rest is given back at once), prints `stopped <node>` and exits 0. Bad arguments or a store that does not open exit
 //! with status 2 or 1 and a message on stderr.
 
 use std::path::PathBuf;
@@ -168,14 +171,26 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?;
+    let mut hold = signal(SignalKind::user_defined1()).map_err(|e| format!("SIGUSR1: {e}"))?;
+    let mut release = signal(SignalKind::user_defined2()).map_err(|e| format!("SIGUSR2: {e}"))?;
     runtime
         .start()
         .await
         .map_err(|e| format!("could not start: {e}"))?;
     println!("ready {} {}", args.node, std::process::id());
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hold.recv() => {
+                runtime.stop().await.map_err(|e| format!("could not hold claims: {e}"))?;
+                println!("held {}", args.node);
+            }
+            _ = release.recv() => {
+                runtime.start().await.map_err(|e| format!("could not release claims: {e}"))?;
+                println!("released {}", args.node);
+            }
+        }
     }
     tracing::info!(node = %args.node, "signal received; shutting down");
     runtime

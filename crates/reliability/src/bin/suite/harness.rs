@@ -431,6 +431,45 @@ impl Worker {
         false
     }
 
+    /// Waits at most `within` for the worker to print a line starting with `prefix`.
+    async fn wait_line(&mut self, prefix: &str, within: Duration) -> Res<()> {
+        let found = tokio::time::timeout(within, async {
+            while let Some(line) = self.stdout.recv().await {
+                if line.starts_with(prefix) {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        match found {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!(
+                "worker `{}` exited before it said `{prefix}`: {}",
+                self.node,
+                self.stderr_tail(10)
+            )),
+            Err(_) => Err(format!(
+                "worker `{}` did not say `{prefix}` within {:.0} s",
+                self.node,
+                within.as_secs_f64()
+            )),
+        }
+    }
+
+    /// Holds the worker's claims (`SIGUSR1`): once this returns it takes no new run, and
+    /// the runs it had claimed but not started are given back.
+    pub(crate) async fn hold(&mut self) -> Res<()> {
+        self.signal("USR1").await?;
+        self.wait_line("held ", Duration::from_secs(30)).await
+    }
+
+    /// Lets a held worker claim again (`SIGUSR2`).
+    pub(crate) async fn release(&mut self) -> Res<()> {
+        self.signal("USR2").await?;
+        self.wait_line("released ", Duration::from_secs(30)).await
+    }
+
     /// The last lines of the worker's log.
     pub(crate) fn stderr_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();

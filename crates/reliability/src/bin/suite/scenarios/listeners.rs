@@ -189,7 +189,7 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
 
     // Each run waited for hung listeners twice (before and after): at most twice the
     // timeout, plus slack for a loaded machine.
-    let bound = 2.0 * LISTENER_TIMEOUT.as_secs_f64() + 2.0;
+    let bound = 2.0 * LISTENER_TIMEOUT.as_secs_f64() + 4.0;
     let mut slowest = 0.0f64;
     for (report, at) in &got {
         let took = (*at - report.run_time).num_milliseconds() as f64 / 1000.0;
