@@ -58,7 +58,10 @@ pub use self::runnable::{
 pub use self::schedule::{CronError, CronSchedule, first_fire_time, next_fire_time_after_run};
 pub use self::services::Services;
 pub use self::status::{JobStatus, UnknownCode};
-pub use self::validation::{JobDefinitionError, MAX_ARGS_BYTES, MAX_ID_CHARS, MAX_NAME_CHARS};
+pub use self::validation::{
+    JobDefinitionError, MAX_ARGS_BYTES, MAX_COUNT, MAX_ID_CHARS, MAX_INTERVAL_SECS,
+    MAX_LOCK_TIMEOUT_SECS, MAX_NAME_CHARS, MAX_TIME_SECS, MIN_TIME_SECS, time_in_range,
+};
 
 #[cfg(test)]
 mod object_safety {

@@ -80,14 +80,21 @@ impl CronSchedule {
         &self.expression
     }
 
-    /// The first fire time strictly after `after`.
+    /// The first fire time strictly after `after`; `None` when there is none before the
+    /// end of the year 9999.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.schedule.after(&after).next()
+        if !crate::validation::time_in_range(after) {
+            return None;
+        }
+        self.schedule
+            .after(&after)
+            .next()
+            .filter(|next| crate::validation::time_in_range(*next))
     }
 
     /// The first fire time at or after `at`.
     pub fn next_at_or_after(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.next_after(at - Duration::nanoseconds(1))
+        self.next_after(at.checked_sub_signed(Duration::nanoseconds(1))?)
     }
 }
 
@@ -148,7 +155,9 @@ pub fn next_fire_time_after_run(
             if job.max_count > 0 && runs_after_this >= job.max_count {
                 return None;
             }
-            run_time + Duration::seconds(job.interval.max(1))
+            // Saturating: an interval past the latest time chrono holds never fires.
+            Duration::try_seconds(job.interval.max(1))
+                .and_then(|interval| run_time.checked_add_signed(interval))?
         }
     };
     within_end(job, fire)

@@ -11,6 +11,16 @@ pub const MAX_ID_CHARS: usize = 255;
 pub const MAX_NAME_CHARS: usize = 255;
 /// Largest serialized arguments, in bytes.
 pub const MAX_ARGS_BYTES: usize = 1024 * 1024;
+/// Longest interval (and base interval), in seconds: ten years.
+pub const MAX_INTERVAL_SECS: i64 = 10 * 366 * 24 * 3600;
+/// Longest lock timeout, in seconds: thirty days.
+pub const MAX_LOCK_TIMEOUT_SECS: i64 = 30 * 24 * 3600;
+/// Largest count (max try count, max count, trigger count, try count).
+pub const MAX_COUNT: i64 = 1_000_000_000;
+/// The earliest time a job may name: 1970-01-01T00:00:00Z.
+pub const MIN_TIME_SECS: i64 = 0;
+/// The latest time a job may name: 9999-12-31T23:59:59Z.
+pub const MAX_TIME_SECS: i64 = 253_402_300_799;
 
 /// A job definition that cannot be queued.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -64,6 +74,28 @@ pub enum JobDefinitionError {
         field: &'static str,
         /// The value given.
         value: i64,
+    },
+    /// A number above its limit.
+    #[error("job `{job}`: {field} is {value}, more than the {max} allowed")]
+    TooLarge {
+        /// The job id.
+        job: String,
+        /// Which field.
+        field: &'static str,
+        /// The value given.
+        value: i64,
+        /// The limit.
+        max: i64,
+    },
+    /// A time outside the years 1970 to 9999.
+    #[error("job `{job}`: {field} {value} is outside the years 1970 to 9999")]
+    TimeOutOfRange {
+        /// The job id.
+        job: String,
+        /// Which field.
+        field: &'static str,
+        /// The value given (RFC 3339).
+        value: String,
     },
     /// A Persistent job must wait at least a second between runs.
     #[error(
@@ -132,19 +164,47 @@ impl JobInfo {
         check_len(&self.job_type, "job type", MAX_NAME_CHARS, job)?;
         check_len(&self.name, "name", MAX_NAME_CHARS, job)?;
         check_len(&self.group, "group", MAX_NAME_CHARS, job)?;
-        for (field, value) in [
-            ("interval", self.interval),
-            ("lock timeout", self.lock_timeout),
-            ("max try count", i64::from(self.max_try_count)),
-            ("max count", i64::from(self.max_count)),
-            ("trigger count", i64::from(self.trigger_count)),
-            ("try count", i64::from(self.try_count)),
+        for (field, value, max) in [
+            ("interval", self.interval, MAX_INTERVAL_SECS),
+            (
+                "base interval",
+                self.base_interval.unwrap_or(0),
+                MAX_INTERVAL_SECS,
+            ),
+            ("lock timeout", self.lock_timeout, MAX_LOCK_TIMEOUT_SECS),
+            ("max try count", i64::from(self.max_try_count), MAX_COUNT),
+            ("max count", i64::from(self.max_count), MAX_COUNT),
+            ("trigger count", i64::from(self.trigger_count), MAX_COUNT),
+            ("try count", i64::from(self.try_count), MAX_COUNT),
         ] {
             if value < 0 {
                 return Err(JobDefinitionError::Negative {
                     job: job(),
                     field,
                     value,
+                });
+            }
+            if value > max {
+                return Err(JobDefinitionError::TooLarge {
+                    job: job(),
+                    field,
+                    value,
+                    max,
+                });
+            }
+        }
+        for (field, value) in [
+            ("creation time", Some(self.creation_time)),
+            ("begin time", Some(self.begin_time)),
+            ("end time", self.end_time),
+            ("last run time", self.last_run_time),
+            ("next run time", self.next_run_time),
+        ] {
+            if let Some(time) = value.filter(|t| !time_in_range(*t)) {
+                return Err(JobDefinitionError::TimeOutOfRange {
+                    job: job(),
+                    field,
+                    value: time.to_rfc3339(),
                 });
             }
         }
@@ -220,6 +280,12 @@ impl JobInfo {
         job.validate()?;
         Ok(job)
     }
+}
+
+/// Whether a time is within the years 1970 to 9999, where every store keeps it exactly
+/// and schedule arithmetic has room.
+pub fn time_in_range(time: chrono::DateTime<chrono::Utc>) -> bool {
+    (MIN_TIME_SECS..=MAX_TIME_SECS).contains(&time.timestamp())
 }
 
 /// What kind of JSON value `value` is, for error messages.
@@ -299,6 +365,58 @@ mod tests {
         assert!(matches!(
             job.validate(),
             Err(JobDefinitionError::ZeroInterval { .. })
+        ));
+    }
+
+    #[test]
+    fn every_number_and_time_is_range_checked() {
+        // spec: R42
+        let err = JobInfo::persistent("p", "t", 9_000_000_000_000, 0)
+            .validate()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "job `p`: interval is 9000000000000, more than the {MAX_INTERVAL_SECS} allowed"
+            )
+        );
+        assert!(
+            JobInfo::persistent("p", "t", MAX_INTERVAL_SECS, 0)
+                .validate()
+                .is_ok(),
+            "the limit itself is allowed"
+        );
+        let err = JobInfo::once("j", "t")
+            .with_lock_timeout(MAX_LOCK_TIMEOUT_SECS + 1)
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("lock timeout"), "{err}");
+        let err = JobInfo::once("j", "t")
+            .with_max_try_count(i32::MAX)
+            .validate()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("max try count is 2147483647"),
+            "{err}"
+        );
+        let far = chrono::DateTime::from_timestamp(MAX_TIME_SECS + 1, 0).unwrap();
+        let err = JobInfo::once("j", "t")
+            .with_begin_time(far)
+            .validate()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "job `j`: begin time +10000-01-01T00:00:00+00:00 is outside the years 1970 to 9999"
+        );
+        let before = chrono::DateTime::from_timestamp(-1, 0).unwrap();
+        let mut job = JobInfo::once("j", "t");
+        job.next_run_time = Some(before);
+        assert!(matches!(
+            job.validate(),
+            Err(JobDefinitionError::TimeOutOfRange {
+                field: "next run time",
+                ..
+            })
         ));
     }
 

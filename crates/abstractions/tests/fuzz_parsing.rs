@@ -77,3 +77,78 @@ proptest! {
         let _ = JobInfo::from_json(&noise);
     }
 }
+
+/// Any time chrono can hold.
+fn any_time() -> impl Strategy<Value = chrono::DateTime<Utc>> {
+    prop_oneof![
+        (-8_000_000_000_000i64..8_000_000_000_000).prop_map(|s| {
+            chrono::DateTime::from_timestamp(s, 0).unwrap_or(chrono::DateTime::<Utc>::MAX_UTC)
+        }),
+        Just(chrono::DateTime::<Utc>::MAX_UTC),
+        Just(chrono::DateTime::<Utc>::MIN_UTC),
+        (0i64..4_000_000_000).prop_map(|s| chrono::DateTime::from_timestamp(s, 0).unwrap()),
+    ]
+}
+
+/// Numbers inside, at and far beyond every limit.
+fn any_number() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        Just(0i64),
+        Just(1),
+        Just(-1),
+        Just(i64::MAX),
+        Just(i64::MIN),
+        Just(bgtasks_abstractions::MAX_INTERVAL_SECS),
+        Just(bgtasks_abstractions::MAX_INTERVAL_SECS + 1),
+        any::<i64>(),
+        0i64..1_000_000,
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn definitions_far_beyond_the_bounds_never_panic_in_validation_or_scheduling(
+        kind in 0usize..3,
+        interval in any_number(),
+        counts in (any::<i32>(), any::<i32>(), any::<i32>(), any::<i32>()),
+        lock in any_number(),
+        times in (any_time(), any_time(), prop::option::of(any_time()), prop::option::of(any_time()), prop::option::of(any_time())),
+        now in any_time(),
+        cron in prop_oneof![Just("0/1 * * * * ?"), Just("0 0 0 1 1 ? 2099"), Just("0 0 12 * * ?")],
+    ) {
+        // spec: R42
+        let (begin, created, end, last, next) = times;
+        let mut job = match kind {
+            0 => JobInfo::once("j", "t"),
+            1 => JobInfo::period("j", "t", cron),
+            _ => JobInfo::persistent("j", "t", interval, counts.0),
+        };
+        job.interval = interval;
+        job.max_count = counts.0;
+        job.max_try_count = counts.1;
+        job.trigger_count = counts.2;
+        job.try_count = counts.3;
+        job.lock_timeout = lock;
+        job.begin_time = begin;
+        job.creation_time = created;
+        job.end_time = end;
+        job.last_run_time = last;
+        job.next_run_time = next;
+        let schedule = match job.validate() {
+            Ok(schedule) => schedule,
+            Err(error) => {
+                prop_assert!(error.to_string().contains("`j`"), "{error}");
+                CronSchedule::parse(cron).ok()
+            }
+        };
+        // Scheduling never panics, valid or not.
+        let first = bgtasks_abstractions::first_fire_time(&job, schedule.as_ref(), now);
+        let following = bgtasks_abstractions::next_fire_time_after_run(&job, schedule.as_ref(), now);
+        if let (Some(first), Ok(_)) = (first, job.validate()) {
+            prop_assert!(bgtasks_abstractions::time_in_range(first) || first == job.begin_time);
+        }
+        let _ = following;
+    }
+}
