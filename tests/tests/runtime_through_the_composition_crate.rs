@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bgtasks::core::clock::TokioClock;
 use bgtasks::prelude::*;
-use bgtasks::{BoxError, InMemoryJobStore, JobStore, RunReport};
+use bgtasks::{BoxError, InMemoryJobStore, RunReport};
 use tokio::sync::broadcast;
 
 fn builder(store: Arc<InMemoryJobStore>) -> bgtasks::RuntimeBuilder {
@@ -64,7 +64,7 @@ async fn a_job_failing_twice_with_a_network_failure_then_succeeding_completes() 
     assert_eq!(all[0].exception_type, Some(JobExceptionType::NETWORK));
     assert_eq!(all[1].exception_type, Some(JobExceptionType::NETWORK));
     assert!(all[2].succeeded());
-    let job = store.find("sync-1").await.unwrap().unwrap();
+    let job = store.find("sync-1").await.unwrap().unwrap().job;
     assert_eq!(job.status, JobStatus::Completed);
     assert_eq!(job.try_count, 0);
     assert_eq!(job.interval, 675, "grown twice: 300 → 450 → 675");
@@ -95,7 +95,7 @@ async fn a_job_that_always_fails_with_max_try_count_three_is_abandoned_after_thr
         all.iter()
             .all(|r| r.exception_type == Some(JobExceptionType::BUSINESS))
     );
-    let job = store.find("doomed-1").await.unwrap().unwrap();
+    let job = store.find("doomed-1").await.unwrap().unwrap().job;
     assert_eq!(job.status, JobStatus::Stopped);
     assert!(job.is_abandoned);
     assert_eq!(job.next_run_time, None);
@@ -132,7 +132,7 @@ async fn a_persistent_job_with_max_count_five_runs_exactly_five_times() {
     assert_eq!(all.len(), 5);
     assert_eq!(count.load(Ordering::SeqCst), 5);
     assert_eq!(
-        store.find("tick-1").await.unwrap().unwrap().status,
+        store.find("tick-1").await.unwrap().unwrap().job.status,
         JobStatus::Completed
     );
     runtime.shutdown().await.unwrap();
@@ -183,7 +183,7 @@ async fn a_panicking_listener_does_not_stop_the_other_listener_or_the_job() {
         "the other listener heard every run"
     );
     assert_eq!(
-        store.find("p").await.unwrap().unwrap().status,
+        store.find("p").await.unwrap().unwrap().job.status,
         JobStatus::Completed
     );
     runtime.shutdown().await.unwrap();

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use crate::event_data::JobEventData;
+use crate::event_data::{Interruption, JobEventData};
 use crate::exception_type::JobExceptionType;
 use crate::finder::{DefaultJobExceptionTypeFinder, JobExceptionTypeFinder};
 use crate::job::JobInfo;
@@ -16,6 +16,7 @@ pub struct JobEventContext {
     finder: Arc<dyn JobExceptionTypeFinder>,
     exception_type: OnceLock<Option<JobExceptionType>>,
     saved_job: Mutex<Option<JobInfo>>,
+    recorded_interruption: OnceLock<Interruption>,
 }
 
 impl JobEventContext {
@@ -31,6 +32,7 @@ impl JobEventContext {
             finder,
             exception_type: OnceLock::new(),
             saved_job: Mutex::new(None),
+            recorded_interruption: OnceLock::new(),
         }
     }
 
@@ -103,6 +105,18 @@ impl JobEventContext {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
+    }
+
+    /// Records that the store did not take the run's outcome: it took the run as
+    /// interrupted (its job was paused or stopped while it ran, R39), or the run's lease
+    /// was lost, or its job removed.
+    pub fn record_interruption(&self, why: Interruption) {
+        let _ = self.recorded_interruption.set(why);
+    }
+
+    /// The interruption the store recorded for the run, if it did.
+    pub fn recorded_interruption(&self) -> Option<Interruption> {
+        self.recorded_interruption.get().copied()
     }
 
     /// Gives back the run's data, consuming the context.

@@ -15,10 +15,12 @@ use crate::opt_outs::JobOptOuts;
 use crate::status::JobStatus;
 
 /// Why a run ended before its runnable returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Interruption {
     /// The job was paused.
     Paused,
+    /// The job was stopped.
+    Stopped,
     /// The job was removed.
     Removed,
     /// The runtime shut down; the run is given back to run again.

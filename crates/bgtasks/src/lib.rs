@@ -5,7 +5,8 @@
 //! | crate | what | feature here |
 //! |---|---|---|
 //! | `bgtasks-abstractions` | job model, events, failure types, finder | always ([`abstractions`]) |
-//! | `bgtasks-core` | runtime, store trait, in-memory store, retry policies | always ([`core`]) |
+//! | `bgtasks-store` | the store contract: capability traits, transitions and their rules | always ([`store`]) |
+//! | `bgtasks-core` | runtime, in-memory store, retry policies | always ([`core`]) |
 //! | `bgtasks-actions` | job actions and the listener that fires notifiers | `actions` |
 //! | `bgtasks-exception-handling` | the failed-job e-mail (handlebars, fluent, lettre) | `exception-handling` |
 //! | `bgtasks-sqlite` | the SQLite store: one machine, several processes | `sqlite` |
@@ -16,6 +17,7 @@
 
 pub use bgtasks_abstractions as abstractions;
 pub use bgtasks_core as core;
+pub use bgtasks_store as store;
 
 /// Job actions (feature `actions`).
 #[cfg(feature = "actions")]
@@ -44,10 +46,15 @@ pub use bgtasks_core::retry::{
     ExponentialRetryPolicy, FixedIntervalRetryPolicy, NoRetryPolicy, PerFailureTypeRetryPolicy,
     ReferenceRetryPolicy, RetryDecision, RetryPolicy,
 };
-pub use bgtasks_core::store::{InMemoryJobStore, JobLog, JobStore, StoreError};
+pub use bgtasks_core::store::InMemoryJobStore;
 pub use bgtasks_core::{
     BuildError, JobDispatcher, JobLockProvider, JobScheduler, RunReport, RunState, Runtime,
     RuntimeBuilder, SchedulerError,
+};
+pub use bgtasks_store::{
+    CompletionOutcome, DefinitionUpdate, JobControl, JobDefinitions, JobLog, JobLogEntry, JobPage,
+    JobQuery, JobRecord, JobRuns, JobStore, LogQuery, Maintenance, NodeRegistry, Refusal, RemoveIf,
+    RunLogs, StoreError, Transition,
 };
 
 /// The runtime, under the name a host reads best.
@@ -56,7 +63,8 @@ pub type BackgroundTasks = Runtime;
 /// What most hosts need in scope.
 pub mod prelude {
     pub use crate::{
-        BackgroundTasks, JobError, JobEvent, JobEventContext, JobExceptionType, JobInfo, JobKind,
-        JobPriority, JobRunnable, JobRunnableContext, JobScheduler, JobStatus, job_fn,
+        BackgroundTasks, JobControl, JobDefinitions, JobError, JobEvent, JobEventContext,
+        JobExceptionType, JobInfo, JobKind, JobPriority, JobRunnable, JobRunnableContext, JobRuns,
+        JobScheduler, JobStatus, Maintenance, NodeRegistry, RunLogs, job_fn,
     };
 }

@@ -37,10 +37,13 @@ pub mod store;
 pub mod system_jobs;
 
 pub use self::dispatcher::{JobDispatcher, StoreJobDispatcher};
-pub use self::lock::{InMemoryJobLockProvider, JobLockProvider};
+pub use self::lock::InMemoryJobLockProvider;
 pub use self::registry::JobRunnableRegistry;
-pub use self::runtime::{BuildError, RunReport, RunState, Runtime, RuntimeBuilder};
+pub use self::runtime::{
+    BuildError, HealthReport, LoopHealth, NodeLoop, RunReport, RunState, Runtime, RuntimeBuilder,
+};
 pub use self::scheduler::{JobScheduler, SchedulerError};
+pub use bgtasks_store::JobLockProvider;
 
 /// The text of a caught panic.
 pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

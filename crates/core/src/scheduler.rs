@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use bgtasks_abstractions::{JobDefinitionError, JobInfo};
 
-use crate::store::StoreError;
+use crate::store::{DefinitionUpdate, StoreError, Transition};
 
 /// Why a scheduler operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -22,35 +22,59 @@ pub enum SchedulerError {
 
 /// Queues and controls jobs (the reference's `IJobScheduler`). The runtime implements
 /// it; listeners and runnables find it in their services as `Arc<dyn JobScheduler>`.
+///
+/// Every operation on a job is one atomic transition of the store (R37): it applies if
+/// its condition holds and answers the job as it left it, or it is refused and says why
+/// (`Err(Refusal)` inside the `Ok`: not found, or the job's current state). A store
+/// failure is the outer `Err`.
 #[async_trait]
 pub trait JobScheduler: Send + Sync {
     /// Validates and queues a job; `false` if a job with its id exists.
     async fn queue(&self, job: JobInfo) -> Result<bool, SchedulerError>;
 
-    /// Validates every job first (nothing is queued if one is invalid), then queues each;
-    /// one `bool` per job as for [`queue`](Self::queue).
+    /// Validates every job first (nothing is queued if one is invalid), then queues them
+    /// together; one `bool` per job as for [`queue`](Self::queue).
     async fn queue_many(&self, jobs: Vec<JobInfo>) -> Result<Vec<bool>, SchedulerError>;
 
     /// Whether the scheduler has the job: stored, and scheduled, running or paused.
     async fn exists(&self, id: &str) -> Result<bool, SchedulerError>;
 
     /// Runs the job now, queueing it first if it is absent. A paused, stopped or
-    /// completed job becomes active again.
-    async fn trigger(&self, job: JobInfo) -> Result<(), SchedulerError>;
+    /// completed job becomes active again; a job that is running runs once more when its
+    /// run ends (R40).
+    async fn trigger(&self, job: JobInfo) -> Result<Transition, SchedulerError>;
 
-    /// Pauses a job, interrupting its run if it is running; `false` if absent.
-    async fn pause(&self, id: &str) -> Result<bool, SchedulerError>;
+    /// Pauses a job; a run in flight, on any node, is interrupted and charged nothing
+    /// (R39).
+    async fn pause(&self, id: &str) -> Result<Transition, SchedulerError>;
 
-    /// Resumes a paused job; `false` if absent or not paused.
-    async fn resume(&self, id: &str) -> Result<bool, SchedulerError>;
+    /// Resumes a paused job.
+    async fn resume(&self, id: &str) -> Result<Transition, SchedulerError>;
 
-    /// Removes a job, interrupting its run if it is running; `false` if absent.
-    async fn remove(&self, id: &str) -> Result<bool, SchedulerError>;
+    /// Removes a job with its logs; a run in flight, on any node, is interrupted.
+    async fn remove(&self, id: &str) -> Result<Transition, SchedulerError>;
+
+    /// Stops a job (it will not run again until started); a run in flight, on any node,
+    /// is interrupted.
+    async fn stop_job(&self, id: &str) -> Result<Transition, SchedulerError>;
+
+    /// Starts a stopped job again, with its tries back.
+    async fn start_job(&self, id: &str) -> Result<Transition, SchedulerError>;
+
+    /// Changes a job's definition: the update is validated against the job as it is,
+    /// and applied only if the job's revision is still `expected_revision` (when given).
+    async fn update(
+        &self,
+        id: &str,
+        update: DefinitionUpdate,
+        expected_revision: Option<i64>,
+    ) -> Result<Transition, SchedulerError>;
 
     /// Starts (or restarts) taking runs.
     async fn start(&self) -> Result<(), SchedulerError>;
 
-    /// Stands by: takes no new runs and lets running ones finish.
+    /// Stands by: takes no new runs, gives back the runs claimed but not started, and
+    /// lets running ones finish.
     async fn stop(&self) -> Result<(), SchedulerError>;
 
     /// Stops, lets running jobs finish within the grace period, interrupts the rest

@@ -12,7 +12,7 @@ use bgtasks_actions::{
     InMemoryJobActionStore, JobAction, JobActionDefinitionManager, JobActionEvent, JobActionStore,
 };
 use bgtasks_core::retry::FixedIntervalRetryPolicy;
-use bgtasks_core::store::{InMemoryJobStore, JobStore};
+use bgtasks_core::store::{InMemoryJobStore, JobDefinitions, RunLogs};
 use bgtasks_core::{JobScheduler, RunReport, Runtime};
 use bgtasks_exception_handling::{
     JOB_EXECUTED_FAILED_ACTION, JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier,
@@ -106,7 +106,7 @@ async fn each_policy_mails_the_expected_failures_of_a_ladder_that_ends_in_abando
             "both recipients on every mail"
         );
         server.assert_count_settles(id, *mails).await;
-        let job = store.find(id).await.unwrap().unwrap();
+        let job = store.find(id).await.unwrap().unwrap().job;
         assert_eq!(
             (job.status, job.try_count, job.is_abandoned),
             (JobStatus::Stopped, 4, true)
@@ -158,8 +158,8 @@ async fn a_dead_smtp_server_changes_nothing_in_the_jobs_saved_state() {
         job.begin_time = chrono::DateTime::UNIX_EPOCH;
         job
     };
-    let mailed = comparable(mailed_store.find(&id).await.unwrap().unwrap());
-    let plain = comparable(plain_store.find(&id).await.unwrap().unwrap());
+    let mailed = comparable(mailed_store.find(&id).await.unwrap().unwrap().job);
+    let plain = comparable(plain_store.find(&id).await.unwrap().unwrap().job);
     assert_eq!(
         mailed, plain,
         "the notifier's failure left no trace on the job"

@@ -14,8 +14,8 @@ use bgtasks::core::clock::TokioClock;
 use bgtasks::exception_handling::{InMemoryMailTransport, JOB_EXECUTED_FAILED_ACTION};
 use bgtasks::notifications::failure_email_listener;
 use bgtasks::{
-    BackgroundTasks, InMemoryJobStore, JobError, JobExceptionType, JobInfo, JobKind,
-    JobRunnableContext, JobScheduler, JobStatus, JobStore, Runtime, job_fn,
+    BackgroundTasks, InMemoryJobStore, JobDefinitions, JobError, JobInfo, JobKind,
+    JobRunnableContext, JobScheduler, JobStatus, NodeRegistry, Runtime, job_fn,
 };
 use chrono::Utc;
 
@@ -207,7 +207,8 @@ async fn malformed_definitions_are_refused_naming_the_job() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_unknown_job_type_fails_as_a_system_failure_and_waits_on_the_ladder() {
+async fn a_job_of_a_type_no_node_has_waits_untouched_and_is_reported() {
+    // spec: R41
     let (runtime, store) = runtime();
     let mut reports = runtime.subscribe();
     runtime.start().await.unwrap();
@@ -215,34 +216,24 @@ async fn an_unknown_job_type_fails_as_a_system_failure_and_waits_on_the_ladder()
         .queue(JobInfo::once("mystery", "no-such-type"))
         .await
         .unwrap();
-    let first = tokio::time::timeout(Duration::from_secs(5), reports.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(first.exception_type, Some(JobExceptionType::SYSTEM));
+    // It is not claimed, so it never runs, never fails and never spins.
     assert!(
-        first
-            .error
-            .as_ref()
-            .unwrap()
-            .to_string()
-            .contains("no runnable is registered for job type `no-such-type` (job `mystery`)"),
-        "{:?}",
-        first.error
-    );
-    // It does not spin: the next run is 450 s later, not sooner.
-    assert!(
-        tokio::time::timeout(Duration::from_secs(449), reports.recv())
+        tokio::time::timeout(Duration::from_secs(3600), reports.recv())
             .await
             .is_err()
     );
-    let second = tokio::time::timeout(Duration::from_secs(2), reports.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!((second.run_time - first.run_time).num_seconds(), 450);
     let job = store.find("mystery").await.unwrap().unwrap();
-    assert_eq!((job.status, job.try_count), (JobStatus::FailedRetry, 2));
+    assert_eq!(
+        (job.job.status, job.job.try_count, job.lease.is_none()),
+        (JobStatus::Queuing, 0, true)
+    );
+    let now = runtime.clock().now();
+    let orphaned = store
+        .orphaned(now, now - chrono::Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = orphaned.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(ids, ["mystery"], "reported as a job no live node can run");
     runtime.shutdown().await.unwrap();
 }
 

@@ -15,8 +15,8 @@ use bgtasks::core::clock::TokioClock;
 use bgtasks::exception_handling::{InMemoryMailTransport, JOB_EXECUTED_FAILED_ACTION};
 use bgtasks::notifications::failure_email_listener;
 use bgtasks::{
-    BackgroundTasks, InMemoryJobStore, JobError, JobExceptionType, JobInfo, JobPriority,
-    JobRunnableContext, JobScheduler, JobStatus, JobStore, RunReport, job_fn,
+    BackgroundTasks, InMemoryJobStore, JobDefinitions, JobError, JobExceptionType, JobInfo,
+    JobPriority, JobRunnableContext, JobScheduler, JobStatus, RunReport, job_fn,
 };
 
 /// The three policies, with how many of six failures each mails.
@@ -122,7 +122,7 @@ async fn six_failures_climb_the_reference_ladder_and_mail_per_policy() {
                 );
             }
         }
-        let stored = store.find(&id).await.unwrap().unwrap();
+        let stored = store.find(&id).await.unwrap().unwrap().job;
         assert_eq!(
             (stored.status, stored.try_count, stored.is_abandoned),
             (JobStatus::Stopped, 6, true)

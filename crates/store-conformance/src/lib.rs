@@ -18,16 +18,15 @@
 
 pub mod actions;
 pub mod cases;
-mod support;
+pub mod support;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bgtasks_actions::JobActionStore;
-use bgtasks_core::JobLockProvider;
-use bgtasks_core::store::JobStore;
+use bgtasks_store::{JobLockProvider, JobStore};
 
-pub use self::support::{queued, t};
+pub use self::support::{LEASE, queued, t};
 
 /// Creates the stores the suite runs against.
 #[async_trait]
@@ -56,25 +55,51 @@ pub trait StoreFactory: Send + Sync {
 macro_rules! job_store_conformance {
     ($factory:expr) => {
         $crate::job_store_conformance!(@cases $factory;
+            // The reference's queries (R27).
             waiting_filter_and_order,
             period_jobs_by_the_same_filter,
             running_jobs_of_a_node,
-            insert_find_store_remove,
             round_trips_every_field_and_code,
             cleanup_removes_old_completed_jobs_not_recent_ones,
             logs_are_newest_first_and_limited,
+            // Definitions.
+            insert_find_remove,
+            removal_of_stopped_jobs_only_refuses_the_others,
+            removing_a_job_removes_its_logs,
+            updates_are_conditioned_on_the_revision,
+            a_changed_schedule_reschedules_a_waiting_job,
+            concurrent_writers_of_one_job_never_mix,
+            listing_filters_sorts_and_pages,
+            // Claims.
             claims_take_due_runs_by_priority_and_move_the_schedule,
             a_period_tick_is_claimed_once_across_handles,
             pinned_jobs_are_claimed_only_by_their_node,
+            claims_take_only_the_job_types_the_node_runs,
+            past_end_time_is_never_claimed,
+            concurrent_claimers_take_each_run_once,
+            lease_tokens_are_unique_for_the_life_of_the_store,
+            // Leases.
             completion_is_fenced_by_the_lease_token,
-            renewed_leases_are_not_rescued_and_released_runs_come_back,
-            a_job_paused_during_its_run_stays_paused,
+            renewed_leases_are_not_rescued_and_given_back_runs_come_back,
             a_job_removed_during_its_run_is_gone,
             completion_writes_only_the_run_state,
             batched_completions_and_logs,
-            past_end_time_is_never_claimed,
-            concurrent_claimers_take_each_run_once,
-            two_handles_storing_the_same_job,
+            // Control.
+            pause_and_resume,
+            stop_and_start,
+            trigger_runs_a_job_now,
+            // Races between control and runs.
+            an_old_run_cannot_touch_a_job_queued_again_under_its_id,
+            a_pause_from_elsewhere_interrupts_the_run_and_charges_nothing,
+            a_paused_run_given_back_runs_once_resumed,
+            a_stop_during_a_run_is_not_overwritten,
+            a_trigger_during_a_run_makes_it_run_once_more,
+            pause_and_resume_during_a_run_never_revive_a_finished_job,
+            polling_never_touches_a_job_in_flight_or_finished,
+            checking_stops_only_jobs_scheduled_nowhere,
+            // Logs, nodes, locks, actions.
+            logs_are_queried_found_and_removed,
+            nodes_heartbeat_and_jobs_no_live_node_can_run,
             locks_exclude_across_handles,
             action_store_round_trips,
         );

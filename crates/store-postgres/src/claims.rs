@@ -1,134 +1,165 @@
 //! Claims: taking due runs in batches with `FOR UPDATE SKIP LOCKED`, the following fire
-//! times computed in Rust in the same transaction, and the next due time.
+//! times computed in Rust in the same transaction, lease tokens from the store-wide
+//! sequence (R38), and the next due time.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use bgtasks_abstractions::{CronSchedule, JobInfo, JobKind, RunLease, next_fire_time_after_run};
-use bgtasks_core::store::{ClaimedRun, StoreError};
+use bgtasks_abstractions::{RunLease, next_fire_time_after_run};
+use bgtasks_store::{ClaimRequest, ClaimedRun, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-use crate::errors::store_error;
 use crate::rows::{job_columns, job_from_row, limit};
 use crate::store::PostgresJobStore;
 
-/// How many parsed cron expressions a store keeps before it starts over.
-const MAX_CACHED_SCHEDULES: usize = 1024;
+/// The longest lease a claim or renewal gives: ten years (a longer one is cut to this).
+const MAX_LEASE: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
-/// Parsed cron expressions by text, so that a claim of a Period job does not parse its
-/// expression again.
-#[derive(Default)]
-pub(crate) struct ScheduleCache(Mutex<HashMap<String, Option<Arc<CronSchedule>>>>);
-
-impl ScheduleCache {
-    /// The schedule of a Period job (`None` for other kinds, or a cron that does not parse,
-    /// as in the in-memory store).
-    fn for_job(&self, job: &JobInfo) -> Option<Arc<CronSchedule>> {
-        if job.kind != JobKind::Period {
-            return None;
-        }
-        let cron = job.cron.as_deref()?;
-        let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(schedule) = cache.get(cron) {
-            return schedule.clone();
-        }
-        let schedule = CronSchedule::parse(cron).ok().map(Arc::new);
-        if cache.len() >= MAX_CACHED_SCHEDULES {
-            cache.clear();
-        }
-        cache.insert(cron.to_owned(), schedule.clone());
-        schedule
-    }
-}
-
-/// The due, claimable runs a node may take, best first, locked; rows other claimers hold
-/// are skipped rather than waited for.
+/// The due, claimable runs a node may take (pinned to it or to no node, of a type it runs),
+/// best first, locked; rows other claimers hold are skipped rather than waited for. The
+/// time is the caller's (`$1`) or the database's (`$1` NULL), and is returned with every
+/// row for the fire times computed in Rust.
 const SELECT_DUE: &str = concat!(
     "SELECT ",
     job_columns!(),
-    ", lease_token FROM bgtasks_jobs \
+    ", COALESCE($1::timestamptz, now()) AS claim_now FROM bgtasks_jobs \
      WHERE lease_node IS NULL AND NOT is_abandoned AND status IN (5, 10, 15) \
-       AND next_run_time IS NOT NULL AND next_run_time <= $1 \
+       AND next_run_time IS NOT NULL AND next_run_time <= COALESCE($1::timestamptz, now()) \
        AND (node_name IS NULL OR node_name = $2) \
+       AND ($4::text[] IS NULL OR job_type = ANY($4::text[])) \
      ORDER BY priority DESC, try_count, next_run_time \
      LIMIT $3 \
      FOR UPDATE SKIP LOCKED"
 );
 
-/// One statement for the whole batch: leases the claimed rows (token + 1, the old due time
-/// kept for a rescue) and moves every row's next run time on. Rows past their end time
-/// only lose their next run time.
+/// One statement for the whole batch: leases the claimed rows (a fresh token from the
+/// sequence each, the old due time kept for a give-back or rescue) and moves every row's
+/// next run time on. Rows past their end time only lose their next run time; rows that
+/// do not decode are set aside (Stopped, the reason as their result, R42). Returns the
+/// tokens of the claimed rows.
 const APPLY_CLAIMS: &str = "UPDATE bgtasks_jobs AS j SET \
        next_run_time = u.next_run_time, \
-       lease_token = CASE WHEN u.claimed THEN j.lease_token + 1 ELSE j.lease_token END, \
+       lease_token = CASE WHEN u.claimed THEN nextval('bgtasks_lease_tokens') \
+         ELSE j.lease_token END, \
        lease_node = CASE WHEN u.claimed THEN $4 END, \
        lease_expires_at = CASE WHEN u.claimed THEN $5::timestamptz END, \
-       lease_due_at = CASE WHEN u.claimed THEN j.next_run_time END \
-     FROM unnest($1::text[], $2::timestamptz[], $3::bool[]) AS u(id, next_run_time, claimed) \
-     WHERE j.id = u.id";
+       lease_due_at = CASE WHEN u.claimed THEN j.next_run_time END, \
+       interrupt = NULL, triggered = FALSE, \
+       status = CASE WHEN u.reason IS NULL THEN j.status ELSE 30 END, \
+       result = COALESCE(u.reason, j.result) \
+     FROM unnest($1::text[], $2::timestamptz[], $3::bool[], $6::text[]) \
+       AS u(id, next_run_time, claimed, reason) \
+     WHERE j.id = u.id \
+     RETURNING j.id, j.lease_token, u.claimed";
 
 const NEXT_DUE: &str = "SELECT min(next_run_time) FROM bgtasks_jobs \
      WHERE lease_node IS NULL AND NOT is_abandoned AND status IN (5, 10, 15) \
-       AND next_run_time IS NOT NULL AND (node_name IS NULL OR node_name = $1)";
+       AND next_run_time IS NOT NULL AND (node_name IS NULL OR node_name = $1) \
+       AND ($2::text[] IS NULL OR job_type = ANY($2::text[]))";
 
-fn to_chrono(duration: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
+/// A lease length in whole microseconds, at most [`MAX_LEASE`], for SQL
+/// (`$n * interval '1 microsecond'`).
+pub(crate) fn lease_micros(lease: Duration) -> i64 {
+    i64::try_from(lease.min(MAX_LEASE).as_micros()).unwrap_or(i64::MAX)
 }
 
-/// What a claim does to one selected row.
+/// When a lease taken at `now` for `lease` expires.
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    let length = chrono::Duration::microseconds(lease_micros(lease));
+    now.checked_add_signed(length)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// What a claim does to the selected rows.
+#[derive(Default)]
 struct Planned {
     ids: Vec<String>,
     next_run_times: Vec<Option<DateTime<Utc>>>,
     claimed: Vec<bool>,
+    /// Why a row is set aside (it does not decode); `None` for the others.
+    reasons: Vec<Option<String>>,
+    /// The claimed runs, best first, their tokens not yet known.
     runs: Vec<ClaimedRun>,
 }
 
+impl Planned {
+    /// Plans a row: its next run time, whether it is claimed, why it is set aside.
+    fn push(
+        &mut self,
+        id: String,
+        next: Option<DateTime<Utc>>,
+        claimed: bool,
+        set_aside: Option<String>,
+    ) {
+        self.ids.push(id);
+        self.next_run_times.push(next);
+        self.claimed.push(claimed);
+        self.reasons.push(set_aside);
+    }
+}
+
 impl PostgresJobStore {
-    pub(crate) async fn claim_due_runs(
+    pub(crate) async fn claim_runs(
         &self,
-        node: &str,
-        now: DateTime<Utc>,
-        max: usize,
-        lease: Duration,
+        request: &ClaimRequest<'_>,
     ) -> Result<Vec<ClaimedRun>, StoreError> {
-        if max == 0 {
+        if request.limit == 0 || request.job_types.is_some_and(<[String]>::is_empty) {
             return Ok(Vec::new());
         }
-        let server = &self.inner.server;
-        let fail = |e| store_error(server, "claim due runs", e);
-        let mut tx = self.inner.pool.begin().await.map_err(fail)?;
+        let fail = self.fail("claim due runs");
+        let mut tx = self.inner.pool.begin().await.map_err(&fail)?;
         let rows = sqlx::query(SELECT_DUE)
-            .bind(now)
-            .bind(node)
-            .bind(limit(max))
+            .bind(self.caller_now(request.now))
+            .bind(request.node)
+            .bind(limit(request.limit))
+            .bind(request.job_types)
             .fetch_all(&mut *tx)
             .await
-            .map_err(fail)?;
-        if rows.is_empty() {
-            tx.commit().await.map_err(fail)?;
+            .map_err(&fail)?;
+        let Some(first) = rows.first() else {
+            tx.commit().await.map_err(&fail)?;
             return Ok(Vec::new());
-        }
-        let expires_at = now + to_chrono(lease);
-        let planned = self.plan(&rows, node, now, expires_at);
-        sqlx::query(APPLY_CLAIMS)
+        };
+        let now: DateTime<Utc> = first.try_get("claim_now").map_err(&fail)?;
+        let expires_at = lease_end(now, request.lease);
+        let mut planned = self.plan(&rows, request.node, now, expires_at);
+        let applied = sqlx::query(APPLY_CLAIMS)
             .bind(&planned.ids)
             .bind(&planned.next_run_times)
             .bind(&planned.claimed)
-            .bind(node)
+            .bind(request.node)
             .bind(expires_at)
-            .execute(&mut *tx)
+            .bind(&planned.reasons)
+            .fetch_all(&mut *tx)
             .await
-            .map_err(fail)?;
-        tx.commit().await.map_err(fail)?;
+            .map_err(&fail)?;
+        tx.commit().await.map_err(&fail)?;
+        let mut tokens = HashMap::with_capacity(applied.len());
+        for row in &applied {
+            if row.try_get::<bool, _>("claimed").map_err(&fail)? {
+                let id: String = row.try_get("id").map_err(&fail)?;
+                tokens.insert(id, row.try_get::<i64, _>("lease_token").map_err(&fail)?);
+            }
+        }
+        planned
+            .runs
+            .retain_mut(|run| match tokens.get(&run.job.id) {
+                Some(token) => {
+                    run.lease.token = *token;
+                    true
+                }
+                // Every claimed row is updated in the transaction that locked it; a run
+                // without a token would be a bug, and is not handed out.
+                None => false,
+            });
         Ok(planned.runs)
     }
 
     /// Computes, in Rust, what the claim does to each selected row: the following fire
-    /// time of a claimed run, or no next run for a row past its end time (R3) or one that
-    /// does not decode (quarantined: it stays for inspection but is no longer due).
+    /// time of a claimed run; no next run for a row past its end time (R3); a row that
+    /// does not decode is set aside (R42).
     fn plan(
         &self,
         rows: &[PgRow],
@@ -136,28 +167,14 @@ impl PostgresJobStore {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Planned {
-        let mut planned = Planned {
-            ids: Vec::with_capacity(rows.len()),
-            next_run_times: Vec::with_capacity(rows.len()),
-            claimed: Vec::with_capacity(rows.len()),
-            runs: Vec::with_capacity(rows.len()),
-        };
+        let mut planned = Planned::default();
         for row in rows {
-            let decoded = job_from_row(row).and_then(|job| {
-                let token: i64 = row
-                    .try_get("lease_token")
-                    .map_err(|e| crate::errors::corrupt(&job.id, "lease_token", e))?;
-                Ok((job, token))
-            });
-            let (mut job, token) = match decoded {
-                Ok(decoded) => decoded,
+            let mut job = match job_from_row(row) {
+                Ok(job) => job,
                 Err(error) => {
-                    let id: Option<String> = row.try_get("id").ok();
-                    tracing::error!(%error, "a due job does not decode; it is taken off the schedule (next run time cleared)");
-                    if let Some(id) = id {
-                        planned.ids.push(id);
-                        planned.next_run_times.push(None);
-                        planned.claimed.push(false);
+                    tracing::error!(%error, "a due job does not decode; it is set aside (Stopped, the error as its result)");
+                    if let Ok(id) = row.try_get::<String, _>("id") {
+                        planned.push(id, None, false, Some(format!("set aside: {error}")));
                     }
                     continue;
                 }
@@ -165,20 +182,17 @@ impl PostgresJobStore {
             let Some(due) = job.next_run_time else {
                 continue;
             };
-            planned.ids.push(job.id.clone());
             if job.end_time.is_some_and(|end| now > end) {
                 // Past its end time: it never runs again (R3).
-                planned.next_run_times.push(None);
-                planned.claimed.push(false);
+                planned.push(job.id.clone(), None, false, None);
                 continue;
             }
             let schedule = self.inner.schedules.for_job(&job);
             job.next_run_time = next_fire_time_after_run(&job, schedule.as_deref(), now);
-            planned.next_run_times.push(job.next_run_time);
-            planned.claimed.push(true);
+            planned.push(job.id.clone(), job.next_run_time, true, None);
             let lease = RunLease {
                 job_id: job.id.clone(),
-                token: token + 1,
+                token: 0,
                 node: node.to_owned(),
                 expires_at,
                 due_at: due,
@@ -188,11 +202,33 @@ impl PostgresJobStore {
         planned
     }
 
-    pub(crate) async fn next_due(&self, node: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub(crate) async fn next_due(
+        &self,
+        node: &str,
+        job_types: Option<&[String]>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        if job_types.is_some_and(<[String]>::is_empty) {
+            return Ok(None);
+        }
         sqlx::query_scalar(NEXT_DUE)
             .bind(node)
+            .bind(job_types)
             .fetch_one(&self.inner.pool)
             .await
-            .map_err(|e| store_error(&self.inner.server, "read the next due time", e))
+            .map_err(self.fail("read the next due time"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leases_are_whole_microseconds_and_capped() {
+        assert_eq!(lease_micros(Duration::from_secs(30)), 30_000_000);
+        assert_eq!(lease_micros(Duration::from_nanos(1_500)), 1);
+        assert_eq!(lease_micros(Duration::MAX), lease_micros(MAX_LEASE));
+        let now = DateTime::<Utc>::MAX_UTC;
+        assert_eq!(lease_end(now, Duration::from_secs(1)), now, "saturates");
     }
 }

@@ -1,7 +1,7 @@
 //! Turning database errors into store errors: what the runtime may retry (unavailable),
 //! what is a bad record (corrupt), and everything else.
 
-use bgtasks_core::store::StoreError;
+use bgtasks_store::StoreError;
 
 /// SQLSTATE codes and classes after which trying again later may succeed: the server is
 /// shutting down, starting, out of connections or resources, or a transaction lost a

@@ -1,109 +1,138 @@
-//! Leases: renewing them, completing and releasing runs under their fencing token, and
-//! rescuing runs whose node went away. Batches touch their rows in id order, so that two
-//! batches of one node (a renewal and a completion) never wait on each other in a cycle;
-//! a deadlock or serialization failure PostgreSQL reports anyway is retried.
+//! Leases: renewing them (and telling the node of a pause, stop or removal, R39), giving
+//! runs back, and rescuing runs whose node went away. Each is one set-based statement that
+//! gives the results of [`rules::renew`], [`rules::give_back`] and [`rules::rescue`]. Batches
+//! touch their rows in id order, so that two batches of one node (a renewal and a
+//! completion) never wait on each other in a cycle; a deadlock or serialization failure
+//! PostgreSQL reports anyway is retried.
+//!
+//! [`rules::renew`]: bgtasks_store::rules::renew
+//! [`rules::give_back`]: bgtasks_store::rules::give_back
+//! [`rules::rescue`]: bgtasks_store::rules::rescue
 
-use std::borrow::Cow;
-use std::collections::HashSet;
 use std::time::Duration;
 
-use bgtasks_abstractions::RunLease;
-use bgtasks_core::store::{CompletionOutcome, JobLog, ReleaseMode, RunCompletion, StoreError};
+use bgtasks_abstractions::{Interruption, RunLease};
+use bgtasks_store::{CompletionOutcome, GiveBack, RenewOutcome, Rescued, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 
-use crate::errors::store_error;
-use crate::rows::{bind_logs, code, insert_logs, run_text};
+use crate::claims::lease_micros;
 use crate::store::PostgresJobStore;
 
 /// How often a batch that lost a deadlock (or a serialization failure) is tried in all.
 const ATTEMPTS: u32 = 3;
 
-const RENEW: &str = "UPDATE bgtasks_jobs AS j SET lease_expires_at = $4 \
-     FROM unnest($1::text[], $2::int8[]) AS u(id, token) \
-     WHERE j.id = u.id AND j.lease_token = u.token AND j.lease_node = $3 \
-     RETURNING j.id";
-
-/// Saves the outcomes of a batch of runs, each only if its lease is still the run's.
-/// Only the run-state fields are written (as `merge_run_state` does): the definition
-/// edited during the run is kept, and a job paused during the run stays paused unless the
-/// run completed or stopped it. Returns the positions (1-based) of the saved runs; the
-/// rows are found by primary key, one probe per run.
-macro_rules! complete_update {
-    () => {
-        "UPDATE bgtasks_jobs AS j SET \
-       status = CASE WHEN j.status = 20 AND u.status NOT IN (0, 30) THEN 20 \
-         ELSE u.status END, \
-       trigger_count = u.trigger_count, try_count = u.try_count, \
-       is_abandoned = u.is_abandoned, interval_secs = u.interval_secs, \
-       priority = u.priority, last_run_time = u.last_run_time, \
-       next_run_time = u.next_run_time, result = u.result, tenant_id = u.tenant_id, \
-       base_interval_secs = u.base_interval_secs, \
-       lease_node = NULL, lease_expires_at = NULL, lease_due_at = NULL \
-     FROM unnest($1::text[], $2::int8[], $3::int2[], $4::int4[], $5::int4[], \
-       $6::bool[], $7::int8[], $8::int2[], $9::timestamptz[], $10::timestamptz[], \
-       $11::text[], $12::uuid[], $13::int8[]) WITH ORDINALITY \
-       AS u(id, token, status, trigger_count, try_count, is_abandoned, interval_secs, \
-         priority, last_run_time, next_run_time, result, tenant_id, base_interval_secs, ord) \
-     WHERE j.id = u.id AND j.lease_token = u.token AND j.lease_node IS NOT NULL \
-     RETURNING u.ord"
+/// The assignments that end a lease (`end_lease` of the rules), given the run state the
+/// row is left with (`$status`, `$abandoned`, `$tries`, `$runs`: SQL expressions). A
+/// trigger that came during the run (`j.triggered`) makes the job active again: an
+/// abandoned one gets its tries back (R40). The caller sets `next_run_time` (to
+/// `j.lease_due_at` when `j.triggered`). The lease and both flags are cleared together.
+macro_rules! end_lease {
+    ($status:literal, $abandoned:literal, $tries:literal, $runs:literal) => {
+        concat!(
+            "status = CASE WHEN j.triggered AND (",
+            $status,
+            " NOT IN (5, 10, 15) OR ",
+            $abandoned,
+            ") THEN CASE WHEN NOT ",
+            $abandoned,
+            " AND ",
+            $tries,
+            " > 0 THEN 15 WHEN ",
+            $runs,
+            " > 0 THEN 10 ELSE 5 END ELSE ",
+            $status,
+            " END, \
+             is_abandoned = ",
+            $abandoned,
+            " AND NOT j.triggered, \
+             try_count = CASE WHEN j.triggered AND ",
+            $abandoned,
+            " THEN 0 ELSE ",
+            $tries,
+            " END, \
+             lease_node = NULL, lease_expires_at = NULL, lease_due_at = NULL, \
+             interrupt = NULL, triggered = FALSE"
+        )
     };
 }
+pub(crate) use end_lease;
 
-const COMPLETE: &str = complete_update!();
+/// Extends the leases named (`$1` ids, `$2` tokens) that `$3` holds until the caller's
+/// (`$4`) or the database's now plus `$5` microseconds; answers, per lease, whether it was
+/// renewed, the interruption asked of its run, and whether the job still exists.
+const RENEW: &str = "WITH wanted AS ( \
+       SELECT * FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS w(id, token, ord)), \
+     renewed AS ( \
+       UPDATE bgtasks_jobs AS j SET lease_expires_at = \
+         COALESCE($4::timestamptz, now()) + $5::int8 * interval '1 microsecond' \
+       FROM wanted AS w \
+       WHERE j.id = w.id AND j.lease_token = w.token AND j.lease_node = $3 \
+       RETURNING w.ord, j.interrupt) \
+     SELECT w.ord, r.ord IS NOT NULL AS renewed, r.interrupt, \
+       EXISTS (SELECT 1 FROM bgtasks_jobs AS x WHERE x.id = w.id) AS found \
+     FROM wanted AS w LEFT JOIN renewed AS r ON r.ord = w.ord";
 
-/// [`COMPLETE`] and the batch's run logs (bound as `$14` … `$23`, in the columns of
-/// [`log_columns!`]) in one statement: one commit, one disk sync for both.
-const COMPLETE_AND_LOG: &str = concat!(
-    "WITH done AS (",
-    complete_update!(),
-    "), logged AS (",
-    insert_logs!(
-        "$14", "$15", "$16", "$17", "$18", "$19", "$20", "$21", "$22", "$23"
+/// Ends the lease `$2` of job `$1` without a result. `$3`: 0 keeps the schedule, 1 runs
+/// again at the run's due time, 2 at `$4`; a run paused meanwhile is due at its due time
+/// once resumed, a stopped one has no next run.
+const GIVE_BACK: &str = concat!(
+    "WITH given AS (UPDATE bgtasks_jobs AS j SET \
+       next_run_time = CASE WHEN j.triggered THEN j.lease_due_at \
+         WHEN j.status = 30 THEN NULL \
+         WHEN j.interrupt = 20 OR $3 = 1 THEN j.lease_due_at \
+         WHEN $3 = 2 THEN $4::timestamptz \
+         ELSE j.next_run_time END, ",
+    end_lease!(
+        "j.status",
+        "j.is_abandoned",
+        "j.try_count",
+        "j.trigger_count"
     ),
-    ") \
-     SELECT ord FROM done"
+    " WHERE j.id = $1 AND j.lease_token = $2 AND j.lease_node IS NOT NULL RETURNING 1) \
+     SELECT EXISTS (SELECT 1 FROM given) AS saved, \
+            EXISTS (SELECT 1 FROM bgtasks_jobs WHERE id = $1) AS found"
 );
 
-/// Which of these jobs exist: tells a lost lease from a removed job, for the runs a
-/// completion or release did not save (rare).
-const EXISTING: &str = "SELECT id FROM bgtasks_jobs WHERE id = ANY($1)";
-
-const RELEASE: &str = "WITH released AS (UPDATE bgtasks_jobs SET \
-       next_run_time = CASE WHEN $3 THEN $4::timestamptz ELSE next_run_time END, \
-       lease_node = NULL, lease_expires_at = NULL, lease_due_at = NULL \
-     WHERE id = $1 AND lease_token = $2 AND lease_node IS NOT NULL RETURNING 1) \
-     SELECT EXISTS (SELECT 1 FROM released) AS saved, \
-            EXISTS (SELECT 1 FROM bgtasks_jobs WHERE id = $1) AS found";
-
-/// Makes runs whose lease expired before $1 due again at their old time and logs each
-/// interruption, naming the node, in one statement.
-const RESCUE: &str = "WITH expired AS ( \
+/// Makes runs whose lease expired before the caller's (`$1`) or the database's now due
+/// again at their old time (a Stopped job: not at all), without a try charged, and logs
+/// each interruption, naming the node, in one statement.
+const RESCUE: &str = concat!(
+    "WITH expired AS ( \
        SELECT id AS expired_id, lease_node AS expired_node, lease_expires_at AS expired_at \
-       FROM bgtasks_jobs WHERE lease_node IS NOT NULL AND lease_expires_at < $1 \
+       FROM bgtasks_jobs \
+       WHERE lease_node IS NOT NULL AND lease_expires_at < COALESCE($1::timestamptz, now()) \
        FOR UPDATE SKIP LOCKED), \
      rescued AS ( \
-       UPDATE bgtasks_jobs AS j SET next_run_time = j.lease_due_at, \
-         lease_node = NULL, lease_expires_at = NULL, lease_due_at = NULL \
-       FROM expired AS e WHERE j.id = e.expired_id \
+       UPDATE bgtasks_jobs AS j SET \
+         next_run_time = CASE WHEN j.triggered THEN j.lease_due_at \
+           WHEN j.status = 30 THEN NULL ELSE j.lease_due_at END, ",
+    end_lease!(
+        "j.status",
+        "j.is_abandoned",
+        "j.try_count",
+        "j.trigger_count"
+    ),
+    " FROM expired AS e WHERE j.id = e.expired_id \
        RETURNING j.id, j.name, j.job_group, j.job_type, j.tenant_id, e.expired_node, \
          e.expired_at), \
      logged AS ( \
        INSERT INTO bgtasks_logs (job_id, job_name, job_group, job_type, message, run_time, \
          exception, tenant_id, node, duration_ms) \
-       SELECT id, name, job_group, job_type, 'run interrupted; rescued to run again', $1, \
+       SELECT id, name, job_group, job_type, 'run interrupted; rescued to run again', \
+         COALESCE($1::timestamptz, now()), \
          'the lease of node `' || expired_node || '` expired at ' \
            || to_char(expired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') \
            || ' before the run completed', \
          tenant_id, expired_node, 0 \
        FROM rescued) \
-     SELECT id FROM rescued ORDER BY id";
+     SELECT id, expired_node, expired_at FROM rescued ORDER BY id"
+);
 
 /// Runs `attempt` again (after a short pause) while it fails with a deadlock or a
 /// serialization failure, at most [`ATTEMPTS`] times in all. The statements retried are
 /// single, fenced updates: a failed one changed nothing.
-async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, sqlx::Error>
+pub(crate) async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, sqlx::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, sqlx::Error>>,
@@ -122,193 +151,135 @@ where
     }
 }
 
+/// What a renewal learned of one lease, from its row of [`RENEW`].
+fn renew_outcome(renewed: bool, interrupt: Option<i16>, found: bool) -> RenewOutcome {
+    match (renewed, interrupt) {
+        (true, Some(30)) => RenewOutcome::Interrupt(Interruption::Stopped),
+        (true, Some(_)) => RenewOutcome::Interrupt(Interruption::Paused),
+        (true, None) => RenewOutcome::Renewed,
+        (false, _) if found => RenewOutcome::LeaseLost,
+        (false, _) => RenewOutcome::Interrupt(Interruption::Removed),
+    }
+}
+
 impl PostgresJobStore {
-    pub(crate) async fn renew(
+    pub(crate) async fn renew_leases(
         &self,
         node: &str,
         leases: &[RunLease],
-        until: DateTime<Utc>,
-    ) -> Result<Vec<String>, StoreError> {
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RenewOutcome>, StoreError> {
         if leases.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sorted: Vec<&RunLease> = leases.iter().collect();
-        sorted.sort_by(|a, b| a.job_id.cmp(&b.job_id));
-        let ids: Vec<&str> = sorted.iter().map(|l| l.job_id.as_str()).collect();
-        let tokens: Vec<i64> = sorted.iter().map(|l| l.token).collect();
-        let renewed: Vec<String> = retrying(|| {
-            sqlx::query_scalar(RENEW)
+        // The batch in id order; `order[k]` is the caller's position of the k-th lease.
+        let mut order: Vec<usize> = (0..leases.len()).collect();
+        order.sort_by(|&a, &b| leases[a].job_id.cmp(&leases[b].job_id));
+        let ids: Vec<&str> = order.iter().map(|&i| leases[i].job_id.as_str()).collect();
+        let tokens: Vec<i64> = order.iter().map(|&i| leases[i].token).collect();
+        let fail = self.fail("renew leases");
+        let rows = retrying(|| {
+            sqlx::query(RENEW)
                 .bind(&ids)
                 .bind(&tokens)
                 .bind(node)
-                .bind(until)
+                .bind(self.caller_now(now))
+                .bind(lease_micros(lease))
                 .fetch_all(&self.inner.pool)
         })
         .await
-        .map_err(|e| store_error(&self.inner.server, "renew leases", e))?;
-        let renewed: HashSet<String> = renewed.into_iter().collect();
-        Ok(leases
-            .iter()
-            .filter(|l| !renewed.contains(&l.job_id))
-            .map(|l| l.job_id.clone())
-            .collect())
-    }
-
-    /// Saves the outcomes of `runs` and appends `logs`, in one statement.
-    pub(crate) async fn complete(
-        &self,
-        runs: &[RunCompletion],
-        logs: &[JobLog],
-    ) -> Result<Vec<CompletionOutcome>, StoreError> {
-        if runs.is_empty() {
-            return Ok(Vec::new());
-        }
-        // The batch in id order; `order[k]` is the caller's position of the k-th row.
-        let mut order: Vec<usize> = (0..runs.len()).collect();
-        order.sort_by(|&a, &b| runs[a].lease.job_id.cmp(&runs[b].lease.job_id));
-        let sorted: Vec<&RunCompletion> = order.iter().map(|&i| &runs[i]).collect();
-        let column = |f: fn(&RunCompletion) -> i64| sorted.iter().map(|r| f(r)).collect::<Vec<_>>();
-        let ids: Vec<&str> = sorted.iter().map(|r| r.lease.job_id.as_str()).collect();
-        let tokens = column(|r| r.lease.token);
-        let statuses: Vec<i16> = sorted.iter().map(|r| code(r.job.status.code())).collect();
-        let trigger_counts: Vec<i32> = sorted.iter().map(|r| r.job.trigger_count).collect();
-        let try_counts: Vec<i32> = sorted.iter().map(|r| r.job.try_count).collect();
-        let abandoned: Vec<bool> = sorted.iter().map(|r| r.job.is_abandoned).collect();
-        let intervals = column(|r| r.job.interval);
-        let priorities: Vec<i16> = sorted.iter().map(|r| code(r.job.priority.code())).collect();
-        let last_runs: Vec<Option<DateTime<Utc>>> =
-            sorted.iter().map(|r| r.job.last_run_time).collect();
-        let next_runs: Vec<Option<DateTime<Utc>>> =
-            sorted.iter().map(|r| r.job.next_run_time).collect();
-        let results: Vec<Option<Cow<'_, str>>> = sorted
-            .iter()
-            .map(|r| r.job.result.as_deref().map(run_text))
-            .collect();
-        let tenants: Vec<Option<uuid::Uuid>> = sorted.iter().map(|r| r.job.tenant_id).collect();
-        let base_intervals: Vec<Option<i64>> = sorted.iter().map(|r| r.job.base_interval).collect();
-        let sql = if logs.is_empty() {
-            COMPLETE
-        } else {
-            COMPLETE_AND_LOG
-        };
-        let saved: Vec<i64> = retrying(|| {
-            let query = sqlx::query(sql)
-                .bind(&ids)
-                .bind(&tokens)
-                .bind(&statuses)
-                .bind(&trigger_counts)
-                .bind(&try_counts)
-                .bind(&abandoned)
-                .bind(&intervals)
-                .bind(&priorities)
-                .bind(&last_runs)
-                .bind(&next_runs)
-                .bind(&results)
-                .bind(&tenants)
-                .bind(&base_intervals);
-            let query = if logs.is_empty() {
-                query
-            } else {
-                bind_logs(query, logs)
-            };
-            query.fetch_all(&self.inner.pool)
-        })
-        .await
-        .map_err(|e| store_error(&self.inner.server, "complete runs", e))?
-        .iter()
-        .map(|row| row.try_get::<i64, _>(0))
-        .collect::<Result<_, _>>()
-        .map_err(|e| store_error(&self.inner.server, "complete runs", e))?;
-        let mut outcomes = vec![None; runs.len()];
-        for ord in saved {
+        .map_err(&fail)?;
+        let mut outcomes = vec![RenewOutcome::LeaseLost; leases.len()];
+        for row in &rows {
+            let ord: i64 = row.try_get("ord").map_err(&fail)?;
+            let outcome = renew_outcome(
+                row.try_get("renewed").map_err(&fail)?,
+                row.try_get("interrupt").map_err(&fail)?,
+                row.try_get("found").map_err(&fail)?,
+            );
             let caller = usize::try_from(ord)
                 .ok()
                 .and_then(|ord| order.get(ord.wrapping_sub(1)));
             if let Some(slot) = caller.and_then(|&i| outcomes.get_mut(i)) {
-                *slot = Some(CompletionOutcome::Saved);
+                *slot = outcome;
             }
         }
-        let ids: Vec<&str> = runs.iter().map(|r| r.lease.job_id.as_str()).collect();
-        self.fill_unsaved(outcomes, &ids).await
+        Ok(outcomes)
     }
 
-    /// Completes the outcomes of runs that were not saved: a lost lease if the job still
-    /// exists, else a job gone.
-    async fn fill_unsaved(
-        &self,
-        outcomes: Vec<Option<CompletionOutcome>>,
-        ids: &[&str],
-    ) -> Result<Vec<CompletionOutcome>, StoreError> {
-        if outcomes.iter().all(Option::is_some) {
-            return Ok(outcomes.into_iter().flatten().collect());
-        }
-        let unsaved: Vec<&str> = outcomes
-            .iter()
-            .zip(ids)
-            .filter(|(outcome, _)| outcome.is_none())
-            .map(|(_, id)| *id)
-            .collect();
-        let existing: Vec<String> = sqlx::query_scalar(EXISTING)
-            .bind(&unsaved)
-            .fetch_all(&self.inner.pool)
-            .await
-            .map_err(|e| store_error(&self.inner.server, "check completed jobs", e))?;
-        let existing: HashSet<&str> = existing.iter().map(String::as_str).collect();
-        Ok(outcomes
-            .into_iter()
-            .zip(ids)
-            .map(|(outcome, id)| {
-                outcome.unwrap_or(if existing.contains(id) {
-                    CompletionOutcome::LeaseLost
-                } else {
-                    CompletionOutcome::JobGone
-                })
-            })
-            .collect())
-    }
-
-    pub(crate) async fn release(
+    pub(crate) async fn give_back_run(
         &self,
         lease: &RunLease,
-        mode: ReleaseMode,
+        how: GiveBack,
     ) -> Result<CompletionOutcome, StoreError> {
-        let (again, at) = match mode {
-            ReleaseMode::KeepSchedule => (false, None),
-            ReleaseMode::RunAgainAt(at) => (true, Some(at)),
+        let (mode, at): (i16, Option<DateTime<Utc>>) = match how {
+            GiveBack::KeepSchedule => (0, None),
+            GiveBack::RunAgain => (1, None),
+            GiveBack::RunAt(at) => (2, Some(at)),
         };
-        let row = sqlx::query(RELEASE)
-            .bind(&lease.job_id)
-            .bind(lease.token)
-            .bind(again)
-            .bind(at)
-            .fetch_one(&self.inner.pool)
-            .await
-            .map_err(|e| store_error(&self.inner.server, "release a run", e))?;
-        self.outcome(&row, &lease.job_id)
-    }
-
-    fn outcome(&self, row: &PgRow, job: &str) -> Result<CompletionOutcome, StoreError> {
-        let saved: bool = row
-            .try_get("saved")
-            .map_err(|e| store_error(&self.inner.server, "read a completion", e))?;
-        let found: bool = row
-            .try_get("found")
-            .map_err(|e| store_error(&self.inner.server, "read a completion", e))?;
+        let fail = self.fail("give a run back");
+        let row = retrying(|| {
+            sqlx::query(GIVE_BACK)
+                .bind(&lease.job_id)
+                .bind(lease.token)
+                .bind(mode)
+                .bind(at)
+                .fetch_one(&self.inner.pool)
+        })
+        .await
+        .map_err(&fail)?;
+        let saved: bool = row.try_get("saved").map_err(&fail)?;
+        let found: bool = row.try_get("found").map_err(&fail)?;
         Ok(match (saved, found) {
             (true, _) => CompletionOutcome::Saved,
             (false, true) => CompletionOutcome::LeaseLost,
-            (false, false) => {
-                tracing::debug!(job_id = job, "completion of a job that is gone");
-                CompletionOutcome::JobGone
-            }
+            (false, false) => CompletionOutcome::JobGone,
         })
     }
 
-    pub(crate) async fn rescue(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-        sqlx::query_scalar(RESCUE)
-            .bind(now)
+    pub(crate) async fn rescue_expired(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Rescued>, StoreError> {
+        let fail = self.fail("rescue expired leases");
+        let rows = sqlx::query(RESCUE)
+            .bind(self.caller_now(now))
             .fetch_all(&self.inner.pool)
             .await
-            .map_err(|e| store_error(&self.inner.server, "rescue expired leases", e))
+            .map_err(&fail)?;
+        rows.iter()
+            .map(|row| {
+                Ok(Rescued {
+                    job_id: row.try_get("id")?,
+                    node: row.try_get("expired_node")?,
+                    expired_at: row.try_get("expired_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(fail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renewal_outcomes() {
+        assert_eq!(renew_outcome(true, None, true), RenewOutcome::Renewed);
+        assert_eq!(
+            renew_outcome(true, Some(20), true),
+            RenewOutcome::Interrupt(Interruption::Paused)
+        );
+        assert_eq!(
+            renew_outcome(true, Some(30), true),
+            RenewOutcome::Interrupt(Interruption::Stopped)
+        );
+        assert_eq!(renew_outcome(false, None, true), RenewOutcome::LeaseLost);
+        assert_eq!(
+            renew_outcome(false, None, false),
+            RenewOutcome::Interrupt(Interruption::Removed)
+        );
     }
 }

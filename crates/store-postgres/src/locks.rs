@@ -2,8 +2,7 @@
 //! the database's clock, so that every node agrees when a lock lapses.
 
 use async_trait::async_trait;
-use bgtasks_core::JobLockProvider;
-use bgtasks_core::store::StoreError;
+use bgtasks_store::{JobLockProvider, StoreError};
 use sqlx::PgPool;
 
 use crate::errors::store_error;

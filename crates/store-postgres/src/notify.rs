@@ -1,7 +1,8 @@
-//! The wake-up signal: a background task LISTENs on channel `bgtasks_due` and pokes every
-//! subscriber's [`Notify`] when a job may have become due. It reconnects with back-off
-//! when its connection drops, and pokes once after every (re)connect, since work may have
-//! arrived while it was away.
+//! The signals: a background task LISTENs on channels `bgtasks_due` and `bgtasks_control`
+//! on one connection and pokes every subscriber's [`Notify`] of that channel — when a job
+//! may have become due, or when a running job was paused, stopped or removed. It
+//! reconnects with back-off when its connection drops, and pokes every subscriber once
+//! after every (re)connect, since something may have happened while it was away.
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
@@ -11,8 +12,12 @@ use tokio::runtime::Handle;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-/// The channel the schema's triggers notify.
+/// The channel the schema's triggers notify when a job may have become due.
 pub const DUE_CHANNEL: &str = "bgtasks_due";
+
+/// The channel the store notifies, in the transaction that makes the change, when a job
+/// that holds a lease is paused, stopped or removed (R39).
+pub const CONTROL_CHANNEL: &str = "bgtasks_control";
 
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
@@ -47,10 +52,33 @@ enum Listener {
     Stopped,
 }
 
-/// The signal of one store: its subscribers and the listening task, started with the
+/// The subscribers of each channel.
+#[derive(Default)]
+struct Channels {
+    due: Subscribers,
+    control: Subscribers,
+}
+
+impl Channels {
+    fn wake_all(&self) {
+        self.due.wake_all();
+        self.control.wake_all();
+    }
+}
+
+/// Which channel a subscriber listens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channel {
+    /// `bgtasks_due`.
+    Due,
+    /// `bgtasks_control`.
+    Control,
+}
+
+/// The signals of one store: their subscribers and the listening task, started with the
 /// first subscription and stopped when the store is dropped.
-pub(crate) struct DueSignal {
-    subscribers: Arc<Subscribers>,
+pub(crate) struct Signals {
+    subscribers: Arc<Channels>,
     task: Mutex<Listener>,
     connect: PgConnectOptions,
     connect_timeout: Duration,
@@ -58,7 +86,7 @@ pub(crate) struct DueSignal {
     runtime: Handle,
 }
 
-impl DueSignal {
+impl Signals {
     pub(crate) fn new(
         connect: PgConnectOptions,
         connect_timeout: Duration,
@@ -75,10 +103,14 @@ impl DueSignal {
         }
     }
 
-    /// A new subscriber; starts the listening task if it is not running.
-    pub(crate) fn subscribe(&self) -> Arc<Notify> {
+    /// A new subscriber of `channel`; starts the listening task if it is not running.
+    pub(crate) fn subscribe(&self, channel: Channel) -> Arc<Notify> {
         let notify = Arc::new(Notify::new());
-        self.subscribers
+        let subscribers = match channel {
+            Channel::Due => &self.subscribers.due,
+            Channel::Control => &self.subscribers.control,
+        };
+        subscribers
             .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -104,7 +136,7 @@ impl DueSignal {
     }
 }
 
-impl Drop for DueSignal {
+impl Drop for Signals {
     fn drop(&mut self) {
         self.stop();
     }
@@ -116,7 +148,7 @@ async fn listen(
     connect: PgConnectOptions,
     connect_timeout: Duration,
     server: String,
-    subscribers: Weak<Subscribers>,
+    subscribers: Weak<Channels>,
 ) {
     // A pool of one connection kept for the listener, so that it never takes one of the
     // store's pool.
@@ -133,11 +165,12 @@ async fn listen(
         match open(&pool).await {
             Ok(mut listener) => {
                 if failures > 0 {
-                    tracing::info!(server = %server, "listening for due jobs again");
+                    tracing::info!(server = %server, "listening for due jobs and control again");
                 }
                 failures = 0;
                 backoff = BACKOFF_MIN;
-                // Work may have become due while no one was listening.
+                // Work may have become due, or a run been paused, while no one was
+                // listening.
                 let Some(subs) = subscribers.upgrade() else {
                     return;
                 };
@@ -145,13 +178,27 @@ async fn listen(
                 drop(subs);
                 loop {
                     match listener.try_recv().await {
-                        Ok(Some(_)) => {
-                            // Fold whatever else already arrived into this one wake-up.
-                            while listener.next_buffered().is_some() {}
+                        Ok(Some(first)) => {
+                            // Fold whatever else already arrived into one wake-up per
+                            // channel.
+                            let (mut due, mut control) = (false, false);
+                            let mut note = |channel: &str| {
+                                due |= channel == DUE_CHANNEL;
+                                control |= channel == CONTROL_CHANNEL;
+                            };
+                            note(first.channel());
+                            while let Some(next) = listener.next_buffered() {
+                                note(next.channel());
+                            }
                             let Some(subs) = subscribers.upgrade() else {
                                 return;
                             };
-                            subs.wake_all();
+                            if due {
+                                subs.due.wake_all();
+                            }
+                            if control {
+                                subs.control.wake_all();
+                            }
                         }
                         Ok(None) => {
                             tracing::warn!(server = %server, "the LISTEN connection was lost; reconnecting");
@@ -169,7 +216,7 @@ async fn listen(
                 if failures == 1 || failures.is_power_of_two() {
                     tracing::warn!(server = %server, %error, failures,
                         retry_in_ms = backoff.as_millis() as u64,
-                        "cannot LISTEN for due jobs; wake-ups may come late (the runtime re-reads the next due time at least every minute)");
+                        "cannot LISTEN for due jobs and control; wake-ups and interruptions may come late (the runtime re-reads the next due time and renews its leases on its own schedule)");
                 }
             }
         }
@@ -186,6 +233,6 @@ async fn open(pool: &sqlx::PgPool) -> Result<PgListener, sqlx::Error> {
     // A lost connection ends `try_recv` with `None`; this loop reconnects, with back-off.
     listener.eager_reconnect(false);
     listener.ignore_pool_close_event(true);
-    listener.listen(DUE_CHANNEL).await?;
+    listener.listen_all([DUE_CHANNEL, CONTROL_CHANNEL]).await?;
     Ok(listener)
 }

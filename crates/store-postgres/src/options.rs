@@ -9,6 +9,22 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default schema the tables live in.
 pub const DEFAULT_SCHEMA: &str = "public";
 
+/// Whose clock judges leases and due times (R45).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TimeSource {
+    /// The database's clock (the default): every node sharing the store agrees on when a
+    /// lease expires and when a run is due, whatever its own clock says. The `now`
+    /// arguments of the store's methods are ignored; the database's `now()` is used
+    /// instead, for claims (due-ness, lease expiry, the following fire time), renewals,
+    /// rescues, the control transitions (resume, trigger, start and a changed schedule
+    /// are computed from it) and the orphaned-job report.
+    #[default]
+    Database,
+    /// The caller's clock: the `now` arguments are used as given. For tests with fixed
+    /// times (the conformance suite), and for tools that replay a history.
+    Caller,
+}
+
 /// Options of [`PostgresJobStore::connect`](crate::PostgresJobStore::connect). Start from
 /// [`Default`] and change what you need:
 ///
@@ -45,8 +61,14 @@ pub struct PostgresStoreOptions {
     /// signal ([`subscribe_due`]) (default `true`). When off, the runtime re-reads the next
     /// due time every second instead.
     ///
-    /// [`subscribe_due`]: bgtasks_core::store::JobStore::subscribe_due
+    /// The control signal ([`subscribe_control`], channel `bgtasks_control`) shares the
+    /// same LISTEN connection and is offered only when this is on.
+    ///
+    /// [`subscribe_due`]: bgtasks_store::JobRuns::subscribe_due
+    /// [`subscribe_control`]: bgtasks_store::JobRuns::subscribe_control
     pub notifications: bool,
+    /// Whose clock judges leases and due times (default: the database's, R45).
+    pub time_source: TimeSource,
 }
 
 impl Default for PostgresStoreOptions {
@@ -57,6 +79,7 @@ impl Default for PostgresStoreOptions {
             schema: DEFAULT_SCHEMA.to_owned(),
             migrate: true,
             notifications: true,
+            time_source: TimeSource::Database,
         }
     }
 }
@@ -97,6 +120,13 @@ impl PostgresStoreOptions {
         self
     }
 
+    /// Sets whose clock judges leases and due times.
+    #[must_use]
+    pub fn with_time_source(mut self, time_source: TimeSource) -> Self {
+        self.time_source = time_source;
+        self
+    }
+
     /// Checks the options; the error says which one is wrong and why.
     pub(crate) fn validate(&self) -> Result<(), String> {
         if self.max_connections == 0 {
@@ -134,6 +164,11 @@ mod tests {
         assert_eq!(options.connect_timeout, Duration::from_secs(5));
         assert_eq!(options.schema, "public");
         assert!(options.migrate && options.notifications);
+        assert_eq!(
+            options.time_source,
+            TimeSource::Database,
+            "one clock by default (R45)"
+        );
         assert_eq!(options.validate(), Ok(()));
         for bad in ["", "Jobs", "1jobs", "jobs; drop table x", "a\"b"] {
             let error = options.clone().with_schema(bad).validate().unwrap_err();

@@ -1,10 +1,10 @@
-//! Jobs and run logs to and from rows: the column list, the parameter order, decoding
+//! Jobs and job records to and from rows: the column lists, the parameter order, decoding
 //! with errors that name the job and the column.
 
-use std::borrow::Cow;
-
-use bgtasks_abstractions::{JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus};
-use bgtasks_core::store::{JobLog, StoreError};
+use bgtasks_abstractions::{
+    Interruption, JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus,
+};
+use bgtasks_store::{JobRecord, LeaseInfo, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::types::Json;
@@ -23,64 +23,20 @@ macro_rules! job_columns {
 }
 pub(crate) use job_columns;
 
-/// The placeholders of the 27 job columns, in [`job_columns!`] order.
-macro_rules! job_values {
+/// The columns of a [`JobRecord`]: the job's, then what the store keeps beside it.
+macro_rules! record_columns {
     () => {
-        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, $21, $22, $23, $24, $25, $26, $27"
+        concat!(
+            $crate::rows::job_columns!(),
+            ", revision, lease_token, lease_node, lease_expires_at, lease_due_at, interrupt, \
+             triggered"
+        )
     };
 }
-pub(crate) use job_values;
-
-/// `column = $n` for every job column but the id, in [`job_columns!`] order: the body of
-/// an UPDATE that writes a whole job. (The status is `$7`; callers that treat it
-/// specially write their own.)
-macro_rules! job_assignments_but_status {
-    () => {
-        "tenant_id = $2, name = $3, job_group = $4, job_type = $5, args = $6, \
-         description = $8, creation_time = $9, begin_time = $10, end_time = $11, \
-         last_run_time = $12, next_run_time = $13, kind = $14, cron = $15, \
-         trigger_count = $16, try_count = $17, max_try_count = $18, max_count = $19, \
-         is_abandoned = $20, interval_secs = $21, priority = $22, lock_timeout_secs = $23, \
-         node_name = $24, result = $25, source = $26, base_interval_secs = $27"
-    };
-}
-pub(crate) use job_assignments_but_status;
+pub(crate) use record_columns;
 
 /// A query of the store.
 pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
-
-/// Binds `job` as parameters $1 … $27 ([`job_columns!`] order), with `id` as the id.
-pub(crate) fn bind_job<'q>(query: PgQuery<'q>, id: &str, job: &JobInfo) -> PgQuery<'q> {
-    query
-        .bind(id)
-        .bind(job.tenant_id)
-        .bind(&job.name)
-        .bind(&job.group)
-        .bind(&job.job_type)
-        .bind(Json(&job.args))
-        .bind(code(job.status.code()))
-        .bind(&job.description)
-        .bind(job.creation_time)
-        .bind(job.begin_time)
-        .bind(job.end_time)
-        .bind(job.last_run_time)
-        .bind(job.next_run_time)
-        .bind(code(job.kind.code()))
-        .bind(&job.cron)
-        .bind(job.trigger_count)
-        .bind(job.try_count)
-        .bind(job.max_try_count)
-        .bind(job.max_count)
-        .bind(job.is_abandoned)
-        .bind(job.interval)
-        .bind(code(job.priority.code()))
-        .bind(job.lock_timeout)
-        .bind(&job.node_name)
-        .bind(&job.result)
-        .bind(code(job.source.code()))
-        .bind(job.base_interval)
-}
 
 /// Binds `jobs` as 27 arrays, one per column in [`job_columns!`] order ($1 … $27), for an
 /// insert from `unnest`.
@@ -124,7 +80,7 @@ pub(crate) fn code(value: i32) -> i16 {
 }
 
 /// Reads one column of a job row, naming the job and column when it does not decode.
-fn get<'r, T>(row: &'r PgRow, job: &str, column: &str) -> Result<T, StoreError>
+pub(crate) fn get<'r, T>(row: &'r PgRow, job: &str, column: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
 {
@@ -186,111 +142,53 @@ pub(crate) fn jobs_from_rows(rows: &[PgRow]) -> Result<Vec<JobInfo>, StoreError>
     rows.iter().map(job_from_row).collect()
 }
 
-/// The run-log columns, in insert order.
-macro_rules! log_columns {
-    () => {
-        "job_id, job_name, job_group, job_type, message, run_time, exception, tenant_id, node, \
-         duration_ms"
+/// The stored code of an interruption asked of a running job: the status it asked for.
+pub(crate) fn interrupt_code(interrupt: Option<Interruption>) -> Option<i16> {
+    interrupt.map(|why| match why {
+        Interruption::Stopped => 30,
+        // Only pause and stop are stored; anything else would be a pause.
+        _ => 20,
+    })
+}
+
+/// Decodes a job record from a row holding (at least) the [`record_columns!`].
+pub(crate) fn record_from_row(row: &PgRow) -> Result<JobRecord, StoreError> {
+    let job = job_from_row(row)?;
+    let id = job.id.as_str();
+    let lease_node: Option<String> = get(row, id, "lease_node")?;
+    let lease = match lease_node {
+        None => None,
+        Some(node) => {
+            let expires_at: Option<DateTime<Utc>> = get(row, id, "lease_expires_at")?;
+            let due_at: Option<DateTime<Utc>> = get(row, id, "lease_due_at")?;
+            let missing = |column| corrupt(id, column, "a held lease has no time");
+            Some(LeaseInfo {
+                node,
+                token: get(row, id, "lease_token")?,
+                expires_at: expires_at.ok_or_else(|| missing("lease_expires_at"))?,
+                due_at: due_at.ok_or_else(|| missing("lease_due_at"))?,
+            })
+        }
     };
-}
-pub(crate) use log_columns;
-
-/// An insert of the run logs bound (by [`bind_logs`]) as the ten arrays `$p1` … `$p10`,
-/// in order.
-macro_rules! insert_logs {
-    ($p1:literal, $p2:literal, $p3:literal, $p4:literal, $p5:literal, $p6:literal,
-     $p7:literal, $p8:literal, $p9:literal, $p10:literal) => {
-        concat!(
-            "INSERT INTO bgtasks_logs (",
-            $crate::rows::log_columns!(),
-            ") SELECT job_id, job_name, job_group, job_type, message, run_time, exception, \
-               tenant_id, node, duration_ms FROM unnest(",
-            $p1,
-            "::text[], ",
-            $p2,
-            "::text[], ",
-            $p3,
-            "::text[], ",
-            $p4,
-            "::text[], ",
-            $p5,
-            "::text[], ",
-            $p6,
-            "::timestamptz[], ",
-            $p7,
-            "::text[], ",
-            $p8,
-            "::uuid[], ",
-            $p9,
-            "::text[], ",
-            $p10,
-            "::int8[]) WITH ORDINALITY \
-               AS l(job_id, job_name, job_group, job_type, message, run_time, exception, \
-                 tenant_id, node, duration_ms, ord) \
-             ORDER BY ord"
-        )
+    let interrupt: Option<i16> = get(row, id, "interrupt")?;
+    let interrupt = match interrupt {
+        None => None,
+        Some(20) => Some(Interruption::Paused),
+        Some(30) => Some(Interruption::Stopped),
+        Some(other) => {
+            return Err(corrupt(
+                id,
+                "interrupt",
+                format!("unknown interrupt code {other}"),
+            ));
+        }
     };
-}
-pub(crate) use insert_logs;
-
-/// Binds run logs as arrays, one per [`log_columns!`] column ($1 … $10), for an insert
-/// from `unnest`.
-/// Text a run produced (result, error) may hold NUL characters, which PostgreSQL text
-/// cannot: they are written as U+FFFD, so that one run's output never fails a batch.
-pub(crate) fn bind_logs<'q>(query: PgQuery<'q>, logs: &[JobLog]) -> PgQuery<'q> {
-    let column = |f: fn(&JobLog) -> Option<&str>| {
-        logs.iter().map(|l| f(l).map(run_text)).collect::<Vec<_>>()
-    };
-    query
-        .bind(column(|l| Some(l.job_id.as_str())))
-        .bind(column(|l| Some(l.job_name.as_str())))
-        .bind(column(|l| Some(l.job_group.as_str())))
-        .bind(column(|l| Some(l.job_type.as_str())))
-        .bind(column(|l| Some(l.message.as_str())))
-        .bind(logs.iter().map(|l| l.run_time).collect::<Vec<_>>())
-        .bind(column(|l| l.exception.as_deref()))
-        .bind(logs.iter().map(|l| l.tenant_id).collect::<Vec<_>>())
-        .bind(column(|l| Some(l.node.as_str())))
-        .bind(
-            logs.iter()
-                .map(|l| duration_ms(l.duration_ms))
-                .collect::<Vec<_>>(),
-        )
-}
-
-/// Text produced by a run, storable: NUL characters (which PostgreSQL text cannot hold)
-/// become U+FFFD.
-pub(crate) fn run_text(text: &str) -> Cow<'_, str> {
-    if text.contains('\0') {
-        Cow::Owned(text.replace('\0', "\u{FFFD}"))
-    } else {
-        Cow::Borrowed(text)
-    }
-}
-
-/// A duration in milliseconds as stored (BIGINT).
-pub(crate) fn duration_ms(ms: u64) -> i64 {
-    i64::try_from(ms).unwrap_or(i64::MAX)
-}
-
-/// Decodes a run log from a row holding the [`log_columns!`].
-pub(crate) fn log_from_row(row: &PgRow) -> Result<JobLog, StoreError> {
-    let job_id: String = row
-        .try_get("job_id")
-        .map_err(|e| corrupt("<unknown>", "job_id", e))?;
-    let job = job_id.as_str();
-    let duration: i64 = get(row, job, "duration_ms")?;
-    Ok(JobLog {
-        job_name: get(row, job, "job_name")?,
-        job_group: get(row, job, "job_group")?,
-        job_type: get(row, job, "job_type")?,
-        message: get(row, job, "message")?,
-        run_time: get::<DateTime<Utc>>(row, job, "run_time")?,
-        exception: get(row, job, "exception")?,
-        tenant_id: get(row, job, "tenant_id")?,
-        node: get(row, job, "node")?,
-        duration_ms: u64::try_from(duration).unwrap_or(0),
-        job_id,
+    Ok(JobRecord {
+        revision: get(row, id, "revision")?,
+        lease,
+        interrupt,
+        triggered: get(row, id, "triggered")?,
+        job,
     })
 }
 

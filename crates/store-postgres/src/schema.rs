@@ -1,7 +1,7 @@
 //! The schema: embedded migrations, applied at start-up, and the version check that keeps
 //! an old build off a database a newer build has upgraded.
 
-use bgtasks_core::store::StoreError;
+use bgtasks_store::StoreError;
 use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, SqlSafeStr};
 
@@ -9,15 +9,25 @@ use crate::errors::store_error;
 
 /// The schema version this build writes and understands. A database at a newer version
 /// (upgraded by a newer build) is refused at start-up; an older one is migrated.
-pub const SCHEMA_VERSION: i32 = 1;
+///
+/// Version 2 (the `bgtasks-store` contract) added the definition revision, the interrupt
+/// and trigger flags of a running job, the store-wide lease token sequence and the node
+/// registry.
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The table sqlx records applied migrations in: our own, so that an application's
 /// migrations in the same schema do not collide with ours.
 const MIGRATIONS_TABLE: &str = "bgtasks_migrations";
 
 /// The embedded migrations, one per file of `migrations/`, in version order.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (
+        2,
+        "store contract",
+        include_str!("../migrations/0002_store_contract.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS

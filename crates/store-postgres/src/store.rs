@@ -3,25 +3,27 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use bgtasks_core::store::StoreError;
+use bgtasks_store::StoreError;
+use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgConnection, PgPool};
 use tokio::sync::Notify;
 
 use crate::actions::PostgresJobActionStore;
-use crate::claims::ScheduleCache;
 use crate::locks::PostgresJobLockProvider;
-use crate::notify::DueSignal;
-use crate::options::PostgresStoreOptions;
+use crate::notify::{Channel, Signals};
+use crate::options::{PostgresStoreOptions, TimeSource};
+use crate::schedules::ScheduleCache;
 use crate::schema;
 
 /// A job store in PostgreSQL, shared by any number of nodes. Cheap to clone: clones share
 /// one connection pool.
 ///
+/// It implements every capability of the store contract (`bgtasks_store::JobStore`).
 /// Claims take due rows with `FOR UPDATE SKIP LOCKED` in one transaction per batch, so
-/// nodes never wait for each other and never claim one run twice; completions are fenced by
-/// the lease token; a LISTEN connection turns the schema's `pg_notify('bgtasks_due')` into
-/// the runtime's wake-up signal.
+/// nodes never wait for each other and never claim one run twice; completions are fenced
+/// by lease tokens from one sequence; a LISTEN connection turns `pg_notify` on channels
+/// `bgtasks_due` and `bgtasks_control` into the runtime's wake-up and control signals.
 #[derive(Clone)]
 pub struct PostgresJobStore {
     pub(crate) inner: Arc<Inner>,
@@ -32,7 +34,8 @@ pub(crate) struct Inner {
     /// `host:port` of the server, for messages (never the credentials).
     pub(crate) server: String,
     pub(crate) schedules: ScheduleCache,
-    signal: Option<DueSignal>,
+    pub(crate) time_source: TimeSource,
+    signals: Option<Signals>,
 }
 
 impl std::fmt::Debug for PostgresJobStore {
@@ -91,16 +94,17 @@ impl PostgresJobStore {
             // a dead connection is replaced instead of failing a completion.
             .test_before_acquire(true)
             .connect_lazy_with(connect.clone());
-        let signal = options
+        let signals = options
             .notifications
-            .then(|| DueSignal::new(connect, options.connect_timeout, server.clone(), runtime));
+            .then(|| Signals::new(connect, options.connect_timeout, server.clone(), runtime));
         tracing::debug!(server = %server, schema = %options.schema, "connected the PostgreSQL job store");
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
                 server,
                 schedules: ScheduleCache::default(),
-                signal,
+                time_source: options.time_source,
+                signals,
             }),
         })
     }
@@ -133,14 +137,36 @@ impl PostgresJobStore {
     /// use to come back and closes them all. Operations after this fail as unavailable
     /// (for every clone of this store).
     pub async fn close(&self) {
-        if let Some(signal) = &self.inner.signal {
-            signal.stop();
+        if let Some(signals) = &self.inner.signals {
+            signals.stop();
         }
         self.inner.pool.close().await;
     }
 
-    pub(crate) fn subscribe(&self) -> Option<Arc<Notify>> {
-        self.inner.signal.as_ref().map(DueSignal::subscribe)
+    /// Whose clock judges leases and due times.
+    pub fn time_source(&self) -> TimeSource {
+        self.inner.time_source
+    }
+
+    pub(crate) fn subscribe(&self, channel: Channel) -> Option<Arc<Notify>> {
+        self.inner
+            .signals
+            .as_ref()
+            .map(|signals| signals.subscribe(channel))
+    }
+
+    /// The caller's `now` to bind where the SQL reads `COALESCE($n, now())`: `Some` when
+    /// the caller's clock is the store's, `None` when the database's is (R45).
+    pub(crate) fn caller_now(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self.inner.time_source {
+            TimeSource::Caller => Some(now),
+            TimeSource::Database => None,
+        }
+    }
+
+    /// A handler turning a database error of operation `what` into a store error.
+    pub(crate) fn fail<'a>(&'a self, what: &'a str) -> impl Fn(sqlx::Error) -> StoreError + 'a {
+        move |e| crate::errors::store_error(&self.inner.server, what, e)
     }
 }
 

@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use bgtasks_abstractions::{JobError, JobInfo, JobRunnableContext, JobStatus, job_fn};
-use bgtasks_core::store::{CompletionOutcome, JobStore};
+use bgtasks_core::store::{
+    ClaimRequest, CompletionOutcome, JobDefinitions, JobRuns, RunCompletion, RunLogs,
+};
 use bgtasks_core::{JobScheduler, RunReport, Runtime};
 use bgtasks_postgres::PostgresJobStore;
 use chrono::{Timelike, Utc};
@@ -100,7 +102,7 @@ async fn three_nodes_run_two_thousand_jobs_each_exactly_once() {
                 let mut job = counting_job(i);
                 job.status = JobStatus::Queuing;
                 job.next_run_time = Some(job.begin_time);
-                assert!(writer.insert(&job).await.unwrap());
+                assert_eq!(writer.insert(&[job]).await.unwrap(), vec![true]);
             }
         })
     });
@@ -173,7 +175,7 @@ async fn a_period_tick_runs_once_across_three_nodes() {
     let store = support::connect(&url).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let job = store.find("every-second").await.unwrap().unwrap();
+        let job = store.find("every-second").await.unwrap().unwrap().job;
         if job.trigger_count >= 5 {
             break;
         }
@@ -208,7 +210,7 @@ async fn a_period_tick_runs_once_across_three_nodes() {
         "{} runs for {ticks} ticks",
         runs.len()
     );
-    let job = store.find("every-second").await.unwrap().unwrap();
+    let job = store.find("every-second").await.unwrap().unwrap().job;
     assert_eq!(
         job.trigger_count as usize,
         runs.len(),
@@ -225,9 +227,15 @@ async fn a_run_whose_node_died_is_rescued_and_finished_by_another_node() {
     let mut job = counting_job(0);
     job.status = JobStatus::Queuing;
     job.next_run_time = Some(job.begin_time);
-    dead.insert(&job).await.unwrap();
+    dead.insert(&[job]).await.unwrap();
     let orphan = dead
-        .claim_due("dead-node", Utc::now(), 1, Duration::from_secs(1))
+        .claim(&ClaimRequest {
+            node: "dead-node",
+            now: Utc::now(),
+            limit: 1,
+            lease: Duration::from_secs(1),
+            job_types: None,
+        })
         .await
         .unwrap()
         .remove(0);
@@ -242,7 +250,7 @@ async fn a_run_whose_node_died_is_rescued_and_finished_by_another_node() {
     }
     let deadline = Instant::now() + Duration::from_secs(15);
     let finished = loop {
-        let job = dead.find(&orphan.job.id).await.unwrap().unwrap();
+        let job = dead.find(&orphan.job.id).await.unwrap().unwrap().job;
         if job.status == JobStatus::Completed {
             break job;
         }
@@ -286,8 +294,16 @@ async fn a_run_whose_node_died_is_rescued_and_finished_by_another_node() {
     );
     // The dead node comes back and tries to complete: its lease is long gone.
     assert_eq!(
-        dead.complete_run(&orphan.lease, &orphan.job).await.unwrap(),
-        CompletionOutcome::LeaseLost
+        dead.complete(
+            &[RunCompletion {
+                lease: orphan.lease.clone(),
+                job: orphan.job.clone(),
+            }],
+            &[]
+        )
+        .await
+        .unwrap(),
+        vec![CompletionOutcome::LeaseLost]
     );
 }
 

@@ -3,24 +3,25 @@
 //! A claim is one `BEGIN IMMEDIATE` transaction: SQLite lets one writer in at a time, so
 //! the candidates a claim reads cannot be claimed by anyone else before it commits. The
 //! next run time of each claimed job is computed in Rust (cron, interval, end time) and
-//! written in the same transaction, with one statement for all the runs of a batch.
+//! written in the same transaction, with one statement for all the runs of a batch. Lease
+//! tokens come from the store-wide counter `bgtasks_lease_tokens`, read and bumped in the
+//! same transaction, so a token is never handed out twice in the life of the file (R38).
+//! Jobs of types the node does not run are left for nodes that run them (R41).
 //!
 //! The order is the reference's: priority, then fewest tries, then earliest due. A claim
 //! walks the (priority, tries) groups of the index `bgtasks_jobs_claim` from the best down
 //! and, in each, seeks the runs due by now — so it reads the runs it takes and a few index
 //! entries per group, however many other runs are due or scheduled.
 
-use std::time::Duration;
-
 use bgtasks_abstractions::{RunLease, next_fire_time_after_run};
-use bgtasks_core::store::{ClaimedRun, StoreError};
+use bgtasks_store::{ClaimRequest, ClaimedRun, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 
-use crate::errors::store_error;
-use crate::rows::{self, RowReader, job_columns, micros};
+use crate::errors::{other, store_error};
+use crate::rows::{self, RowReader, after, job_columns, micros, stored};
 use crate::store::Inner;
 
 /// A run that can be claimed: schedulable, not abandoned, scheduled, and unleased. The
@@ -53,72 +54,80 @@ const NEXT_GROUP_LOWER_PRIORITY: &str = concat!(
     " AND priority < ?1 ORDER BY priority DESC, try_count LIMIT 1"
 );
 
-/// The runs of one group due by `?3` that node `?4` may run, earliest first.
+/// The runs of one group due by `?3` that node `?4` may run, of the job types of `?5` (a
+/// JSON array; NULL: any type), earliest first.
 const DUE_IN_GROUP: &str = concat!(
-    "SELECT rowid AS row_id, fencing_token, ",
+    "SELECT rowid AS row_id, ",
     job_columns!(),
     " FROM bgtasks_jobs INDEXED BY bgtasks_jobs_claim WHERE ",
     claimable!(),
     " AND priority = ?1 AND try_count = ?2 AND next_run_time <= ?3 \
-      AND (node_name IS NULL OR node_name = ?4) ORDER BY next_run_time, rowid LIMIT ?5"
+      AND (node_name IS NULL OR node_name = ?4) \
+      AND (?5 IS NULL OR job_type IN (SELECT value FROM json_each(?5))) \
+      ORDER BY next_run_time, rowid LIMIT ?6"
 );
 
+/// The last lease token handed out in the store.
+const LAST_TOKEN: &str = "SELECT last FROM bgtasks_lease_tokens WHERE id = 1";
+
+/// Records the last lease token handed out.
+const SAVE_TOKEN: &str = "UPDATE bgtasks_lease_tokens SET last = ?1 WHERE id = 1";
+
 /// Leases the runs of `?1`, a JSON array of `[rowid, token, next run time]`, to node
-/// `?2` until `?3`. The lease remembers when the run was due (the old next run time).
-const TAKE_LEASES: &str = "UPDATE bgtasks_jobs SET fencing_token = v.token, \
-     lease_token = v.token, lease_node = ?2, lease_expires_at = ?3, \
-     lease_due_at = next_run_time, next_run_time = v.next \
+/// `?2` until `?3`. The lease remembers when the run was due (the old next run time); a
+/// new lease has no interruption or trigger pending.
+const TAKE_LEASES: &str = "UPDATE bgtasks_jobs SET lease_token = v.token, lease_node = ?2, \
+     lease_expires_at = ?3, lease_due_at = next_run_time, next_run_time = v.next, \
+     interrupt = NULL, triggered = 0 \
      FROM (SELECT value ->> 0 AS row_id, value ->> 1 AS token, value ->> 2 AS next \
            FROM jsonb_each(?1)) AS v \
      WHERE bgtasks_jobs.rowid = v.row_id";
 
-/// Takes a job out of the schedule (past its end time, or a row that does not decode).
+/// Takes a job past its end time out of the schedule (R3).
 const UNSCHEDULE: &str = "UPDATE bgtasks_jobs SET next_run_time = NULL WHERE rowid = ?";
 
+/// Sets aside a row that does not decode (R42): Stopped, no next run, the reason as its
+/// result.
+const SET_ASIDE: &str =
+    "UPDATE bgtasks_jobs SET status = 30, next_run_time = NULL, result = ?2 WHERE rowid = ?1";
+
+/// The earliest claimable run that node `?1` may run, of the job types of `?2` (a JSON
+/// array; NULL: any type).
 const NEXT_DUE: &str = concat!(
     "SELECT id, next_run_time FROM bgtasks_jobs INDEXED BY bgtasks_jobs_due WHERE ",
     claimable!(),
-    " AND (node_name IS NULL OR node_name = ?) ORDER BY next_run_time LIMIT 1"
+    " AND (node_name IS NULL OR node_name = ?1) \
+      AND (?2 IS NULL OR job_type IN (SELECT value FROM json_each(?2))) \
+      ORDER BY next_run_time LIMIT 1"
 );
 
-/// A time as the store keeps it (to the microsecond).
-pub(crate) fn stored(time: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(micros(time)).unwrap_or(time)
-}
-
-fn after(now: DateTime<Utc>, duration: Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(duration)
-        .ok()
-        .and_then(|d| now.checked_add_signed(d))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+/// The job types of a request as a JSON array, `None` for any type.
+fn types_json(job_types: Option<&[String]>) -> Option<String> {
+    job_types.map(|types| json!(types).to_string())
 }
 
 /// A (priority code, try count) group of the claim order.
 type Group = (i64, i64);
 
-/// Claims up to `limit` due runs that `node` may run, leasing each until `now + lease`.
-pub(crate) async fn claim_due(
+/// Claims up to `request.limit` due runs that the node may run, leasing each until
+/// `now + lease`.
+pub(crate) async fn claim(
     inner: &Inner,
-    node: &str,
-    now: DateTime<Utc>,
-    limit: usize,
-    lease: Duration,
+    request: &ClaimRequest<'_>,
 ) -> Result<Vec<ClaimedRun>, StoreError> {
-    if limit == 0 {
+    let limit = request.limit;
+    if limit == 0 || request.job_types.is_some_and(<[String]>::is_empty) {
         return Ok(Vec::new());
     }
-    let failed = |e| store_error(&inner.db, "claim due runs", e);
-    let _write = inner.write_gate().await;
-    let mut tx = inner
-        .pool
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(failed)?;
+    let failed = inner.failed("claim due runs");
+    let (_turn, mut tx) = inner.begin_write("claim due runs").await?;
     let mut claim = Claim {
         inner,
-        node,
-        now,
-        expires_at: stored(after(now, lease)),
+        node: request.node,
+        job_types: types_json(request.job_types),
+        now: request.now,
+        expires_at: stored(after(request.now, request.lease)),
+        last_token: None,
         runs: Vec::with_capacity(limit.min(1024)),
     };
     let mut group = next_group(&mut tx, inner, None).await?;
@@ -129,7 +138,14 @@ pub(crate) async fn claim_due(
         }
         group = next_group(&mut tx, inner, Some(current)).await?;
     }
-    tx.commit().await.map_err(failed)?;
+    if let Some(last) = claim.last_token.filter(|_| !claim.runs.is_empty()) {
+        sqlx::query(SAVE_TOKEN)
+            .bind(last)
+            .execute(&mut *tx)
+            .await
+            .map_err(&failed)?;
+    }
+    tx.commit().await.map_err(&failed)?;
     Ok(claim.runs)
 }
 
@@ -166,8 +182,12 @@ async fn next_group(
 struct Claim<'a> {
     inner: &'a Inner,
     node: &'a str,
+    /// The job types the node runs, as a JSON array; `None`: any.
+    job_types: Option<String>,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    /// The last lease token handed out, once read from the counter.
+    last_token: Option<i64>,
     runs: Vec<ClaimedRun>,
 }
 
@@ -179,8 +199,8 @@ impl Claim<'_> {
         (priority, tries): Group,
         limit: usize,
     ) -> Result<(), StoreError> {
-        let db = &self.inner.db;
-        let failed = |e| store_error(db, "claim due runs", e);
+        let inner = self.inner;
+        let failed = inner.failed("claim due runs");
         while self.runs.len() < limit {
             let want = limit - self.runs.len();
             let rows = sqlx::query(DUE_IN_GROUP)
@@ -188,24 +208,31 @@ impl Claim<'_> {
                 .bind(tries)
                 .bind(micros(self.now))
                 .bind(self.node.to_owned())
+                .bind(self.job_types.clone())
                 .bind(rows::limit(want))
                 .fetch_all(&mut *conn)
                 .await
-                .map_err(failed)?;
+                .map_err(&failed)?;
+            if !rows.is_empty() && self.last_token.is_none() {
+                self.last_token = Some(last_token(conn, inner).await?);
+            }
             let mut leases = Vec::with_capacity(rows.len());
             let mut passed_over = false;
             for row in &rows {
-                match self.take(row)? {
-                    Take::Lease(lease) => leases.push(lease),
-                    Take::Unschedule(row_id) => {
-                        sqlx::query(UNSCHEDULE)
-                            .bind(row_id)
-                            .execute(&mut *conn)
-                            .await
-                            .map_err(failed)?;
-                        passed_over = true;
+                let (statement, row_id, reason) = match self.take(row)? {
+                    Take::Lease(lease) => {
+                        leases.push(lease);
+                        continue;
                     }
+                    Take::Unschedule(row_id) => (UNSCHEDULE, row_id, None),
+                    Take::SetAside(row_id, reason) => (SET_ASIDE, row_id, Some(reason)),
+                };
+                let mut query = sqlx::query(statement).bind(row_id);
+                if let Some(reason) = reason {
+                    query = query.bind(reason);
                 }
+                query.execute(&mut *conn).await.map_err(&failed)?;
+                passed_over = true;
             }
             if !leases.is_empty() {
                 sqlx::query(TAKE_LEASES)
@@ -214,7 +241,7 @@ impl Claim<'_> {
                     .bind(micros(self.expires_at))
                     .execute(&mut *conn)
                     .await
-                    .map_err(failed)?;
+                    .map_err(&failed)?;
             }
             // Rows passed over left room under the limit: look again, unless the group
             // had no more.
@@ -226,21 +253,18 @@ impl Claim<'_> {
     }
 
     /// Decides what happens to one candidate row: its run is claimed (the claimed run is
-    /// recorded, and the row's lease returned for writing), or the row is taken out of
-    /// the schedule (past its end time, or not decodable).
+    /// recorded, and the row's lease returned for writing), the row is taken out of the
+    /// schedule (past its end time), or set aside (not decodable, R42).
     fn take(&mut self, row: &SqliteRow) -> Result<Take, StoreError> {
         let db = &self.inner.db;
         let reader = RowReader::new(row, db, "id");
         let row_id = reader.int("row_id")?;
-        let decoded = reader
-            .job()
-            .and_then(|job| Ok((job, reader.int("fencing_token")?)));
-        let (mut job, fencing) = match decoded {
-            Ok(decoded) => decoded,
+        let mut job = match reader.job() {
+            Ok(job) => job,
             Err(error) => {
                 tracing::error!(db = %db, %error,
-                    "a due job does not decode; it is set aside (no next run time) until it is stored again");
-                return Ok(Take::Unschedule(row_id));
+                    "a due job does not decode; it is set aside (Stopped, the reason as its result)");
+                return Ok(Take::SetAside(row_id, format!("set aside: {error}")));
             }
         };
         let Some(due) = job.next_run_time else {
@@ -250,7 +274,7 @@ impl Claim<'_> {
             // Past its end time: it never runs again (R3).
             return Ok(Take::Unschedule(row_id));
         }
-        let token = fencing.saturating_add(1);
+        let token = self.next_token(reader.job_id())?;
         let schedule = self.inner.schedule_of(&job);
         job.next_run_time =
             next_fire_time_after_run(&job, schedule.as_deref(), self.now).map(stored);
@@ -267,22 +291,60 @@ impl Claim<'_> {
         });
         Ok(Take::Lease(lease))
     }
+
+    /// The next lease token (the counter was read when the first candidate was found).
+    fn next_token(&mut self, job: &str) -> Result<i64, StoreError> {
+        let next = self
+            .last_token
+            .and_then(|last| last.checked_add(1))
+            .ok_or_else(|| {
+                other(format!(
+                    "no lease token left for job `{job}` in the SQLite job store `{}`",
+                    self.inner.db
+                ))
+            })?;
+        self.last_token = Some(next);
+        Ok(next)
+    }
+}
+
+/// The last lease token the store handed out.
+async fn last_token(conn: &mut SqliteConnection, inner: &Inner) -> Result<i64, StoreError> {
+    let last: Option<i64> = sqlx::query_scalar(LAST_TOKEN)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(inner.failed("claim due runs"))?;
+    last.ok_or_else(|| {
+        other(format!(
+            "the lease token counter (table `bgtasks_lease_tokens`) of the SQLite job store \
+             `{}` has no row; the schema is damaged",
+            inner.db
+        ))
+    })
 }
 
 /// What a claim does with one candidate row.
 enum Take {
     /// Lease it: `[rowid, token, next run time]` for [`TAKE_LEASES`].
     Lease(serde_json::Value),
-    /// Take it out of the schedule.
+    /// Take it out of the schedule (past its end time).
     Unschedule(i64),
+    /// Set it aside, with the reason (it does not decode).
+    SetAside(i64, String),
 }
 
+/// The earliest time a job `node` may claim becomes due.
 pub(crate) async fn next_due_time(
     inner: &Inner,
     node: &str,
+    job_types: Option<&[String]>,
 ) -> Result<Option<DateTime<Utc>>, StoreError> {
+    if job_types.is_some_and(<[String]>::is_empty) {
+        return Ok(None);
+    }
     let row = sqlx::query(NEXT_DUE)
         .bind(node.to_owned())
+        .bind(types_json(job_types))
         .fetch_optional(&inner.pool)
         .await
         .map_err(|e| store_error(&inner.db, "read the next due time", e))?;

@@ -1,188 +1,212 @@
-//! Ending a run's lease: with its outcome (one run, or a batch in one transaction), or
-//! without one. Every write is fenced by the lease's token: a run whose lease was rescued
-//! and claimed again writes nothing.
+//! Ending a run's lease: with its outcome (a batch of runs and their logs in one
+//! transaction), or without one (give back). Every write is fenced by the lease's token:
+//! a run whose lease was rescued and claimed again, or whose job was removed (and maybe
+//! queued again), writes nothing. Each statement is set-based, and states in SQL what
+//! `rules::complete` and `rules::give_back` do, end of the lease included
+//! (`end_lease!`): a pause or stop asked during the run makes it interrupted, a trigger
+//! during the run makes the job due again at the run's due time.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use bgtasks_abstractions::{JobInfo, RunLease};
-use bgtasks_core::store::{CompletionOutcome, ReleaseMode, RunCompletion, StoreError};
+use bgtasks_abstractions::{Interruption, JobInfo, RunLease};
+use bgtasks_store::{CompletionOutcome, GiveBack, JobLog, RunCompletion, StoreError};
 use serde_json::json;
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
-use crate::errors::store_error;
-use crate::rows::{SqliteQuery, micros};
-use crate::store::Inner;
+use crate::logs::INSERT_LOGS;
+use crate::rows::{interruption_of, log_values, micros, tenant_text};
+use crate::store::{Inner, schedulable};
 
-/// The run-state columns a completion writes (as `merge_run_state` does), from the row
-/// `v`: edits to the definition made during the run are kept, and a job paused during
-/// the run stays paused unless the run ended it (Completed, Stopped).
-macro_rules! run_state_from_v {
-    () => {
-        "status = CASE WHEN bgtasks_jobs.status = 20 AND v.status NOT IN (0, 30) \
-         THEN 20 ELSE v.status END, \
-         trigger_count = v.trigger_count, try_count = v.try_count, \
-         is_abandoned = v.is_abandoned, interval_secs = v.interval_secs, \
-         priority = v.priority, last_run_time = v.last_run_time, \
-         next_run_time = v.next_run_time, result = v.result, tenant_id = v.tenant_id, \
-         base_interval = v.base_interval, \
-         lease_token = NULL, lease_node = NULL, lease_expires_at = NULL, lease_due_at = NULL"
+/// The status a job returns to when it becomes active again (`active_status`), from the
+/// try count `$tries` and the trigger count `$triggers` (SQL expressions).
+macro_rules! active_status {
+    ($tries:literal, $triggers:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $tries,
+            " > 0 THEN 15 WHEN ",
+            $triggers,
+            " > 0 THEN 10 ELSE 5 END"
+        )
     };
 }
+pub(crate) use active_status;
 
-/// Completes one run: `?1` id, `?2` token, `?3`..`?13` the run state.
+/// The end of a lease (`end_lease` of the rules), given the job's state as the run left
+/// it — `e_status`, `e_abandoned`, `e_tries`, `e_triggers` — and `o_triggered`, whether
+/// it was triggered during the run: a triggered job is active again (an abandoned one
+/// with its tries back). The lease, interruption and trigger are cleared. (The next run
+/// time, which a trigger makes the run's due time, is each statement's.)
+macro_rules! end_lease {
+    () => {
+        concat!(
+            "status = CASE WHEN o_triggered <> 0 \
+               AND (e_status NOT IN (5, 10, 15) OR e_abandoned <> 0) THEN ",
+            $crate::completion::active_status!(
+                "(CASE WHEN e_abandoned <> 0 THEN 0 ELSE e_tries END)",
+                "e_triggers"
+            ),
+            " ELSE e_status END, \
+             is_abandoned = CASE WHEN o_triggered <> 0 THEN 0 ELSE e_abandoned END, \
+             try_count = CASE WHEN o_triggered <> 0 AND e_abandoned <> 0 THEN 0 \
+               ELSE e_tries END, \
+             trigger_count = e_triggers, \
+             lease_token = NULL, lease_node = NULL, lease_expires_at = NULL, \
+             lease_due_at = NULL, interrupt = NULL, triggered = 0"
+        )
+    };
+}
+pub(crate) use end_lease;
+
+/// Completes the runs of `?1` (a JSON array of [`run_state`] arrays, one per lease):
+/// where a pause or stop was asked during the run, the job keeps its state (due again
+/// at the run's due time, unless Stopped); elsewhere the run's state is written (only
+/// the run-state fields, R20). The lease then ends.
 const COMPLETE: &str = concat!(
     "UPDATE bgtasks_jobs SET ",
-    run_state_from_v!(),
-    " FROM (SELECT ?3 AS status, ?4 AS trigger_count, ?5 AS try_count, ?6 AS is_abandoned, \
-      ?7 AS interval_secs, ?8 AS priority, ?9 AS last_run_time, ?10 AS next_run_time, \
-      ?11 AS result, ?12 AS tenant_id, ?13 AS base_interval) AS v \
-     WHERE bgtasks_jobs.id = ?1 AND bgtasks_jobs.lease_token = ?2"
+    end_lease!(),
+    ", interval_secs = e.interval_secs, priority = e.priority, \
+       last_run_time = e.last_run_time, result = e.result, tenant_id = e.tenant_id, \
+       base_interval = e.base_interval, \
+       next_run_time = CASE WHEN o_triggered <> 0 THEN e.due_at ELSE e.next_run_time END \
+     FROM (SELECT j.id AS id, j.triggered AS o_triggered, j.lease_due_at AS due_at, \
+       CASE WHEN j.interrupt IS NULL THEN v.value ->> 2 ELSE j.status END AS e_status, \
+       CASE WHEN j.interrupt IS NULL THEN v.value ->> 3 ELSE j.trigger_count END AS e_triggers, \
+       CASE WHEN j.interrupt IS NULL THEN v.value ->> 4 ELSE j.try_count END AS e_tries, \
+       CASE WHEN j.interrupt IS NULL THEN v.value ->> 5 ELSE j.is_abandoned END AS e_abandoned, \
+       CASE WHEN j.interrupt IS NULL THEN v.value ->> 6 ELSE j.interval_secs END AS interval_secs, \
+       CASE WHEN j.interrupt IS NULL THEN v.value ->> 7 ELSE j.priority END AS priority, \
+       CASE WHEN j.interrupt IS NULL THEN v.value ->> 8 ELSE j.last_run_time END AS last_run_time, \
+       CASE WHEN j.interrupt IS NULL THEN v.value ->> 9 \
+            WHEN j.status = 30 THEN NULL ELSE j.lease_due_at END AS next_run_time, \
+       CASE WHEN j.interrupt IS NULL THEN v.value ->> 10 ELSE j.result END AS result, \
+       CASE WHEN j.interrupt IS NULL THEN v.value ->> 11 ELSE j.tenant_id END AS tenant_id, \
+       CASE WHEN j.interrupt IS NULL THEN v.value ->> 12 ELSE j.base_interval END AS base_interval \
+       FROM jsonb_each(?1) AS v JOIN bgtasks_jobs AS j \
+         ON j.id = v.value ->> 0 AND j.lease_token = v.value ->> 1) AS e \
+     WHERE bgtasks_jobs.id = e.id"
 );
 
-/// Completes the runs of `?1`, a JSON array of [`run_state`] arrays; returns the
-/// `(id, token)` of each run saved.
-const COMPLETE_MANY: &str = concat!(
+/// The lease, interruption and trigger of the jobs of `?1` (a JSON array of ids).
+const LEASES_OF: &str = "SELECT id, lease_token, interrupt, triggered FROM bgtasks_jobs \
+     WHERE id IN (SELECT value FROM json_each(?1))";
+
+/// Gives back the run of job `?1` under lease `?2` (`rules::give_back`): due again at
+/// the run's due time (`?3` = 1), at `?4` (`?3` = 2) or as the claim left it (`?3` = 0);
+/// a job paused during the run is due at the run's due time once resumed, a Stopped one
+/// not at all; a trigger during the run makes it due at the run's due time.
+const GIVE_BACK: &str = concat!(
     "UPDATE bgtasks_jobs SET ",
-    run_state_from_v!(),
-    " FROM (SELECT value ->> 0 AS id, value ->> 1 AS token, value ->> 2 AS status, \
-      value ->> 3 AS trigger_count, value ->> 4 AS try_count, value ->> 5 AS is_abandoned, \
-      value ->> 6 AS interval_secs, value ->> 7 AS priority, value ->> 8 AS last_run_time, \
-      value ->> 9 AS next_run_time, value ->> 10 AS result, value ->> 11 AS tenant_id, \
-      value ->> 12 AS base_interval FROM jsonb_each(?1)) AS v \
-     WHERE bgtasks_jobs.id = v.id AND bgtasks_jobs.lease_token = v.token \
-     RETURNING bgtasks_jobs.id, bgtasks_jobs.fencing_token"
-);
-
-/// Which of the ids of `?1` (a JSON array) exist.
-const EXISTING: &str = "SELECT id FROM bgtasks_jobs WHERE id IN (SELECT value FROM json_each(?1))";
-
-const RELEASE: &str = "UPDATE bgtasks_jobs SET lease_token = NULL, lease_node = NULL, \
-     lease_expires_at = NULL, lease_due_at = NULL, \
-     next_run_time = CASE WHEN ?3 THEN ?4 ELSE next_run_time END \
+    end_lease!(),
+    ", next_run_time = CASE WHEN o_triggered <> 0 THEN lease_due_at \
+         WHEN e_status = 30 THEN NULL \
+         WHEN interrupt = 20 OR ?3 = 1 THEN lease_due_at \
+         WHEN ?3 = 2 THEN ?4 ELSE next_run_time END \
+     FROM (SELECT triggered AS o_triggered, status AS e_status, is_abandoned AS e_abandoned, \
+             try_count AS e_tries, trigger_count AS e_triggers \
+           FROM bgtasks_jobs WHERE id = ?1) \
      WHERE id = ?1 AND lease_token = ?2 \
-     RETURNING (is_abandoned = 0 AND status IN (5, 10, 15) AND next_run_time IS NOT NULL) AS due";
+     RETURNING (is_abandoned = 0 AND status IN (5, 10, 15) AND next_run_time IS NOT NULL) AS due"
+);
 
 const EXISTS: &str = "SELECT 1 FROM bgtasks_jobs WHERE id = ?";
 
-/// Whether `job`, as written, may become due.
-pub(crate) fn schedulable(job: &JobInfo) -> bool {
-    !job.is_abandoned && job.status.is_schedulable() && job.next_run_time.is_some()
+/// What a completion finds of its job's lease.
+struct Held {
+    token: Option<i64>,
+    interrupt: Option<i64>,
+    triggered: bool,
 }
 
-pub(crate) async fn complete_run(
-    inner: &Inner,
-    lease: &RunLease,
-    job: &JobInfo,
-) -> Result<CompletionOutcome, StoreError> {
-    let failed = |e| {
-        store_error(
-            &inner.db,
-            &format!("complete the run of job `{}`", lease.job_id),
-            e,
-        )
-    };
-    let write = inner.write_gate().await;
-    let done = bind_run_state(sqlx::query(COMPLETE), lease, job)
-        .execute(&inner.pool)
-        .await
-        .map_err(failed)?;
-    drop(write);
-    if done.rows_affected() > 0 {
-        if schedulable(job) {
-            inner.signal.notify();
-        }
-        return Ok(CompletionOutcome::Saved);
-    }
-    let mut conn = inner.pool.acquire().await.map_err(failed)?;
-    not_held(&mut conn, inner, &lease.job_id).await
-}
-
-/// Completes several runs in one statement and one transaction: one disk sync for all.
-/// Outcomes are those of completing the runs one after the other, in order.
-pub(crate) async fn complete_runs(
+/// Completes `runs` and appends `logs`, in one transaction: one disk sync for all.
+/// Outcomes are those of completing the runs one after the other, in order (a second
+/// completion of one lease finds it over).
+pub(crate) async fn complete(
     inner: &Inner,
     runs: &[RunCompletion],
+    logs: &[JobLog],
 ) -> Result<Vec<CompletionOutcome>, StoreError> {
-    write_runs(inner, runs, None).await
-}
-
-/// Completes `runs` and, when given, appends the logs batch (a JSON array for
-/// `insert_logs`) in the same transaction: one disk sync for both.
-pub(crate) async fn write_runs(
-    inner: &Inner,
-    runs: &[RunCompletion],
-    logs: Option<(&'static str, String)>,
-) -> Result<Vec<CompletionOutcome>, StoreError> {
-    if runs.is_empty() {
+    if runs.is_empty() && logs.is_empty() {
         return Ok(Vec::new());
     }
-    let failed = |e| store_error(&inner.db, "complete runs", e);
-    let _write = inner.write_gate().await;
-    let batch = runs
-        .iter()
-        .map(|run| run_state(&run.lease, &run.job))
-        .collect();
-    let mut tx = inner
-        .pool
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(failed)?;
-    let saved: Vec<(String, i64)> = sqlx::query_as(COMPLETE_MANY)
-        .bind(serde_json::Value::Array(batch).to_string())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(failed)?;
-    let mut saved: HashSet<(String, i64)> = saved.into_iter().collect();
-    let mut outcomes = vec![None; runs.len()];
+    let failed = inner.failed("complete runs");
+    let (_turn, mut tx) = inner.begin_write("complete runs").await?;
+    let mut outcomes = vec![CompletionOutcome::LeaseLost; runs.len()];
     let mut due = false;
-    for (run, outcome) in runs.iter().zip(outcomes.iter_mut()) {
-        // A lease is saved once: a second completion of it in the batch finds it over.
-        if saved.remove(&(run.lease.job_id.clone(), run.lease.token)) {
-            due |= schedulable(&run.job);
-            *outcome = Some(CompletionOutcome::Saved);
-        }
-    }
-    if outcomes.iter().any(Option::is_none) {
-        let missing: Vec<&str> = runs
-            .iter()
-            .zip(&outcomes)
-            .filter(|(_, outcome)| outcome.is_none())
-            .map(|(run, _)| run.lease.job_id.as_str())
-            .collect();
-        let existing: Vec<String> = sqlx::query_scalar(EXISTING)
-            .bind(json!(missing).to_string())
+    if !runs.is_empty() {
+        let ids: Vec<&str> = runs.iter().map(|run| run.lease.job_id.as_str()).collect();
+        let rows = sqlx::query(LEASES_OF)
+            .bind(json!(ids).to_string())
             .fetch_all(&mut *tx)
             .await
-            .map_err(failed)?;
-        let existing: HashSet<String> = existing.into_iter().collect();
+            .map_err(&failed)?;
+        let mut held: HashMap<String, Held> = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get("id").map_err(&failed)?;
+            let held_now = Held {
+                token: row.try_get("lease_token").map_err(&failed)?,
+                interrupt: row.try_get("interrupt").map_err(&failed)?,
+                triggered: row.try_get::<i64, _>("triggered").map_err(&failed)? != 0,
+            };
+            held.insert(id, held_now);
+        }
+        let mut batch = Vec::with_capacity(runs.len());
+        let mut seen = HashSet::with_capacity(runs.len());
         for (run, outcome) in runs.iter().zip(outcomes.iter_mut()) {
-            if outcome.is_none() {
-                *outcome = Some(if existing.contains(&run.lease.job_id) {
+            let lease = &run.lease;
+            *outcome = match held.get(&lease.job_id) {
+                None => CompletionOutcome::JobGone,
+                Some(now) if now.token != Some(lease.token) => CompletionOutcome::LeaseLost,
+                // A lease is completed once: a second completion of it finds it over.
+                Some(_) if !seen.insert((lease.job_id.as_str(), lease.token)) => {
                     CompletionOutcome::LeaseLost
-                } else {
-                    CompletionOutcome::JobGone
-                });
+                }
+                Some(now) => {
+                    // A trigger during the run makes the job due at once (R40).
+                    due |= now.triggered;
+                    match now.interrupt {
+                        // A code that is no interruption still stops the run.
+                        Some(code) => CompletionOutcome::Interrupted(
+                            interruption_of(code).unwrap_or(Interruption::Stopped),
+                        ),
+                        None => {
+                            due |= schedulable(&run.job);
+                            CompletionOutcome::Saved
+                        }
+                    }
+                }
+            };
+            if matches!(
+                outcome,
+                CompletionOutcome::Saved | CompletionOutcome::Interrupted(_)
+            ) {
+                batch.push(run_state(lease, &run.job));
             }
         }
+        if !batch.is_empty() {
+            sqlx::query(COMPLETE)
+                .bind(serde_json::Value::Array(batch).to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(&failed)?;
+        }
     }
-    if let Some((insert_logs, batch)) = logs {
-        sqlx::query(insert_logs)
-            .bind(batch)
+    if !logs.is_empty() {
+        let batch: Vec<serde_json::Value> = logs.iter().map(log_values).collect();
+        sqlx::query(INSERT_LOGS)
+            .bind(serde_json::Value::Array(batch).to_string())
             .execute(&mut *tx)
             .await
-            .map_err(|e| store_error(&inner.db, "store run logs", e))?;
+            .map_err(inner.failed("store run logs"))?;
     }
-    tx.commit().await.map_err(failed)?;
+    tx.commit().await.map_err(&failed)?;
     if due {
-        inner.signal.notify();
+        inner.signals.due.notify();
     }
-    Ok(outcomes
-        .into_iter()
-        .map(|o| o.unwrap_or(CompletionOutcome::LeaseLost))
-        .collect())
+    Ok(outcomes)
 }
 
-/// The run state of a completion, as one JSON array of [`COMPLETE_MANY`].
+/// The run state of a completion, as one JSON array of [`COMPLETE`].
 fn run_state(lease: &RunLease, job: &JobInfo) -> serde_json::Value {
     json!([
         lease.job_id,
@@ -196,79 +220,48 @@ fn run_state(lease: &RunLease, job: &JobInfo) -> serde_json::Value {
         job.last_run_time.map(micros),
         job.next_run_time.map(micros),
         job.result,
-        job.tenant_id.map(|t| t.hyphenated().to_string()),
+        tenant_text(job.tenant_id),
         job.base_interval,
     ])
 }
 
-/// Binds the lease (`?1`, `?2`) and the run state of `job` (`?3`..`?13`) for [`COMPLETE`].
-fn bind_run_state<'q>(query: SqliteQuery<'q>, lease: &RunLease, job: &JobInfo) -> SqliteQuery<'q> {
-    query
-        .bind(lease.job_id.clone())
-        .bind(lease.token)
-        .bind(i64::from(job.status.code()))
-        .bind(i64::from(job.trigger_count))
-        .bind(i64::from(job.try_count))
-        .bind(i64::from(job.is_abandoned))
-        .bind(job.interval)
-        .bind(i64::from(job.priority.code()))
-        .bind(job.last_run_time.map(micros))
-        .bind(job.next_run_time.map(micros))
-        .bind(job.result.clone())
-        .bind(job.tenant_id.map(|t| t.hyphenated().to_string()))
-        .bind(job.base_interval)
-}
-
-pub(crate) async fn release_run(
+/// Ends a run's lease without a result (`rules::give_back`).
+pub(crate) async fn give_back(
     inner: &Inner,
     lease: &RunLease,
-    mode: ReleaseMode,
+    how: GiveBack,
 ) -> Result<CompletionOutcome, StoreError> {
-    let failed = |e| {
-        store_error(
-            &inner.db,
-            &format!("release the run of job `{}`", lease.job_id),
-            e,
-        )
+    let operation = format!("give back the run of job `{}`", lease.job_id);
+    let failed = inner.failed(&operation);
+    let (mode, at) = match how {
+        GiveBack::KeepSchedule => (0_i64, None),
+        GiveBack::RunAgain => (1, None),
+        GiveBack::RunAt(at) => (2, Some(micros(at))),
     };
-    let again = match mode {
-        ReleaseMode::KeepSchedule => None,
-        ReleaseMode::RunAgainAt(at) => Some(micros(at)),
-    };
-    let write = inner.write_gate().await;
-    let row = sqlx::query(RELEASE)
+    let turn = inner.write_gate().await;
+    let row = sqlx::query(GIVE_BACK)
         .bind(lease.job_id.clone())
         .bind(lease.token)
-        .bind(again.is_some())
-        .bind(again)
+        .bind(mode)
+        .bind(at)
         .fetch_optional(&inner.pool)
         .await
-        .map_err(failed)?;
-    drop(write);
+        .map_err(&failed)?;
+    drop(turn);
     let Some(row) = row else {
-        let mut conn = inner.pool.acquire().await.map_err(failed)?;
-        return not_held(&mut conn, inner, &lease.job_id).await;
+        let exists = sqlx::query(EXISTS)
+            .bind(lease.job_id.clone())
+            .fetch_optional(&inner.pool)
+            .await
+            .map_err(&failed)?;
+        return Ok(if exists.is_some() {
+            CompletionOutcome::LeaseLost
+        } else {
+            CompletionOutcome::JobGone
+        });
     };
     if row.try_get::<bool, _>("due").unwrap_or(true) {
-        inner.signal.notify();
+        inner.signals.due.notify();
     }
     Ok(CompletionOutcome::Saved)
-}
-
-/// Why a fenced write found no row: the job is gone, or its lease is another run's.
-async fn not_held(
-    conn: &mut SqliteConnection,
-    inner: &Inner,
-    id: &str,
-) -> Result<CompletionOutcome, StoreError> {
-    let exists = sqlx::query(EXISTS)
-        .bind(id.to_owned())
-        .fetch_optional(conn)
-        .await
-        .map_err(|e| store_error(&inner.db, &format!("find job `{id}`"), e))?;
-    Ok(if exists.is_some() {
-        CompletionOutcome::LeaseLost
-    } else {
-        CompletionOutcome::JobGone
-    })
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Display;
 
-use bgtasks_core::store::StoreError;
+use bgtasks_store::StoreError;
 
 /// SQLite primary result codes (<https://www.sqlite.org/rescode.html>).
 mod code {

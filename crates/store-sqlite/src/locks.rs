@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bgtasks_abstractions::Clock;
-use bgtasks_core::JobLockProvider;
-use bgtasks_core::store::StoreError;
+use bgtasks_store::{JobLockProvider, StoreError};
 use uuid::Uuid;
 
 use crate::errors::store_error;

@@ -37,9 +37,11 @@ pub struct SqliteStoreOptions {
     /// How long an operation waits for a free pooled connection (default 30 s).
     pub acquire_timeout: Duration,
     /// How often the store checks whether another process wrote to the file, to wake the
-    /// runtime for jobs queued elsewhere (default 500 ms; `None` turns it off, and jobs
-    /// queued by other processes are then seen when the runtime next re-reads the next
-    /// due time).
+    /// runtime for jobs queued elsewhere (`subscribe_due`) and, when a running job was
+    /// paused, stopped or removed elsewhere, to make its node renew at once
+    /// (`subscribe_control`) (default 500 ms; `None` turns it off: jobs queued by other
+    /// processes are then seen when the runtime next re-reads the next due time, and
+    /// control transitions of other processes at the next lease renewal).
     pub watch_interval: Option<Duration>,
 }
 

@@ -1,19 +1,18 @@
-//! Rows ↔ [`JobInfo`] and [`JobLog`]: codes for enums, JSON text for args, integer
-//! microseconds since the epoch for times.
+//! Rows ↔ [`JobInfo`], [`JobRecord`] and [`JobLog`]: codes for enums, JSON text for
+//! args, integer microseconds since the epoch for times.
 
-use bgtasks_abstractions::{JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus};
-use bgtasks_core::store::{JobLog, StoreError};
+use bgtasks_abstractions::{
+    Interruption, JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus,
+};
+use bgtasks_store::{JobLog, JobLogEntry, JobRecord, LeaseInfo, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 use crate::errors::{corrupt, other};
 
-/// A query with positional arguments.
-pub(crate) type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, SqliteArguments>;
-
-/// The job columns, in the order [`bind_job`] binds them and [`decode_job`] reads them.
+/// The job columns, in the order of [`job_values`]; [`RowReader::job`] reads them by name.
 macro_rules! job_columns {
     () => {
         "id, tenant_id, name, job_group, job_type, args, status, description, \
@@ -24,90 +23,87 @@ macro_rules! job_columns {
 }
 pub(crate) use job_columns;
 
-/// The placeholders of the job columns.
-macro_rules! job_placeholders {
+/// The job columns and the store's bookkeeping beside them: what
+/// [`RowReader::record`] reads.
+macro_rules! record_columns {
     () => {
-        "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-         ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27"
+        concat!(
+            $crate::rows::job_columns!(),
+            ", revision, lease_token, lease_node, lease_expires_at, lease_due_at, \
+             interrupt, triggered"
+        )
     };
 }
-pub(crate) use job_placeholders;
-
-/// The job columns but the id and the status, set from the placeholders (for upserts).
-macro_rules! job_assignments {
-    () => {
-        "tenant_id = ?2, name = ?3, job_group = ?4, job_type = ?5, args = ?6, \
-         description = ?8, creation_time = ?9, begin_time = ?10, end_time = ?11, \
-         last_run_time = ?12, next_run_time = ?13, kind = ?14, cron = ?15, \
-         trigger_count = ?16, try_count = ?17, max_try_count = ?18, max_count = ?19, \
-         is_abandoned = ?20, interval_secs = ?21, priority = ?22, lock_timeout = ?23, \
-         node_name = ?24, result = ?25, source = ?26, base_interval = ?27"
-    };
-}
-pub(crate) use job_assignments;
+pub(crate) use record_columns;
 
 /// The stored form of a time: microseconds since the Unix epoch (finer parts dropped).
 pub(crate) fn micros(time: DateTime<Utc>) -> i64 {
     time.timestamp_micros()
 }
 
-/// Binds a job's columns as `?1`..`?27`, in the order of [`job_columns`].
-pub(crate) fn bind_job<'q>(
-    query: SqliteQuery<'q>,
-    job: &JobInfo,
-) -> Result<SqliteQuery<'q>, StoreError> {
-    let args = serde_json::to_string(&job.args).map_err(|error| {
+/// A time as the store keeps it (to the microsecond).
+pub(crate) fn stored(time: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros(time)).unwrap_or(time)
+}
+
+/// `now + duration`, saturating at the latest time there is.
+pub(crate) fn after(now: DateTime<Utc>, duration: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(duration)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// A row count or limit as SQLite's integer (saturating).
+pub(crate) fn limit(value: usize) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A tenant id as stored: hyphenated text.
+pub(crate) fn tenant_text(tenant: Option<Uuid>) -> Option<String> {
+    tenant.map(|t| t.hyphenated().to_string())
+}
+
+/// The stored code of an interruption asked of a run: the status it leaves the job in
+/// (20 Paused; every other interruption stops it, 30).
+pub(crate) fn interrupt_code(interrupt: Option<Interruption>) -> Option<i64> {
+    interrupt.map(|why| match why {
+        Interruption::Paused => i64::from(JobStatus::Paused.code()),
+        _ => i64::from(JobStatus::Stopped.code()),
+    })
+}
+
+/// The interruption of a stored code, if it is one.
+pub(crate) fn interruption_of(code: i64) -> Option<Interruption> {
+    if code == i64::from(JobStatus::Paused.code()) {
+        Some(Interruption::Paused)
+    } else if code == i64::from(JobStatus::Stopped.code()) {
+        Some(Interruption::Stopped)
+    } else {
+        None
+    }
+}
+
+/// The args of a job as stored (JSON text).
+pub(crate) fn args_text(job: &JobInfo) -> Result<String, StoreError> {
+    serde_json::to_string(&job.args).map_err(|error| {
         other(format!(
             "the args of job `{}` do not serialize: {error}",
             job.id
         ))
-    })?;
-    Ok(query
-        .bind(job.id.clone())
-        .bind(job.tenant_id.map(|t| t.hyphenated().to_string()))
-        .bind(job.name.clone())
-        .bind(job.group.clone())
-        .bind(job.job_type.clone())
-        .bind(args)
-        .bind(i64::from(job.status.code()))
-        .bind(job.description.clone())
-        .bind(micros(job.creation_time))
-        .bind(micros(job.begin_time))
-        .bind(job.end_time.map(micros))
-        .bind(job.last_run_time.map(micros))
-        .bind(job.next_run_time.map(micros))
-        .bind(i64::from(job.kind.code()))
-        .bind(job.cron.clone())
-        .bind(i64::from(job.trigger_count))
-        .bind(i64::from(job.try_count))
-        .bind(i64::from(job.max_try_count))
-        .bind(i64::from(job.max_count))
-        .bind(i64::from(job.is_abandoned))
-        .bind(job.interval)
-        .bind(i64::from(job.priority.code()))
-        .bind(job.lock_timeout)
-        .bind(job.node_name.clone())
-        .bind(job.result.clone())
-        .bind(i64::from(job.source.code()))
-        .bind(job.base_interval))
+    })
 }
 
 /// A job's columns as one JSON array, in the order of [`job_columns`] (for statements
 /// that take many jobs at once through `jsonb_each`).
 pub(crate) fn job_values(job: &JobInfo) -> Result<serde_json::Value, StoreError> {
-    let args = serde_json::to_string(&job.args).map_err(|error| {
-        other(format!(
-            "the args of job `{}` do not serialize: {error}",
-            job.id
-        ))
-    })?;
     Ok(serde_json::json!([
         job.id,
-        job.tenant_id.map(|t| t.hyphenated().to_string()),
+        tenant_text(job.tenant_id),
         job.name,
         job.group,
         job.job_type,
-        args,
+        args_text(job)?,
         job.status.code(),
         job.description,
         micros(job.creation_time),
@@ -130,6 +126,22 @@ pub(crate) fn job_values(job: &JobInfo) -> Result<serde_json::Value, StoreError>
         job.source.code(),
         job.base_interval,
     ]))
+}
+
+/// A log's columns as one JSON array, in the order of `INSERT_LOGS`.
+pub(crate) fn log_values(log: &JobLog) -> serde_json::Value {
+    serde_json::json!([
+        log.job_id,
+        log.job_name,
+        log.job_group,
+        log.job_type,
+        log.message,
+        micros(log.run_time),
+        log.exception,
+        tenant_text(log.tenant_id),
+        log.node,
+        i64::try_from(log.duration_ms).unwrap_or(i64::MAX),
+    ])
 }
 
 /// Reads the columns of one row, naming the job and the column in every error.
@@ -186,6 +198,14 @@ impl<'r> RowReader<'r> {
         i32::try_from(value).map_err(|_| self.error(column, format!("{value} is out of range")))
     }
 
+    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+        match self.int(column)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(self.error(column, format!("{other} is not 0 or 1"))),
+        }
+    }
+
     fn code<T>(&self, column: &str, decode: impl Fn(i32) -> Option<T>) -> Result<T, StoreError> {
         let value = self.i32(column)?;
         decode(value).ok_or_else(|| self.error(column, format!("unknown code {value}")))
@@ -207,7 +227,7 @@ impl<'r> RowReader<'r> {
             .transpose()
     }
 
-    fn tenant(&self, column: &str) -> Result<Option<Uuid>, StoreError> {
+    pub(crate) fn tenant(&self, column: &str) -> Result<Option<Uuid>, StoreError> {
         self.opt_text(column)?
             .map(|text| Uuid::parse_str(&text).map_err(|e| self.error(column, e)))
             .transpose()
@@ -217,7 +237,6 @@ impl<'r> RowReader<'r> {
     pub(crate) fn job(&self) -> Result<JobInfo, StoreError> {
         let args_text = self.text("args")?;
         let args: JobArgs = serde_json::from_str(&args_text).map_err(|e| self.error("args", e))?;
-        let abandoned = self.int("is_abandoned")?;
         Ok(JobInfo {
             id: self.text("id")?,
             tenant_id: self.tenant("tenant_id")?,
@@ -238,11 +257,7 @@ impl<'r> RowReader<'r> {
             try_count: self.i32("try_count")?,
             max_try_count: self.i32("max_try_count")?,
             max_count: self.i32("max_count")?,
-            is_abandoned: match abandoned {
-                0 => false,
-                1 => true,
-                other => return Err(self.error("is_abandoned", format!("{other} is not 0 or 1"))),
-            },
+            is_abandoned: self.flag("is_abandoned")?,
             interval: self.int("interval_secs")?,
             priority: self.code("priority", JobPriority::from_code)?,
             lock_timeout: self.int("lock_timeout")?,
@@ -250,6 +265,35 @@ impl<'r> RowReader<'r> {
             result: self.opt_text("result")?,
             source: self.code("source", JobSource::from_code)?,
             base_interval: self.opt_int("base_interval")?,
+        })
+    }
+
+    /// The record of a row read with [`record_columns`]: the job, its revision, the
+    /// lease of a run in flight, a pending interruption and trigger.
+    pub(crate) fn record(&self) -> Result<JobRecord, StoreError> {
+        let job = self.job()?;
+        let lease = match self.opt_int("lease_token")? {
+            None => None,
+            Some(token) => Some(LeaseInfo {
+                node: self.text("lease_node")?,
+                token,
+                expires_at: self.time("lease_expires_at")?,
+                due_at: self.time("lease_due_at")?,
+            }),
+        };
+        let interrupt = self
+            .opt_int("interrupt")?
+            .map(|code| {
+                interruption_of(code)
+                    .ok_or_else(|| self.error("interrupt", format!("unknown code {code}")))
+            })
+            .transpose()?;
+        Ok(JobRecord {
+            job,
+            revision: self.int("revision")?,
+            lease,
+            interrupt,
+            triggered: self.flag("triggered")?,
         })
     }
 
@@ -270,6 +314,14 @@ impl<'r> RowReader<'r> {
                 .map_err(|_| self.error("duration_ms", format!("{duration} is negative")))?,
         })
     }
+
+    /// The log of a row of `bgtasks_job_logs`, with its id.
+    pub(crate) fn log_entry(&self) -> Result<JobLogEntry, StoreError> {
+        Ok(JobLogEntry {
+            id: self.int("id")?,
+            log: self.log()?,
+        })
+    }
 }
 
 /// Decodes a job row read with [`job_columns`].
@@ -277,27 +329,22 @@ pub(crate) fn decode_job(row: &SqliteRow, db: &str) -> Result<JobInfo, StoreErro
     RowReader::new(row, db, "id").job()
 }
 
-/// Binds a log's columns in the order of `bgtasks_job_logs` (without its id).
-pub(crate) fn bind_log<'q>(query: SqliteQuery<'q>, log: &JobLog) -> SqliteQuery<'q> {
-    query
-        .bind(log.job_id.clone())
-        .bind(log.job_name.clone())
-        .bind(log.job_group.clone())
-        .bind(log.job_type.clone())
-        .bind(log.message.clone())
-        .bind(micros(log.run_time))
-        .bind(log.exception.clone())
-        .bind(log.tenant_id.map(|t| t.hyphenated().to_string()))
-        .bind(log.node.clone())
-        .bind(i64::try_from(log.duration_ms).unwrap_or(i64::MAX))
+/// Decodes a record row read with [`record_columns`].
+pub(crate) fn decode_record(row: &SqliteRow, db: &str) -> Result<JobRecord, StoreError> {
+    RowReader::new(row, db, "id").record()
 }
 
-/// The statement [`bind_log`] fills.
-pub(crate) const INSERT_LOG: &str = "INSERT INTO bgtasks_job_logs \
-     (job_id, job_name, job_group, job_type, message, run_time, exception, tenant_id, node, duration_ms) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A row count or limit as SQLite's integer (saturating).
-pub(crate) fn limit(value: usize) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
+    #[test]
+    fn interruptions_are_stored_as_the_status_they_leave() {
+        for why in [Interruption::Paused, Interruption::Stopped] {
+            let code = interrupt_code(Some(why));
+            assert_eq!(code.and_then(interruption_of), Some(why));
+        }
+        assert_eq!(interrupt_code(None), None);
+        assert_eq!(interruption_of(0), None, "Completed is no interruption");
+    }
 }

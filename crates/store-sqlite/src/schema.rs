@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use bgtasks_core::store::StoreError;
+use bgtasks_store::StoreError;
 use sqlx::{Connection, SqliteConnection};
 
 use crate::errors::{is_busy, open_error, other};
@@ -20,13 +20,21 @@ struct Migration {
 }
 
 /// Every migration, oldest first.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../migrations/0001_jobs_logs_actions_locks.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../migrations/0001_jobs_logs_actions_locks.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../migrations/0002_revision_interrupts_tokens_nodes.sql"),
+    },
+];
 
-/// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema version this build writes and understands: 2 (the `bgtasks-store`
+/// contract: revisions, interruptions and triggers of runs in flight, store-wide lease
+/// tokens, nodes).
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Checks that the database `db` is empty or ours and not newer than this build, then
 /// applies the missing migrations, all in one write transaction.
@@ -146,4 +154,15 @@ fn list(tables: &[String]) -> String {
         names.push(format!("and {} more", tables.len() - SHOWN));
     }
     names.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_lead_one_by_one_to_the_schema_version() {
+        let versions: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
+        assert_eq!(versions, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
+    }
 }

@@ -1,30 +1,31 @@
 //! The store handle: opening the file (checks, migrations, WAL), the pool, and the
-//! methods beyond the [`JobStore`](bgtasks_core::store::JobStore) contract.
+//! methods beyond the [`JobStore`](bgtasks_store::JobStore) contract.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bgtasks_abstractions::{Clock, CronSchedule, JobInfo, JobKind};
-use bgtasks_core::store::StoreError;
+use bgtasks_store::StoreError;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqlitePool};
 
 use crate::actions::SqliteJobActionStore;
-use crate::completion::schedulable;
 use crate::errors::{open_error, other, store_error};
 use crate::gate::WriteGate;
 use crate::locks::SqliteJobLockProvider;
 use crate::options::SqliteStoreOptions;
-use crate::rows::{job_columns, job_placeholders, job_values};
 use crate::schema;
-use crate::watch::{DueSignal, spawn_watcher};
+use crate::watch::{Signals, spawn_watcher};
 
-/// A durable job store in one SQLite file. Several processes may open the same file: a
-/// claim runs in one `BEGIN IMMEDIATE` transaction, so no run is claimed twice, and
-/// completions are fenced by the lease's token. Cheap to clone; clones share the pool.
+/// A durable job store in one SQLite file, implementing every capability of the
+/// `bgtasks-store` contract ([`JobStore`](bgtasks_store::JobStore)). Several processes
+/// may open the same file: every transition runs in one `BEGIN IMMEDIATE` transaction
+/// (or one statement), so no run is claimed twice, and everything a run writes is fenced
+/// by its lease's token, unique for the life of the file. Cheap to clone; clones share
+/// the pool.
 ///
 /// Opening checks the file first: a file of another application, a corrupt file, or a
 /// file whose bgtasks schema is newer than this build is refused with an error naming
@@ -40,7 +41,8 @@ pub(crate) struct Inner {
     pub(crate) writes: WriteGate,
     /// The path (or URL) of the database, for messages.
     pub(crate) db: Arc<str>,
-    pub(crate) signal: Arc<DueSignal>,
+    /// The due and control signals of this handle.
+    pub(crate) signals: Arc<Signals>,
     schedules: ScheduleCache,
 }
 
@@ -139,12 +141,12 @@ impl SqliteJobStore {
                 .await
                 .map_err(|e| open_error(&db, e))?
         };
-        let signal = Arc::new(DueSignal::default());
+        let signals = Arc::new(Signals::default());
         if !in_memory && let Some(interval) = options.watch_interval {
             spawn_watcher(
                 connect,
                 pool.clone(),
-                Arc::downgrade(&signal),
+                Arc::downgrade(&signals),
                 interval,
                 db.clone(),
             )
@@ -155,7 +157,7 @@ impl SqliteJobStore {
                 pool,
                 writes: WriteGate::default(),
                 db,
-                signal,
+                signals,
                 schedules: ScheduleCache::default(),
             }),
         })
@@ -206,46 +208,6 @@ impl SqliteJobStore {
             .map_err(|e| store_error(&self.inner.db, "read the schema version", e))
     }
 
-    /// Inserts many jobs in one transaction (one disk sync instead of one per job),
-    /// skipping ids that exist (and repeats of an id in `jobs`); one `bool` per job,
-    /// `true` if it was inserted.
-    pub async fn insert_many(&self, jobs: &[JobInfo]) -> Result<Vec<bool>, StoreError> {
-        /// Jobs per statement.
-        const CHUNK: usize = 1000;
-        if jobs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let db = &self.inner.db;
-        let failed = |e| store_error(db, "insert jobs", e);
-        let _write = self.inner.write_gate().await;
-        let mut tx = self
-            .inner
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(failed)?;
-        let mut inserted = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(CHUNK) {
-            let values = chunk.iter().map(job_values).collect::<Result<_, _>>()?;
-            let ids: Vec<String> = sqlx::query_scalar(INSERT_JOBS)
-                .bind(serde_json::Value::Array(values).to_string())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(failed)?;
-            let mut ids: HashSet<String> = ids.into_iter().collect();
-            inserted.extend(chunk.iter().map(|job| ids.remove(&job.id)));
-        }
-        tx.commit().await.map_err(failed)?;
-        if jobs
-            .iter()
-            .zip(&inserted)
-            .any(|(job, inserted)| *inserted && schedulable(job))
-        {
-            self.inner.signal.notify();
-        }
-        Ok(inserted)
-    }
-
     /// Closes the pool's connections (and stops the change watcher). Operations on this
     /// handle or its clones fail afterwards.
     pub async fn close(&self) {
@@ -253,42 +215,71 @@ impl SqliteJobStore {
     }
 }
 
-/// Inserts a job unless its id exists.
-pub(crate) const INSERT_JOB: &str = concat!(
-    "INSERT INTO bgtasks_jobs (",
-    job_columns!(),
-    ") VALUES (",
-    job_placeholders!(),
-    ") ON CONFLICT (id) DO NOTHING"
-);
+/// A write transaction (`BEGIN IMMEDIATE`): SQLite lets no other writer in until it
+/// ends, so what it reads stays as read until it commits.
+pub(crate) type WriteTx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
-/// Inserts the jobs of `?1` (a JSON array of `job_values` arrays) whose ids are new;
-/// returns the ids inserted.
-const INSERT_JOBS: &str = concat!(
-    "INSERT INTO bgtasks_jobs (",
-    job_columns!(),
-    ") SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
-       value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, \
-       value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17, \
-       value ->> 18, value ->> 19, value ->> 20, value ->> 21, value ->> 22, value ->> 23, \
-       value ->> 24, value ->> 25, value ->> 26 \
-     FROM jsonb_each(?1) WHERE true ORDER BY key ON CONFLICT (id) DO NOTHING RETURNING id"
-);
+/// This process's turn to write (see [`WriteGate`]); it ends when dropped.
+pub(crate) type WriteTurn<'a> = tokio::sync::MutexGuard<'a, ()>;
 
 impl Inner {
     /// Waits for this process's turn to write (see [`WriteGate`]).
-    pub(crate) async fn write_gate(&self) -> tokio::sync::MutexGuard<'_, ()> {
+    pub(crate) async fn write_gate(&self) -> WriteTurn<'_> {
         self.writes.enter().await
+    }
+
+    /// Waits for this process's turn to write, then opens a write transaction. Keep the
+    /// turn until the transaction ends.
+    pub(crate) async fn begin_write(
+        &self,
+        operation: &str,
+    ) -> Result<(WriteTurn<'_>, WriteTx), StoreError> {
+        let turn = self.write_gate().await;
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| store_error(&self.db, operation, e))?;
+        Ok((turn, tx))
+    }
+
+    /// Turns a database error of `operation` into a [`StoreError`] naming the database.
+    pub(crate) fn failed<'a>(
+        &'a self,
+        operation: &'a str,
+    ) -> impl Fn(sqlx::Error) -> StoreError + 'a {
+        move |error| store_error(&self.db, operation, error)
+    }
+
+    /// Fires the due signal if `job`, as written, may become due.
+    pub(crate) fn notify_if_schedulable(&self, job: &JobInfo) {
+        if schedulable(job) {
+            self.signals.due.notify();
+        }
     }
 
     /// The cron schedule of a Period job (parsed once per expression), `None` for other
     /// kinds and for expressions that do not parse (such a job then has no next run).
     pub(crate) fn schedule_of(&self, job: &JobInfo) -> Option<Arc<CronSchedule>> {
-        if job.kind != JobKind::Period {
+        self.schedule_for(job.kind, job.cron.as_deref())
+    }
+
+    /// The cron schedule of a job of `kind` with `cron` (see [`schedule_of`](Self::schedule_of)).
+    pub(crate) fn schedule_for(
+        &self,
+        kind: JobKind,
+        cron: Option<&str>,
+    ) -> Option<Arc<CronSchedule>> {
+        if kind != JobKind::Period {
             return None;
         }
-        self.schedules.get(job.cron.as_deref()?)
+        self.schedules.get(cron?)
     }
+}
+
+/// Whether `job`, as written, may become due.
+pub(crate) fn schedulable(job: &JobInfo) -> bool {
+    !job.is_abandoned && job.status.is_schedulable() && job.next_run_time.is_some()
 }
 
 /// Parsed cron expressions, by text.

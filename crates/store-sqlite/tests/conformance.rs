@@ -9,9 +9,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bgtasks_abstractions::SystemClock;
 use bgtasks_actions::JobActionStore;
-use bgtasks_core::JobLockProvider;
-use bgtasks_core::store::JobStore;
 use bgtasks_sqlite::{SqliteJobStore, SqliteStoreOptions};
+use bgtasks_store::{JobLockProvider, JobStore};
 use bgtasks_store_conformance::StoreFactory;
 use tempfile::TempDir;
 
@@ -72,5 +71,5 @@ impl StoreFactory for Sqlite {
     }
 }
 
-// spec: R1, R4, R5, R12, R26, R27, R28, R31
+// spec: R1, R3, R4, R5, R12, R20, R26, R27, R28, R29, R30, R31, R37, R38, R39, R40, R41, R46
 bgtasks_store_conformance::job_store_conformance!(Sqlite::new());

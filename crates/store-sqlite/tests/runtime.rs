@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bgtasks_abstractions::{JobError, JobInfo, JobStatus, SystemClock, job_fn};
-use bgtasks_core::store::{CompletionOutcome, JobStore};
+use bgtasks_core::store::{
+    ClaimRequest, CompletionOutcome, JobDefinitions, JobRuns, RunCompletion, RunLogs,
+};
 use bgtasks_core::{JobScheduler, RunReport, Runtime};
 use bgtasks_sqlite::{SqliteJobStore, SqliteStoreOptions};
 use chrono::Utc;
@@ -162,14 +164,7 @@ async fn two_runtimes_sharing_the_file_run_each_job_exactly_once() {
     // A third process queues the jobs: both nodes learn of them from the file.
     let producer = open(&path).await;
     let jobs: Vec<JobInfo> = (0..500).map(|i| queued(&format!("job-{i:03}"))).collect();
-    assert!(
-        producer
-            .insert_many(&jobs)
-            .await
-            .unwrap()
-            .iter()
-            .all(|i| *i)
-    );
+    assert!(producer.insert(&jobs).await.unwrap().iter().all(|i| *i));
 
     wait_until("every job ran", || runs.lock().unwrap().len() == 500).await;
     // Shutdown waits for every run in flight: no run can happen after it, so the counts
@@ -187,7 +182,7 @@ async fn two_runtimes_sharing_the_file_run_each_job_exactly_once() {
         );
     }
     for job in &jobs {
-        let saved = producer.find(&job.id).await.unwrap().unwrap();
+        let saved = producer.find(&job.id).await.unwrap().unwrap().job;
         assert_eq!(
             (saved.status, saved.trigger_count, saved.next_run_time),
             (JobStatus::Completed, 1, None),
@@ -205,10 +200,16 @@ async fn a_run_claimed_by_a_dead_node_is_rescued_and_completed_by_a_live_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("jobs.db");
     let dead = open(&path).await;
-    dead.insert(&queued("orphan")).await.unwrap();
+    dead.insert(&[queued("orphan")]).await.unwrap();
     // The dead node claims the run with a one-second lease and is never heard of again.
     let claimed = dead
-        .claim_due("dead", Utc::now(), 1, Duration::from_secs(1))
+        .claim(&ClaimRequest {
+            node: "dead",
+            now: Utc::now(),
+            limit: 1,
+            lease: Duration::from_secs(1),
+            job_types: None,
+        })
         .await
         .unwrap()
         .remove(0);
@@ -226,7 +227,7 @@ async fn a_run_claimed_by_a_dead_node_is_rescued_and_completed_by_a_live_one() {
     live.shutdown().await.unwrap();
 
     assert_eq!(runs.lock().unwrap()["orphan"], vec!["live".to_owned()]);
-    let saved = store.find("orphan").await.unwrap().unwrap();
+    let saved = store.find("orphan").await.unwrap().unwrap().job;
     assert_eq!(
         (saved.status, saved.trigger_count, saved.try_count),
         (JobStatus::Completed, 1, 0),
@@ -245,8 +246,16 @@ async fn a_run_claimed_by_a_dead_node_is_rescued_and_completed_by_a_live_one() {
     let mut late = claimed.job.clone();
     late.result = Some("from the dead".into());
     assert_eq!(
-        dead.complete_run(&claimed.lease, &late).await.unwrap(),
-        CompletionOutcome::LeaseLost,
+        dead.complete(
+            &[RunCompletion {
+                lease: claimed.lease.clone(),
+                job: late,
+            }],
+            &[]
+        )
+        .await
+        .unwrap(),
+        vec![CompletionOutcome::LeaseLost],
         "the dead node's late result is refused"
     );
 }
@@ -272,7 +281,7 @@ async fn a_restarted_runtime_carries_on_where_the_last_one_stopped() {
     drop(first);
 
     let store = open(&path).await;
-    let stopped = store.find("every-second").await.unwrap().unwrap();
+    let stopped = store.find("every-second").await.unwrap().unwrap().job;
     assert_eq!(
         (stopped.status, stopped.trigger_count),
         (JobStatus::Running, 1)
@@ -293,7 +302,7 @@ async fn a_restarted_runtime_carries_on_where_the_last_one_stopped() {
         vec![Some(2), Some(3)],
         "the trigger count carries on"
     );
-    let done = store.find("every-second").await.unwrap().unwrap();
+    let done = store.find("every-second").await.unwrap().unwrap().job;
     assert_eq!(
         (done.status, done.trigger_count, done.next_run_time),
         (JobStatus::Completed, 3, None)

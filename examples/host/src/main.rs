@@ -14,7 +14,7 @@ use std::sync::Arc;
 use bgtasks::abstractions::SystemClock;
 use bgtasks::actions::JobActionStore;
 use bgtasks::prelude::*;
-use bgtasks::{BackgroundTasksOptions, JobStore, notifications, stores};
+use bgtasks::{BackgroundTasksOptions, notifications, stores};
 use tokio::sync::broadcast::error::RecvError;
 
 #[tokio::main]
@@ -86,7 +86,7 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
     for job in jobs::demo_jobs() {
         let id = job.id.clone();
         if !runtime.queue(job).await?
-            && let Some(kept) = runtime.store().find(&id).await?
+            && let Some(kept) = runtime.store().find(&id).await?.map(|r| r.job)
         {
             {
                 println!(
@@ -112,7 +112,7 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
     runtime.shutdown().await?;
     println!("\nFinal state:");
     for job in jobs::demo_jobs() {
-        if let Some(job) = runtime.store().find(&job.id).await? {
+        if let Some(job) = runtime.store().find(&job.id).await?.map(|r| r.job) {
             println!(
                 "  {:<13} status {:<11} runs {:<3} tries {} interval {}s priority {}{}",
                 job.id,

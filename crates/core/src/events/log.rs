@@ -95,7 +95,7 @@ impl std::fmt::Debug for JobLogEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::InMemoryJobStore;
+    use crate::store::{InMemoryJobStore, RunLogs};
     use bgtasks_abstractions::{JobError, JobInfo, JobOptOuts};
 
     #[tokio::test]

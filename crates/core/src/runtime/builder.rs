@@ -14,11 +14,11 @@ use super::running::RunningRuns;
 use super::{RunState, Runtime, RuntimeInner};
 use crate::dispatcher::{JobDispatcher, StoreJobDispatcher};
 use crate::events::{JobEventTrigger, JobExecutedEvent, JobLogEvent, StaticJobEventProvider};
-use crate::lock::{InMemoryJobLockProvider, JobLockProvider};
+use crate::lock::InMemoryJobLockProvider;
 use crate::registry::JobRunnableRegistry;
 use crate::retry::{ReferenceRetryPolicy, RetryPolicy};
 use crate::scheduler::JobScheduler;
-use crate::store::{InMemoryJobStore, JobStore, RunWriter};
+use crate::store::{InMemoryJobStore, JobLockProvider, JobStore, RunWriter};
 use crate::system_jobs::{
     CHECKING_JOB_TYPE, CLEANING_JOB_TYPE, JobCleaner, JobPoller, JobStateChecker, POLLING_JOB_TYPE,
     system_jobs,
@@ -274,6 +274,8 @@ impl RuntimeBuilder {
             options.listener_timeout,
         );
         let store_signal = store.subscribe_due();
+        let control_signal = store.subscribe_control();
+        let started_at = clock.now();
         let mut registry = self.registry;
         let mut services = self.services;
         let inner = Arc::new_cyclic(|weak| {
@@ -295,6 +297,11 @@ impl RuntimeBuilder {
                     runtime: weak.clone(),
                 }),
             );
+            let job_types = registry
+                .job_types()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
             services.insert(store.clone());
             services.insert(clock.clone());
             services.insert(finder.clone());
@@ -313,6 +320,7 @@ impl RuntimeBuilder {
                 options,
                 store,
                 registry,
+                job_types,
                 trigger,
                 finder,
                 locks,
@@ -321,6 +329,10 @@ impl RuntimeBuilder {
                 services,
                 wake: Notify::new(),
                 store_signal,
+                control_signal,
+                claiming: tokio::sync::Mutex::new(()),
+                started_at,
+                health: super::health::Health::default(),
                 running: RunningRuns::default(),
                 caches: Arc::default(),
                 state: watch::channel(RunState::Stopped).0,

@@ -1,16 +1,18 @@
-//! The scheduler operations of R26, as store updates plus signals to running runs.
+//! The scheduler operations of R26, each one store transition (R37), plus a signal to the
+//! run it concerns when this node runs it (other nodes learn at their next renewal).
 
-use std::sync::Arc;
+use bgtasks_abstractions::{CronSchedule, Interruption, JobInfo, JobStatus, first_fire_time};
 
-use bgtasks_abstractions::{
-    CronSchedule, Interruption, JobInfo, JobKind, JobStatus, first_fire_time,
-};
-
-use super::{RunState, RuntimeInner, leases, run_loop};
+use super::RuntimeInner;
 use crate::scheduler::SchedulerError;
+use crate::store::{DefinitionUpdate, Refusal, RemoveIf, Transition};
+
+/// How often a transition that raced another writer is tried again before the caller is
+/// told the job's state changed.
+const ATTEMPTS: usize = 3;
 
 impl RuntimeInner {
-    fn ensure_open(&self) -> Result<(), SchedulerError> {
+    pub(super) fn ensure_open(&self) -> Result<(), SchedulerError> {
         if self.is_shutting_down() {
             Err(SchedulerError::ShutDown)
         } else {
@@ -19,7 +21,7 @@ impl RuntimeInner {
     }
 
     /// Sets the status and first fire time of a job about to be queued.
-    fn prepare(&self, job: &mut JobInfo, schedule: Option<&CronSchedule>) {
+    pub(super) fn prepare(&self, job: &mut JobInfo, schedule: Option<&CronSchedule>) {
         if job.status == JobStatus::None {
             job.status = JobStatus::Queuing;
         }
@@ -30,20 +32,18 @@ impl RuntimeInner {
             }
         }
         if !self.registry.contains(&job.job_type) {
-            tracing::warn!(job_id = %job.id, job_type = %job.job_type,
-                "no runnable is registered on this node for the job's type");
+            tracing::warn!(job_id = %job.id, job_type = %job.job_type, node = self.node(),
+                "no runnable is registered on this node for the job's type; a node that has it will run the job");
         }
     }
 
-    pub(crate) async fn queue(&self, mut job: JobInfo) -> Result<bool, SchedulerError> {
-        self.ensure_open()?;
-        let schedule = job.validate()?;
-        self.prepare(&mut job, schedule.as_ref());
-        let inserted = self.store.insert(&job).await?;
-        if inserted {
-            self.wake.notify_one();
-        }
-        Ok(inserted)
+    pub(crate) async fn queue(&self, job: JobInfo) -> Result<bool, SchedulerError> {
+        Ok(self
+            .queue_many(vec![job])
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(false))
     }
 
     pub(crate) async fn queue_many(&self, jobs: Vec<JobInfo>) -> Result<Vec<bool>, SchedulerError> {
@@ -54,174 +54,133 @@ impl RuntimeInner {
             self.prepare(&mut job, schedule.as_ref());
             prepared.push(job);
         }
-        let results = self.store.insert_many(&prepared).await?;
-        self.wake.notify_one();
+        let results = self.store.insert(&prepared).await?;
+        if results.iter().any(|inserted| *inserted) {
+            self.wake.notify_one();
+        }
         Ok(results)
     }
 
     pub(crate) async fn exists(&self, id: &str) -> Result<bool, SchedulerError> {
-        let Some(job) = self.store.find(id).await? else {
+        let Some(record) = self.store.find(id).await? else {
             return Ok(false);
         };
-        Ok(self.running.contains(id)
+        let job = &record.job;
+        Ok(record.is_running()
             || job.status == JobStatus::Paused
             || (job.status.is_schedulable() && !job.is_abandoned && job.next_run_time.is_some()))
     }
 
-    pub(crate) async fn trigger(&self, job: JobInfo) -> Result<(), SchedulerError> {
+    pub(crate) async fn trigger(&self, job: JobInfo) -> Result<Transition, SchedulerError> {
         self.ensure_open()?;
-        let now = self.clock.now();
-        match self.store.find(&job.id).await? {
-            Some(mut existing) => {
-                if !existing.status.is_schedulable() {
-                    existing.status = if existing.trigger_count > 0 {
-                        JobStatus::Running
-                    } else {
-                        JobStatus::Queuing
-                    };
-                }
-                if existing.is_abandoned {
-                    existing.is_abandoned = false;
-                    existing.try_count = 0;
-                }
-                existing.next_run_time = Some(now);
-                self.store.store(&existing).await?;
-            }
-            None => {
-                let mut job = job;
-                let schedule = job.validate()?;
-                self.prepare(&mut job, schedule.as_ref());
-                job.next_run_time = Some(now);
-                if !self.store.insert(&job).await? {
-                    // Queued concurrently: trigger the stored one.
-                    return Box::pin(self.trigger(job)).await;
+        for _ in 0..ATTEMPTS {
+            match self.store.trigger(&job.id, self.clock.now()).await? {
+                Err(Refusal::NotFound) => {}
+                outcome => {
+                    self.wake.notify_one();
+                    return Ok(outcome);
                 }
             }
-        }
-        self.wake.notify_one();
-        Ok(())
-    }
-
-    pub(crate) async fn pause(&self, id: &str) -> Result<bool, SchedulerError> {
-        let Some(mut job) = self.store.find(id).await? else {
-            return Ok(false);
-        };
-        job.status = JobStatus::Paused;
-        self.store.store(&job).await?;
-        self.running.interrupt(id, Interruption::Paused);
-        Ok(true)
-    }
-
-    pub(crate) async fn resume(&self, id: &str) -> Result<bool, SchedulerError> {
-        self.ensure_open()?;
-        let Some(mut job) = self.store.find(id).await? else {
-            return Ok(false);
-        };
-        if job.status != JobStatus::Paused {
-            return Ok(false);
-        }
-        let now = self.clock.now();
-        job.status = if job.try_count > 0 {
-            JobStatus::FailedRetry
-        } else if job.trigger_count > 0 {
-            JobStatus::Running
-        } else {
-            JobStatus::Queuing
-        };
-        job.next_run_time = match job.kind {
-            JobKind::Period => {
-                let schedule = job.validate()?;
-                first_fire_time(&job, schedule.as_ref(), now)
+            let mut new = job.clone();
+            let schedule = new.validate()?;
+            self.prepare(&mut new, schedule.as_ref());
+            new.next_run_time = Some(self.clock.now());
+            let inserted = self.store.insert(std::slice::from_ref(&new)).await?;
+            if inserted.first().copied().unwrap_or(false) {
+                self.wake.notify_one();
+                return Ok(self.store.find(&new.id).await?.ok_or(Refusal::NotFound));
             }
-            _ => Some(job.next_run_time.unwrap_or(now).max(now)),
-        };
-        self.store.store(&job).await?;
-        self.wake.notify_one();
-        Ok(true)
-    }
-
-    pub(crate) async fn remove(&self, id: &str) -> Result<bool, SchedulerError> {
-        let removed = self.store.remove(id).await?;
-        self.running.interrupt(id, Interruption::Removed);
-        self.drop_cache(id);
-        Ok(removed)
-    }
-
-    pub(crate) async fn start(self: &Arc<Self>) -> Result<(), SchedulerError> {
-        self.ensure_open()?;
-        for job in &self.system_jobs {
-            let mut job = job.clone();
-            let schedule = job.validate()?;
-            self.prepare(&mut job, schedule.as_ref());
-            self.store.insert(&job).await?;
+            // Queued concurrently: trigger the stored one.
         }
-        self.state.send_replace(RunState::Started);
-        let mut background = self
-            .background
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if background.is_empty() {
-            background.push(tokio::spawn(run_loop::claim(self.clone())));
-            background.push(tokio::spawn(leases::renew(self.clone())));
-            background.push(tokio::spawn(leases::rescue(self.clone())));
-            for _ in 0..self.options.workers {
-                self.workers.spawn(run_loop::work(self.clone()));
-            }
-        }
-        drop(background);
-        self.wake.notify_one();
-        tracing::info!(
-            node = self.node(),
-            workers = self.options.workers,
-            "bgtasks runtime started"
-        );
-        Ok(())
+        Ok(Err(Refusal::NotFound))
     }
 
-    pub(crate) async fn stop(&self) -> Result<(), SchedulerError> {
-        let stopped = self.state.send_if_modified(|state| {
-            if *state == RunState::Started {
-                *state = RunState::Stopped;
-                true
-            } else {
-                false
-            }
-        });
-        if stopped {
-            run_loop::give_back_queued(self).await;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn shutdown(&self) -> Result<(), SchedulerError> {
-        self.state.send_replace(RunState::ShuttingDown);
-        self.wake.notify_one();
-        run_loop::give_back_queued(self).await;
-        self.workers.close();
-        if tokio::time::timeout(self.options.shutdown_grace, self.workers.wait())
-            .await
-            .is_err()
+    /// Interrupts this node's run of the job a transition left asked to stop (other
+    /// nodes learn at their next renewal).
+    fn reach_run(&self, outcome: &Transition, why: Interruption) {
+        if let Ok(record) = outcome
+            && let Some(lease) = &record.lease
+            && lease.node == self.node()
         {
-            tracing::warn!(
-                node = self.node(),
-                running = self.running.len(),
-                "shutdown grace period is over; interrupting the runs still going"
-            );
-            self.running.interrupt_all(Interruption::Shutdown);
-            let bound = self.options.interrupt_grace + std::time::Duration::from_secs(1);
-            let _ = tokio::time::timeout(bound, self.workers.wait()).await;
+            self.running.interrupt_run(&record.job.id, lease.token, why);
         }
-        let background: Vec<_> = self
-            .background
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .drain(..)
-            .collect();
-        for task in background {
-            task.abort();
+    }
+
+    pub(crate) async fn pause(&self, id: &str) -> Result<Transition, SchedulerError> {
+        let outcome = self.store.pause(id).await?;
+        self.reach_run(&outcome, Interruption::Paused);
+        Ok(outcome)
+    }
+
+    pub(crate) async fn resume(&self, id: &str) -> Result<Transition, SchedulerError> {
+        self.ensure_open()?;
+        let outcome = self.store.resume(id, self.clock.now()).await?;
+        if outcome.is_ok() {
+            self.wake.notify_one();
         }
-        self.writer.flush().await;
-        tracing::info!(node = self.node(), "bgtasks runtime shut down");
-        Ok(())
+        Ok(outcome)
+    }
+
+    pub(crate) async fn remove(&self, id: &str) -> Result<Transition, SchedulerError> {
+        let outcome = self.store.remove(id, RemoveIf::Always).await?;
+        self.reach_run(&outcome, Interruption::Removed);
+        if outcome.is_ok() {
+            self.drop_cache(id);
+        }
+        Ok(outcome)
+    }
+
+    pub(crate) async fn stop_job(&self, id: &str) -> Result<Transition, SchedulerError> {
+        let outcome = self.store.stop(id).await?;
+        self.reach_run(&outcome, Interruption::Stopped);
+        Ok(outcome)
+    }
+
+    pub(crate) async fn start_job(&self, id: &str) -> Result<Transition, SchedulerError> {
+        self.ensure_open()?;
+        let outcome = self.store.start(id, self.clock.now()).await?;
+        if outcome.is_ok() {
+            self.wake.notify_one();
+        }
+        Ok(outcome)
+    }
+
+    /// Validates the update against the job as it is, then applies it conditioned on the
+    /// revision validated (or the caller's); a write that raced another is tried again
+    /// when the caller gave no revision.
+    pub(crate) async fn update(
+        &self,
+        id: &str,
+        update: DefinitionUpdate,
+        expected_revision: Option<i64>,
+    ) -> Result<Transition, SchedulerError> {
+        for _ in 0..ATTEMPTS {
+            let Some(current) = self.store.find(id).await? else {
+                return Ok(Err(Refusal::NotFound));
+            };
+            if expected_revision.is_some_and(|expected| expected != current.revision) {
+                return Ok(Err(Refusal::StateChanged(Box::new(current))));
+            }
+            let mut merged = current.clone();
+            crate::store::rules::apply_update(&mut merged, &update, self.clock.now(), None);
+            merged.job.validate()?;
+            let outcome = self
+                .store
+                .update(id, &update, Some(current.revision), self.clock.now())
+                .await?;
+            match outcome {
+                Err(Refusal::StateChanged(_)) if expected_revision.is_none() => continue,
+                outcome => {
+                    if outcome.is_ok() && update.changes_schedule() {
+                        self.wake.notify_one();
+                    }
+                    return Ok(outcome);
+                }
+            }
+        }
+        Ok(match self.store.find(id).await? {
+            Some(current) => Err(Refusal::StateChanged(Box::new(current))),
+            None => Err(Refusal::NotFound),
+        })
     }
 }

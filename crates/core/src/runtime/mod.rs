@@ -2,7 +2,9 @@
 
 mod builder;
 mod control;
+mod health;
 mod leases;
+mod lifecycle;
 mod local_queue;
 mod report;
 mod run_loop;
@@ -21,12 +23,12 @@ use tokio_util::task::TaskTracker;
 
 use crate::dispatcher::JobDispatcher;
 use crate::events::JobEventTrigger;
-use crate::lock::JobLockProvider;
 use crate::registry::JobRunnableRegistry;
 use crate::scheduler::{JobScheduler, SchedulerError};
-use crate::store::JobStore;
+use crate::store::{DefinitionUpdate, JobLockProvider, JobStore, Transition};
 
 pub use self::builder::{BuildError, RuntimeBuilder};
+pub use self::health::{HealthReport, LoopHealth, NodeLoop};
 use self::local_queue::LocalQueue;
 pub use self::report::RunReport;
 use self::running::RunningRuns;
@@ -53,6 +55,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) options: BackgroundTasksOptions,
     pub(crate) store: Arc<dyn JobStore>,
     pub(crate) registry: JobRunnableRegistry,
+    /// The job types this node claims (R41): the registered ones.
+    pub(crate) job_types: Vec<String>,
     pub(crate) trigger: JobEventTrigger,
     pub(crate) finder: Arc<dyn JobExceptionTypeFinder>,
     pub(crate) locks: Arc<dyn JobLockProvider>,
@@ -63,6 +67,15 @@ pub(crate) struct RuntimeInner {
     pub(crate) writer: crate::store::RunWriter,
     pub(crate) wake: Notify,
     pub(crate) store_signal: Option<Arc<Notify>>,
+    /// Fired by the store when a running job is paused, stopped or removed.
+    pub(crate) control_signal: Option<Arc<Notify>>,
+    /// Held by the claim loop while a claim is in flight, so that stop and shutdown give
+    /// back what it claimed (R47).
+    pub(crate) claiming: tokio::sync::Mutex<()>,
+    /// When this runtime was built (reported in its heartbeats).
+    pub(crate) started_at: chrono::DateTime<chrono::Utc>,
+    /// When each background loop last iterated, and whether the store answered.
+    pub(crate) health: health::Health,
     pub(crate) running: RunningRuns,
     pub(crate) caches: Arc<JobCaches>,
     pub(crate) state: watch::Sender<RunState>,
@@ -134,6 +147,12 @@ impl Runtime {
         self.inner.writer.flush().await;
     }
 
+    /// The node's health: when each background loop last completed an iteration, how
+    /// often one panicked (and was survived), and whether the store answers (R42).
+    pub fn health(&self) -> HealthReport {
+        self.inner.health_report()
+    }
+
     /// A scheduler handle that does not keep the runtime alive.
     pub fn scheduler_handle(&self) -> Arc<dyn JobScheduler> {
         Arc::new(WeakScheduler(Arc::downgrade(&self.inner)))
@@ -141,6 +160,14 @@ impl Runtime {
 }
 
 impl RuntimeInner {
+    pub(crate) fn health_report(&self) -> HealthReport {
+        self.health.report(
+            self.node(),
+            *self.state.borrow() == RunState::Started,
+            self.running.len(),
+        )
+    }
+
     pub(crate) fn node(&self) -> &str {
         &self.options.node_name
     }
@@ -174,70 +201,71 @@ impl WeakScheduler {
     }
 }
 
-#[async_trait::async_trait]
-impl JobScheduler for WeakScheduler {
-    async fn queue(&self, job: JobInfo) -> Result<bool, SchedulerError> {
-        self.inner()?.queue(job).await
-    }
-    async fn queue_many(&self, jobs: Vec<JobInfo>) -> Result<Vec<bool>, SchedulerError> {
-        self.inner()?.queue_many(jobs).await
-    }
-    async fn exists(&self, id: &str) -> Result<bool, SchedulerError> {
-        self.inner()?.exists(id).await
-    }
-    async fn trigger(&self, job: JobInfo) -> Result<(), SchedulerError> {
-        self.inner()?.trigger(job).await
-    }
-    async fn pause(&self, id: &str) -> Result<bool, SchedulerError> {
-        self.inner()?.pause(id).await
-    }
-    async fn resume(&self, id: &str) -> Result<bool, SchedulerError> {
-        self.inner()?.resume(id).await
-    }
-    async fn remove(&self, id: &str) -> Result<bool, SchedulerError> {
-        self.inner()?.remove(id).await
-    }
-    async fn start(&self) -> Result<(), SchedulerError> {
-        RuntimeInner::start(&self.inner()?).await
-    }
-    async fn stop(&self) -> Result<(), SchedulerError> {
-        self.inner()?.stop().await
-    }
-    async fn shutdown(&self) -> Result<(), SchedulerError> {
-        self.inner()?.shutdown().await
-    }
+/// Forwards every scheduler operation to the runtime `$inner` gives.
+macro_rules! forward_scheduler {
+    ($ty:ty, |$this:ident| $inner:expr) => {
+        #[async_trait::async_trait]
+        impl JobScheduler for $ty {
+            async fn queue(&self, job: JobInfo) -> Result<bool, SchedulerError> {
+                let $this = self;
+                $inner.queue(job).await
+            }
+            async fn queue_many(&self, jobs: Vec<JobInfo>) -> Result<Vec<bool>, SchedulerError> {
+                let $this = self;
+                $inner.queue_many(jobs).await
+            }
+            async fn exists(&self, id: &str) -> Result<bool, SchedulerError> {
+                let $this = self;
+                $inner.exists(id).await
+            }
+            async fn trigger(&self, job: JobInfo) -> Result<Transition, SchedulerError> {
+                let $this = self;
+                $inner.trigger(job).await
+            }
+            async fn pause(&self, id: &str) -> Result<Transition, SchedulerError> {
+                let $this = self;
+                $inner.pause(id).await
+            }
+            async fn resume(&self, id: &str) -> Result<Transition, SchedulerError> {
+                let $this = self;
+                $inner.resume(id).await
+            }
+            async fn remove(&self, id: &str) -> Result<Transition, SchedulerError> {
+                let $this = self;
+                $inner.remove(id).await
+            }
+            async fn stop_job(&self, id: &str) -> Result<Transition, SchedulerError> {
+                let $this = self;
+                $inner.stop_job(id).await
+            }
+            async fn start_job(&self, id: &str) -> Result<Transition, SchedulerError> {
+                let $this = self;
+                $inner.start_job(id).await
+            }
+            async fn update(
+                &self,
+                id: &str,
+                update: DefinitionUpdate,
+                expected_revision: Option<i64>,
+            ) -> Result<Transition, SchedulerError> {
+                let $this = self;
+                $inner.update(id, update, expected_revision).await
+            }
+            async fn start(&self) -> Result<(), SchedulerError> {
+                let $this = self;
+                RuntimeInner::start(&$inner).await
+            }
+            async fn stop(&self) -> Result<(), SchedulerError> {
+                let $this = self;
+                $inner.stop().await
+            }
+            async fn shutdown(&self) -> Result<(), SchedulerError> {
+                let $this = self;
+                $inner.shutdown().await
+            }
+        }
+    };
 }
 
-#[async_trait::async_trait]
-impl JobScheduler for Runtime {
-    async fn queue(&self, job: JobInfo) -> Result<bool, SchedulerError> {
-        self.inner.queue(job).await
-    }
-    async fn queue_many(&self, jobs: Vec<JobInfo>) -> Result<Vec<bool>, SchedulerError> {
-        self.inner.queue_many(jobs).await
-    }
-    async fn exists(&self, id: &str) -> Result<bool, SchedulerError> {
-        self.inner.exists(id).await
-    }
-    async fn trigger(&self, job: JobInfo) -> Result<(), SchedulerError> {
-        self.inner.trigger(job).await
-    }
-    async fn pause(&self, id: &str) -> Result<bool, SchedulerError> {
-        self.inner.pause(id).await
-    }
-    async fn resume(&self, id: &str) -> Result<bool, SchedulerError> {
-        self.inner.resume(id).await
-    }
-    async fn remove(&self, id: &str) -> Result<bool, SchedulerError> {
-        self.inner.remove(id).await
-    }
-    async fn start(&self) -> Result<(), SchedulerError> {
-        RuntimeInner::start(&self.inner).await
-    }
-    async fn stop(&self) -> Result<(), SchedulerError> {
-        self.inner.stop().await
-    }
-    async fn shutdown(&self) -> Result<(), SchedulerError> {
-        self.inner.shutdown().await
-    }
-}
+forward_scheduler!(WeakScheduler, |this| this.inner()?);
+forward_scheduler!(Runtime, |this| this.inner);

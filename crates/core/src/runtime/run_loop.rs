@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 
+use super::health::NodeLoop;
 use super::local_queue::QueuedRun;
 use super::running::RunHandle;
 use super::{RunState, RuntimeInner, worker};
 use crate::clock::until;
-use crate::store::{ClaimedRun, ReleaseMode};
+use crate::store::{ClaimRequest, ClaimedRun, GiveBack};
 
 /// The longest the loop sleeps without re-reading the next due time when the store
 /// signals new work itself.
@@ -22,24 +23,66 @@ const UNSIGNALLED_MAX_SLEEP: Duration = Duration::from_secs(1);
 /// Back-off bounds when the store fails.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// Back-off bounds while a run is due but cannot be claimed (another transaction holds
+/// its row, or it was just given back): the loop looks again soon, but does not spin.
+const BUSY_MIN: Duration = Duration::from_millis(1);
+const BUSY_MAX: Duration = Duration::from_millis(250);
 
+/// How long a loop pauses after one of its iterations panicked.
+pub(super) const PANIC_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The claim loop's state between iterations.
+struct ClaimLoop {
+    state: tokio::sync::watch::Receiver<RunState>,
+    backoff: Duration,
+    busy: Duration,
+    max_sleep: Duration,
+}
+
+/// What the claim loop does after an iteration.
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// The claim loop: one supervised iteration after another (a panic in one is logged and
+/// survived, R42), until the runtime shuts down.
 pub(super) async fn claim(inner: Arc<RuntimeInner>) {
-    let mut state = inner.state.subscribe();
-    let mut backoff = BACKOFF_MIN;
-    let max_sleep = if inner.store_signal.is_some() {
-        SIGNALLED_MAX_SLEEP
-    } else {
-        UNSIGNALLED_MAX_SLEEP
+    let mut claims = ClaimLoop {
+        state: inner.state.subscribe(),
+        backoff: BACKOFF_MIN,
+        busy: BUSY_MIN,
+        max_sleep: if inner.store_signal.is_some() {
+            SIGNALLED_MAX_SLEEP
+        } else {
+            UNSIGNALLED_MAX_SLEEP
+        },
     };
     loop {
-        let current = *state.borrow_and_update();
+        let iteration = claims.iterate(&inner);
+        let flow = inner
+            .health
+            .supervise(NodeLoop::ClaimLoop, inner.node(), PANIC_BACKOFF, iteration)
+            .await;
+        if let Some(Flow::Stop) = flow {
+            return;
+        }
+    }
+}
+
+impl ClaimLoop {
+    async fn iterate(&mut self, inner: &RuntimeInner) -> Flow {
+        inner
+            .health
+            .iterated(NodeLoop::ClaimLoop, inner.clock.now());
+        let current = *self.state.borrow_and_update();
         match current {
-            RunState::ShuttingDown => return,
+            RunState::ShuttingDown => return Flow::Stop,
             RunState::Stopped => {
-                if state.changed().await.is_err() {
-                    return;
+                if self.state.changed().await.is_err() {
+                    return Flow::Stop;
                 }
-                continue;
+                return Flow::Continue;
             }
             RunState::Started => {}
         }
@@ -47,49 +90,55 @@ pub(super) async fn claim(inner: Arc<RuntimeInner>) {
         if wanted == 0 {
             tokio::select! {
                 _ = inner.queue.space.notified() => {}
-                _ = state.changed() => {}
+                _ = self.state.changed() => {}
             }
-            continue;
+            return Flow::Continue;
         }
-        let now = inner.clock.now();
-        let claimed = match inner
-            .store
-            .claim_due(inner.node(), now, wanted, inner.options.lease_duration)
-            .await
-        {
-            Ok(runs) => runs,
+        let claimed = claim_into_queue(inner, wanted).await;
+        inner.health.store_answered(&claimed, inner.clock.now());
+        let count = match claimed {
+            Ok(count) => count,
             Err(error) => {
-                tracing::warn!(node = inner.node(), %error, retry_in_ms = backoff.as_millis() as u64,
+                tracing::warn!(node = inner.node(), %error, retry_in_ms = self.backoff.as_millis() as u64,
                     "could not claim due runs; backing off");
-                sleep_or_state(&mut state, backoff).await;
-                backoff = (backoff * 2).min(BACKOFF_MAX);
-                continue;
+                sleep_or_state(&mut self.state, self.backoff).await;
+                self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+                return Flow::Continue;
             }
         };
-        backoff = BACKOFF_MIN;
-        let count = claimed.len();
-        if count > 0 {
-            enqueue(&inner, claimed);
-        }
+        self.backoff = BACKOFF_MIN;
         if count == wanted {
             // There may be more due.
-            continue;
+            return Flow::Continue;
         }
-        let next_due = match inner.store.next_due_time(inner.node()).await {
+        let next_due = match inner
+            .store
+            .next_due_time(inner.node(), Some(&inner.job_types))
+            .await
+        {
             Ok(next) => next,
             Err(error) => {
                 tracing::warn!(node = inner.node(), %error, "could not read the next due time; backing off");
-                Some(crate::clock::saturating_add(inner.clock.now(), backoff))
+                Some(crate::clock::saturating_add(
+                    inner.clock.now(),
+                    self.backoff,
+                ))
             }
         };
-        let mut sleep_for =
-            next_due.map_or(max_sleep, |at| until(inner.clock.now(), at).min(max_sleep));
+        let mut sleep_for = next_due.map_or(self.max_sleep, |at| {
+            until(inner.clock.now(), at).min(self.max_sleep)
+        });
         if sleep_for.is_zero() {
             if count > 0 {
-                continue;
+                self.busy = BUSY_MIN;
+                return Flow::Continue;
             }
-            // Due but not claimable right now (e.g. just released): do not spin.
-            sleep_for = Duration::from_millis(1);
+            // Due but not claimable right now (its row is locked by another transaction,
+            // or it was just given back): look again soon, backing off, never spinning.
+            sleep_for = self.busy;
+            self.busy = (self.busy * 2).min(BUSY_MAX);
+        } else {
+            self.busy = BUSY_MIN;
         }
         let store_signal = async {
             match &inner.store_signal {
@@ -101,9 +150,42 @@ pub(super) async fn claim(inner: Arc<RuntimeInner>) {
             _ = tokio::time::sleep(sleep_for) => {}
             _ = inner.wake.notified() => {}
             _ = store_signal => {}
-            _ = state.changed() => {}
+            _ = self.state.changed() => {}
         }
+        Flow::Continue
     }
+}
+
+/// Claims up to `wanted` runs of the job types this node runs and hands them to the
+/// workers, holding the claim lock so that stop and shutdown wait for a claim in flight;
+/// runs claimed while the node stopped are given back at once (R47).
+async fn claim_into_queue(
+    inner: &RuntimeInner,
+    wanted: usize,
+) -> Result<usize, crate::store::StoreError> {
+    let _claim = inner.claiming.lock().await;
+    if *inner.state.borrow() != RunState::Started {
+        return Ok(0);
+    }
+    let request = ClaimRequest {
+        node: inner.node(),
+        now: inner.clock.now(),
+        limit: wanted,
+        lease: inner.options.lease_duration,
+        job_types: Some(&inner.job_types),
+    };
+    let claimed = inner.store.claim(&request).await?;
+    let count = claimed.len();
+    if *inner.state.borrow() != RunState::Started {
+        for run in claimed {
+            give_back_unstarted(inner, &run).await;
+        }
+        return Ok(0);
+    }
+    if count > 0 {
+        enqueue(inner, claimed);
+    }
+    Ok(count)
 }
 
 /// Registers claimed runs (so that they can be paused, removed and renewed before they
@@ -190,13 +272,14 @@ fn runtime_panicked(inner: &RuntimeInner, job_id: &str, panic: &(dyn std::any::A
 pub(super) async fn give_back_queued(inner: &RuntimeInner) {
     for QueuedRun { run, .. } in inner.queue.drain() {
         inner.running.remove(&run.job.id, run.lease.token);
-        if let Err(error) = inner
-            .store
-            .release_run(&run.lease, ReleaseMode::RunAgainAt(run.lease.due_at))
-            .await
-        {
-            tracing::warn!(job_id = %run.job.id, %error, "could not give back a queued run; its lease will expire");
-        }
+        give_back_unstarted(inner, &run).await;
+    }
+}
+
+/// Gives back a run that did not start, due again at its original time.
+async fn give_back_unstarted(inner: &RuntimeInner, run: &ClaimedRun) {
+    if let Err(error) = inner.store.give_back(&run.lease, GiveBack::RunAgain).await {
+        tracing::warn!(job_id = %run.job.id, %error, "could not give back a claimed run; its lease will expire");
     }
 }
 

@@ -67,21 +67,6 @@ impl RunningRuns {
         }
     }
 
-    pub(crate) fn contains(&self, id: &str) -> bool {
-        self.lock().contains_key(id)
-    }
-
-    /// Interrupts the run of `id`, if any; `true` if there was one.
-    pub(crate) fn interrupt(&self, id: &str, why: Interruption) -> bool {
-        match self.lock().get(id) {
-            Some(handle) => {
-                handle.interrupt(why);
-                true
-            }
-            None => false,
-        }
-    }
-
     /// Interrupts the run of `id` holding the lease `token`, if it is still in flight;
     /// `true` if it was.
     pub(crate) fn interrupt_run(&self, id: &str, token: i64, why: Interruption) -> bool {

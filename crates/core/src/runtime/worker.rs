@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::local_queue::QueuedRun;
 use super::{RunReport, RuntimeInner};
-use crate::store::{ClaimedRun, ReleaseMode};
+use crate::store::{ClaimedRun, GiveBack};
 
 /// How a runnable's execution ended.
 enum Execution {
@@ -102,14 +102,13 @@ pub(super) async fn execute(inner: &Arc<RuntimeInner>, queued: QueuedRun) -> Opt
     };
     data.execution_duration = started.elapsed();
     data.result = run_context.result();
-    let interrupted = handle.interruption();
-    match execution {
-        Execution::Returned(Ok(())) => {}
-        Execution::Returned(Err(_)) | Execution::Dropped if interrupted.is_some() => {
-            data.interruption = interrupted
-        }
-        Execution::Returned(Err(error)) => data.error = Some(error),
-        Execution::Dropped => data.interruption = Some(Interruption::Shutdown),
+    // A run interrupted (paused, stopped, removed, shut down, lease lost) is recorded
+    // as interrupted whatever its runnable returned (R39).
+    match (execution, handle.interruption()) {
+        (_, Some(why)) => data.interruption = Some(why),
+        (Execution::Returned(Ok(())), None) => {}
+        (Execution::Returned(Err(error)), None) => data.error = Some(error),
+        (Execution::Dropped, None) => data.interruption = Some(Interruption::Shutdown),
     }
     Some(Executed {
         data,
@@ -134,7 +133,8 @@ pub(super) async fn complete(inner: &RuntimeInner, executed: Executed) {
         inner.trigger.on_after_executed(&context).await;
     }
     let saved = context.take_saved_job();
-    if saved.is_none() {
+    let recorded = context.recorded_interruption();
+    if saved.is_none() && recorded.is_none() {
         let expected_save =
             !context.data().opt_outs.skip_status_handling && inner.trigger.has_state_listener();
         give_back(inner, &lease, context.data().interruption, expected_save).await;
@@ -154,7 +154,7 @@ pub(super) async fn complete(inner: &RuntimeInner, executed: Executed) {
             duration: data.execution_duration,
             error: data.error,
             exception_type,
-            interruption: data.interruption,
+            interruption: data.interruption.or(recorded),
             job: saved,
         });
     }
@@ -209,12 +209,15 @@ async fn take_lock(
                     "job lock is held elsewhere; the run is postponed"
                 );
             }
-            let mode = if kind == JobKind::Period {
-                ReleaseMode::KeepSchedule
+            let how = if kind == JobKind::Period {
+                GiveBack::KeepSchedule
             } else {
-                ReleaseMode::RunAgainAt(inner.clock.now() + chrono::Duration::seconds(1))
+                GiveBack::RunAt(crate::clock::saturating_add(
+                    inner.clock.now(),
+                    Duration::from_secs(1),
+                ))
             };
-            if let Err(error) = inner.store.release_run(lease, mode).await {
+            if let Err(error) = inner.store.give_back(lease, how).await {
                 tracing::warn!(job_id = id, %error, "could not give the run back; its lease will expire");
             }
             false
@@ -222,27 +225,29 @@ async fn take_lock(
     }
 }
 
-/// Ends a lease whose run saved no result: a run interrupted by shutdown runs again at
-/// once, a run whose lease was lost is left to its new owner, a run whose result could not
-/// be saved (the store failed) runs again rather than be lost, and any other keeps the
-/// schedule the claim gave it.
+/// Ends a lease whose run saved no result: a run whose lease was lost is left to its new
+/// owner and a removed job's to nobody; a run interrupted by shutdown, pause or stop did
+/// not happen (due again at its time; the store keeps a paused job paused and a stopped
+/// one without a next run, R39); a run whose result could not be saved (the store failed)
+/// runs again rather than be lost; any other keeps the schedule the claim gave it.
 async fn give_back(
     inner: &RuntimeInner,
     lease: &RunLease,
     interruption: Option<Interruption>,
     expected_save: bool,
 ) {
-    let mode = match interruption {
-        Some(Interruption::LeaseLost) => return,
-        Some(Interruption::Shutdown) => ReleaseMode::RunAgainAt(lease.due_at),
-        Some(Interruption::Removed) | Some(Interruption::Paused) => ReleaseMode::KeepSchedule,
+    let how = match interruption {
+        Some(Interruption::LeaseLost | Interruption::Removed) => return,
+        Some(Interruption::Shutdown | Interruption::Paused | Interruption::Stopped) => {
+            GiveBack::RunAgain
+        }
         None if expected_save => {
             tracing::warn!(job_id = %lease.job_id, "the run's state was not saved; it will run again");
-            ReleaseMode::RunAgainAt(lease.due_at)
+            GiveBack::RunAgain
         }
-        None => ReleaseMode::KeepSchedule,
+        None => GiveBack::KeepSchedule,
     };
-    if let Err(error) = inner.store.release_run(lease, mode).await {
+    if let Err(error) = inner.store.give_back(lease, how).await {
         tracing::warn!(job_id = %lease.job_id, %error, "could not give the run back; its lease will expire and it will be rescued");
     }
 }

@@ -8,13 +8,29 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{CompletionOutcome, JobLog, JobStore, RunCompletion, StoreError};
 
+/// Saves one run's outcome at once.
+async fn complete_now(
+    store: &dyn JobStore,
+    completion: RunCompletion,
+) -> Result<CompletionOutcome, StoreError> {
+    let outcomes = store
+        .complete(std::slice::from_ref(&completion), &[])
+        .await?;
+    outcomes.into_iter().next().ok_or_else(|| {
+        StoreError::other(format!(
+            "the store answered no outcome for the completion of job `{}`",
+            completion.lease.job_id
+        ))
+    })
+}
+
 /// The most writes one batch carries.
 const MAX_BATCH: usize = 512;
 
 /// Where the executed and log events write. For a store that
 /// [prefers batched writes](JobStore::prefers_batched_writes), a background task gathers
 /// the completions and logs of concurrent runs and writes them in one call
-/// ([`JobStore::write_runs`]). A completion's caller waits for its write, so no run is reported
+/// ([`JobRuns::complete`](super::JobRuns::complete)). A completion's caller waits for its write, so no run is reported
 /// done before its state is saved; a run log is queued and written with the next batch
 /// without holding up the worker (a failed log write is logged; a crash can lose the
 /// logs of the last batch, never a job's state).
@@ -73,34 +89,46 @@ impl RunWriter {
         lease: &RunLease,
         job: &JobInfo,
     ) -> Result<CompletionOutcome, StoreError> {
-        let Some(batches) = self.batches() else {
-            return self.store.complete_run(lease, job).await;
-        };
-        let (reply, answer) = oneshot::channel();
         let completion = RunCompletion {
             lease: lease.clone(),
             job: job.clone(),
         };
-        if batches
-            .send(Write::Complete(Box::new(completion), reply))
-            .is_err()
+        let Some(batches) = self.batches() else {
+            return complete_now(self.store.as_ref(), completion).await;
+        };
+        let (reply, answer) = oneshot::channel();
+        if let Err(mpsc::error::SendError(write)) =
+            batches.send(Write::Complete(Box::new(completion), reply))
         {
-            return self.store.complete_run(lease, job).await;
+            return match write {
+                Write::Complete(completion, _) => {
+                    complete_now(self.store.as_ref(), *completion).await
+                }
+                _ => Err(StoreError::other("the run writer has stopped")),
+            };
         }
         match answer.await {
             Ok(result) => result.map_err(shared_error),
-            Err(_) => self.store.complete_run(lease, job).await,
+            Err(_) => {
+                let completion = RunCompletion {
+                    lease: lease.clone(),
+                    job: job.clone(),
+                };
+                complete_now(self.store.as_ref(), completion).await
+            }
         }
     }
 
     /// Appends a run log.
     pub async fn log(&self, log: JobLog) -> Result<(), StoreError> {
         let Some(batches) = self.batches() else {
-            return self.store.store_log(&log).await;
+            return self.store.append_logs(std::slice::from_ref(&log)).await;
         };
         match batches.send(Write::Log(log)) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::SendError(Write::Log(log))) => self.store.store_log(&log).await,
+            Err(mpsc::error::SendError(Write::Log(log))) => {
+                self.store.append_logs(std::slice::from_ref(&log)).await
+            }
             Err(_) => Err(StoreError::other("the run writer has stopped")),
         }
     }
@@ -147,12 +175,12 @@ async fn write_batches(store: Arc<dyn JobStore>, mut rx: mpsc::UnboundedReceiver
         }
         if completions.is_empty() {
             if !logs.is_empty()
-                && let Err(error) = store.store_logs(&logs).await
+                && let Err(error) = store.append_logs(&logs).await
             {
                 tracing::warn!(%error, logs = logs.len(), "could not write run logs");
             }
         } else {
-            answer(store.write_runs(&completions, &logs).await, replies);
+            answer(store.complete(&completions, &logs).await, replies);
         }
         for done in flushed {
             let _ = done.send(());

@@ -1,15 +1,17 @@
-//! The checking job (R29): Running jobs of this node that the scheduler lost become
+//! The checking job (R29): Running jobs of this node that are scheduled nowhere become
 //! Stopped.
 
 use std::sync::Weak;
 
 use async_trait::async_trait;
-use bgtasks_abstractions::{JobError, JobOptOuts, JobRunnable, JobRunnableContext, JobStatus};
+use bgtasks_abstractions::{JobError, JobOptOuts, JobRunnable, JobRunnableContext};
 
 use crate::runtime::RuntimeInner;
 
-/// Finds Running jobs of this node that the scheduler no longer has (no next run time
-/// and not running here) and marks them Stopped, so that they do not look alive.
+/// Marks Stopped the Running jobs that may run on this node but have no next run time
+/// and no run in flight on any node — so that they do not look alive. One store
+/// transition: the conditions are checked per job inside it, not on a list read earlier
+/// (R37).
 pub struct JobStateChecker {
     pub(crate) runtime: Weak<RuntimeInner>,
 }
@@ -20,27 +22,15 @@ impl JobRunnable for JobStateChecker {
         let Some(inner) = self.runtime.upgrade() else {
             return Ok(());
         };
-        let running = inner
+        let stopped = inner
             .store
-            .list_running(inner.node(), inner.options.checking.max_jobs)
+            .stop_lost(inner.node(), inner.options.checking.max_jobs)
             .await
-            .map_err(|e| JobError::wrap("checking could not list running jobs", e))?;
-        let mut stopped = 0;
-        for mut job in running {
-            let exists = inner.exists(&job.id).await.map_err(|e| {
-                JobError::wrap(format!("checking could not look up job `{}`", job.id), e)
-            })?;
-            if !exists {
-                job.status = JobStatus::Stopped;
-                job.next_run_time = None;
-                inner.store.store(&job).await.map_err(|e| {
-                    JobError::wrap(format!("checking could not stop job `{}`", job.id), e)
-                })?;
-                tracing::warn!(job_id = %job.id, "job was Running but no longer scheduled; marked Stopped");
-                stopped += 1;
-            }
+            .map_err(|e| JobError::wrap("checking could not stop lost jobs", e))?;
+        for id in &stopped {
+            tracing::warn!(job_id = %id, "job was Running but scheduled nowhere; marked Stopped");
         }
-        context.set_result(format!("stopped {stopped} lost jobs"));
+        context.set_result(format!("stopped {} lost jobs", stopped.len()));
         Ok(())
     }
 

@@ -5,15 +5,13 @@ use std::collections::HashMap;
 use std::sync::Weak;
 
 use async_trait::async_trait;
-use bgtasks_abstractions::{
-    JobError, JobInfo, JobOptOuts, JobRunnable, JobRunnableContext, first_fire_time,
-};
+use bgtasks_abstractions::{JobError, JobInfo, JobOptOuts, JobRunnable, JobRunnableContext};
 
 use crate::runtime::RuntimeInner;
 
-/// Publishes waiting jobs of this node (or of no node) to this node's schedule — giving a
-/// next run time to those that have none — and hands jobs pinned to other nodes to the
-/// dispatcher.
+/// Gives waiting jobs of this node (or of no node) that have no next run time their
+/// first fire time — one store transition, conditioned per job (R37) — and hands waiting
+/// jobs pinned to other nodes to the dispatcher.
 pub struct JobPoller {
     pub(crate) runtime: Weak<RuntimeInner>,
 }
@@ -24,37 +22,32 @@ impl JobRunnable for JobPoller {
         let Some(inner) = self.runtime.upgrade() else {
             return Ok(());
         };
+        let max = inner.options.polling.max_jobs;
+        let published = inner
+            .store
+            .publish_waiting(inner.node(), inner.clock.now(), max)
+            .await
+            .map_err(|e| JobError::wrap("polling could not publish waiting jobs", e))?;
+        if !published.is_empty() {
+            inner.wake.notify_one();
+        }
         let waiting = inner
             .store
-            .list_waiting(inner.options.polling.max_jobs)
+            .list_waiting(max)
             .await
             .map_err(|e| JobError::wrap("polling could not list waiting jobs", e))?;
-        let now = inner.clock.now();
-        let mut published = 0;
         let mut elsewhere: HashMap<String, Vec<JobInfo>> = HashMap::new();
-        for mut job in waiting {
-            if !job.runs_on(inner.node()) {
-                let node = job.node_name.clone().unwrap_or_default();
+        for job in waiting {
+            if let Some(node) = job.node_name.clone().filter(|n| n != inner.node()) {
                 elsewhere.entry(node).or_default().push(job);
-                continue;
             }
-            if job.next_run_time.is_none() {
-                job.next_run_time = first_fire_time(&job, None, now);
-                inner.store.store(&job).await.map_err(|e| {
-                    JobError::wrap(format!("polling could not schedule job `{}`", job.id), e)
-                })?;
-                published += 1;
-            }
-        }
-        if published > 0 {
-            inner.wake.notify_one();
         }
         for (node, jobs) in elsewhere {
             inner.dispatcher.dispatch(&node, jobs).await.map_err(|e| {
                 JobError::new(format!("dispatching jobs to node `{node}` failed: {e}"))
             })?;
         }
-        context.set_result(format!("published {published} waiting jobs"));
+        context.set_result(format!("published {} waiting jobs", published.len()));
         Ok(())
     }
 

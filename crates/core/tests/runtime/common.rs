@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use bgtasks_abstractions::{JobError, JobRunnable, JobRunnableContext, job_fn};
 use bgtasks_core::clock::TokioClock;
-use bgtasks_core::store::InMemoryJobStore;
+use bgtasks_core::store::{
+    ClaimRequest, ClaimedRun, CompletionOutcome, GiveBack, InMemoryJobStore, JobLog, JobRuns,
+    RenewOutcome, Rescued, RunCompletion, StoreError,
+};
 use bgtasks_core::{JobScheduler, RunReport, Runtime, RuntimeBuilder};
 use tokio::sync::broadcast;
 
@@ -113,123 +116,63 @@ impl CountingStore {
     }
 }
 
+bgtasks_core::store::forward_capabilities!(
+    impl[] CountingStore => |this| this.inner;
+    JobDefinitions, JobControl, RunLogs, Maintenance, NodeRegistry
+);
+
 #[async_trait::async_trait]
-impl bgtasks_core::store::JobStore for CountingStore {
-    async fn list_waiting(
-        &self,
-        max: usize,
-    ) -> Result<Vec<bgtasks_abstractions::JobInfo>, bgtasks_core::store::StoreError> {
-        self.inner.list_waiting(max).await
-    }
-    async fn list_period(
-        &self,
-        max: usize,
-    ) -> Result<Vec<bgtasks_abstractions::JobInfo>, bgtasks_core::store::StoreError> {
-        self.inner.list_period(max).await
-    }
-    async fn list_running(
-        &self,
-        node: &str,
-        max: usize,
-    ) -> Result<Vec<bgtasks_abstractions::JobInfo>, bgtasks_core::store::StoreError> {
-        self.inner.list_running(node, max).await
-    }
-    async fn find(
-        &self,
-        id: &str,
-    ) -> Result<Option<bgtasks_abstractions::JobInfo>, bgtasks_core::store::StoreError> {
-        self.inner.find(id).await
-    }
-    async fn store(
-        &self,
-        job: &bgtasks_abstractions::JobInfo,
-    ) -> Result<(), bgtasks_core::store::StoreError> {
-        self.inner.store(job).await
-    }
-    async fn insert(
-        &self,
-        job: &bgtasks_abstractions::JobInfo,
-    ) -> Result<bool, bgtasks_core::store::StoreError> {
-        self.inner.insert(job).await
-    }
-    async fn remove(&self, id: &str) -> Result<bool, bgtasks_core::store::StoreError> {
-        self.inner.remove(id).await
-    }
-    async fn store_log(
-        &self,
-        log: &bgtasks_core::store::JobLog,
-    ) -> Result<(), bgtasks_core::store::StoreError> {
-        self.inner.store_log(log).await
-    }
-    async fn list_logs(
-        &self,
-        job_id: &str,
-        max: usize,
-    ) -> Result<Vec<bgtasks_core::store::JobLog>, bgtasks_core::store::StoreError> {
-        self.inner.list_logs(job_id, max).await
-    }
-    async fn cleanup(
-        &self,
-        node: Option<&str>,
-        expired_before: chrono::DateTime<chrono::Utc>,
-        max: usize,
-    ) -> Result<Vec<bgtasks_abstractions::JobInfo>, bgtasks_core::store::StoreError> {
-        self.inner.cleanup(node, expired_before, max).await
-    }
-    async fn claim_due(
-        &self,
-        node: &str,
-        now: chrono::DateTime<chrono::Utc>,
-        limit: usize,
-        lease: Duration,
-    ) -> Result<Vec<bgtasks_core::store::ClaimedRun>, bgtasks_core::store::StoreError> {
+impl JobRuns for CountingStore {
+    async fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<ClaimedRun>, StoreError> {
         self.claims.fetch_add(1, Ordering::SeqCst);
-        self.inner.claim_due(node, now, limit, lease).await
+        self.inner.claim(request).await
     }
     async fn next_due_time(
         &self,
         node: &str,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, bgtasks_core::store::StoreError> {
-        self.inner.next_due_time(node).await
+        job_types: Option<&[String]>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        self.inner.next_due_time(node, job_types).await
     }
-    async fn renew_leases(
+    async fn renew(
         &self,
         node: &str,
         leases: &[bgtasks_abstractions::RunLease],
-        until: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<String>, bgtasks_core::store::StoreError> {
-        self.inner.renew_leases(node, leases, until).await
+        lease: Duration,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<RenewOutcome>, StoreError> {
+        self.inner.renew(node, leases, lease, now).await
     }
-    async fn complete_run(
+    async fn complete(
         &self,
-        lease: &bgtasks_abstractions::RunLease,
-        job: &bgtasks_abstractions::JobInfo,
-    ) -> Result<bgtasks_core::store::CompletionOutcome, bgtasks_core::store::StoreError> {
-        self.completions.fetch_add(1, Ordering::SeqCst);
+        runs: &[RunCompletion],
+        logs: &[JobLog],
+    ) -> Result<Vec<CompletionOutcome>, StoreError> {
+        self.completions.fetch_add(runs.len(), Ordering::SeqCst);
         let failing =
             self.failing_completions
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         if failing.is_ok() {
-            return Err(bgtasks_core::store::StoreError::unavailable(
+            return Err(StoreError::unavailable(
                 "the database is unreachable (test)",
             ));
         }
-        self.inner.complete_run(lease, job).await
+        self.inner.complete(runs, logs).await
     }
-    async fn release_run(
+    async fn give_back(
         &self,
         lease: &bgtasks_abstractions::RunLease,
-        mode: bgtasks_core::store::ReleaseMode,
-    ) -> Result<bgtasks_core::store::CompletionOutcome, bgtasks_core::store::StoreError> {
-        self.inner.release_run(lease, mode).await
+        how: GiveBack,
+    ) -> Result<CompletionOutcome, StoreError> {
+        self.inner.give_back(lease, how).await
     }
-    async fn rescue_expired(
-        &self,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<String>, bgtasks_core::store::StoreError> {
-        self.inner.rescue_expired(now).await
+    async fn rescue(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<Rescued>, StoreError> {
+        self.inner.rescue(now).await
     }
     fn subscribe_due(&self) -> Option<Arc<tokio::sync::Notify>> {
         self.inner.subscribe_due()
+    }
+    fn subscribe_control(&self) -> Option<Arc<tokio::sync::Notify>> {
+        self.inner.subscribe_control()
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bgtasks_abstractions::{
     Interruption, JobDefinitionError, JobError, JobInfo, JobRunnableContext, JobStatus, job_fn,
 };
-use bgtasks_core::store::JobStore;
+use bgtasks_core::store::JobDefinitions;
 use bgtasks_core::{InMemoryJobLockProvider, JobLockProvider, JobScheduler, SchedulerError};
 
 use crate::common::{builder, counting, next_report, reports_within, sleeping, start};
@@ -59,7 +59,7 @@ async fn queue_refuses_duplicates_and_invalid_definitions() {
         store.find("a").await.unwrap().is_none(),
         "an invalid batch queues nothing"
     );
-    let job = store.find("j").await.unwrap().unwrap();
+    let job = store.find("j").await.unwrap().unwrap().job;
     assert_eq!(job.status, JobStatus::Queuing);
     assert!(runtime.exists("j").await.unwrap());
     assert!(!runtime.exists("nope").await.unwrap());
@@ -76,7 +76,11 @@ async fn trigger_runs_now_and_queues_when_absent() {
         .queue(JobInfo::once("later", "t").with_begin_time(later))
         .await
         .unwrap();
-    runtime.trigger(JobInfo::once("later", "t")).await.unwrap();
+    runtime
+        .trigger(JobInfo::once("later", "t"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         next_report(&mut reports, Duration::from_secs(1))
             .await
@@ -84,7 +88,11 @@ async fn trigger_runs_now_and_queues_when_absent() {
             .job_id,
         "later"
     );
-    runtime.trigger(JobInfo::once("fresh", "t")).await.unwrap();
+    runtime
+        .trigger(JobInfo::once("fresh", "t"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         next_report(&mut reports, Duration::from_secs(1))
             .await
@@ -93,7 +101,11 @@ async fn trigger_runs_now_and_queues_when_absent() {
         "fresh"
     );
     // A completed job runs again when triggered.
-    runtime.trigger(JobInfo::once("fresh", "t")).await.unwrap();
+    runtime
+        .trigger(JobInfo::once("fresh", "t"))
+        .await
+        .unwrap()
+        .unwrap();
     let again = next_report(&mut reports, Duration::from_secs(1))
         .await
         .unwrap();
@@ -112,12 +124,12 @@ async fn pause_interrupts_the_run_and_resume_runs_it_again() {
         .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(runtime.running_count(), 1);
-    assert!(runtime.pause("slow-1").await.unwrap());
+    assert!(runtime.pause("slow-1").await.unwrap().is_ok());
     let report = next_report(&mut reports, Duration::from_secs(5))
         .await
         .unwrap();
     assert_eq!(report.interruption, Some(Interruption::Paused));
-    let job = store.find("slow-1").await.unwrap().unwrap();
+    let job = store.find("slow-1").await.unwrap().unwrap().job;
     assert_eq!(
         (job.status, job.trigger_count, job.try_count),
         (JobStatus::Paused, 0, 0),
@@ -130,9 +142,9 @@ async fn pause_interrupts_the_run_and_resume_runs_it_again() {
         "paused jobs do not run"
     );
     assert!(runtime.exists("slow-1").await.unwrap());
-    assert!(runtime.resume("slow-1").await.unwrap());
+    assert!(runtime.resume("slow-1").await.unwrap().is_ok());
     assert!(
-        !runtime.resume("slow-1").await.unwrap(),
+        runtime.resume("slow-1").await.unwrap().is_err(),
         "only paused jobs resume"
     );
     let report = next_report(&mut reports, Duration::from_secs(61))
@@ -153,8 +165,8 @@ async fn remove_interrupts_the_run_and_deletes_the_job() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(runtime.remove("slow-1").await.unwrap());
-    assert!(!runtime.remove("slow-1").await.unwrap());
+    assert!(runtime.remove("slow-1").await.unwrap().is_ok());
+    assert!(runtime.remove("slow-1").await.unwrap().is_err());
     let report = next_report(&mut reports, Duration::from_secs(5))
         .await
         .unwrap();
@@ -211,9 +223,10 @@ async fn shutdown_leaves_an_interrupted_run_ready_to_run_again() {
         .unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let due = store.find("long").await.unwrap().unwrap();
-    assert_eq!(due.next_run_time, None, "claimed");
+    assert_eq!(due.job.next_run_time, None, "claimed");
+    assert!(due.lease.is_some(), "running");
     runtime.shutdown().await.unwrap();
-    let job = store.find("long").await.unwrap().unwrap();
+    let job = store.find("long").await.unwrap().unwrap().job;
     assert_eq!(job.status, JobStatus::Queuing, "not left as if running");
     assert!(job.next_run_time.is_some(), "due again");
     assert_eq!((job.trigger_count, job.try_count), (0, 0));

@@ -10,7 +10,7 @@ use bgtasks_abstractions::{
 };
 use bgtasks_core::JobScheduler;
 use bgtasks_core::retry::{NoRetryPolicy, PerFailureTypeRetryPolicy, ReferenceRetryPolicy};
-use bgtasks_core::store::JobStore;
+use bgtasks_core::store::JobDefinitions;
 
 use crate::common::{
     CountingStore, builder, counting, failing_then_ok, next_report, reports_within, start,
@@ -49,7 +49,7 @@ async fn a_failed_job_runs_again_on_this_node_after_the_grown_interval() {
         .expect("retried after 675 s");
     assert_eq!((third.run_time - second.run_time).num_seconds(), 675);
     assert!(third.succeeded());
-    let job = store.find("flaky").await.unwrap().unwrap();
+    let job = store.find("flaky").await.unwrap().unwrap().job;
     assert_eq!(
         (job.status, job.try_count, job.interval),
         (JobStatus::Completed, 0, 675)
@@ -91,34 +91,44 @@ async fn a_panicking_runnable_is_a_system_failure_not_a_crash() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_unknown_job_type_fails_with_a_clear_message_and_does_not_spin() {
-    // spec: R24
+async fn a_job_type_this_node_lacks_is_left_to_a_node_that_has_it() {
+    // spec: R41
     let (b, store) = builder();
-    let (runtime, mut reports) = start(b).await;
-    runtime
-        .queue(JobInfo::once("orphan", "no-such-type"))
+    let (old_node, mut old_reports) = start(b.node_name("v1")).await;
+    old_node
+        .queue(JobInfo::once("added-in-v2", "new-type"))
         .await
         .unwrap();
-    let report = next_report(&mut reports, Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert_eq!(report.exception_type, Some(JobExceptionType::SYSTEM));
     assert!(
-        report
-            .error
-            .unwrap()
-            .to_string()
-            .contains("no runnable is registered for job type `no-such-type` (job `orphan`)")
-    );
-    assert!(
-        reports_within(&mut reports, Duration::from_secs(449))
+        reports_within(&mut old_reports, Duration::from_secs(3600))
             .await
             .is_empty(),
-        "no retry before 450 s"
+        "a node never claims a type it has not registered, nor spins on it"
     );
-    let job = store.find("orphan").await.unwrap().unwrap();
-    assert_eq!((job.status, job.try_count), (JobStatus::FailedRetry, 1));
-    runtime.shutdown().await.unwrap();
+    let left = store.find("added-in-v2").await.unwrap().unwrap();
+    assert_eq!(
+        (left.job.status, left.job.try_count, left.lease.is_none()),
+        (JobStatus::Queuing, 0, true),
+        "left due, never failed for its type"
+    );
+    let (b2, _) = builder();
+    let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (new_node, mut new_reports) = start(
+        b2.node_name("v2")
+            .store(store.clone())
+            .runnable("new-type", counting(runs.clone())),
+    )
+    .await;
+    let report = next_report(&mut new_reports, Duration::from_secs(5))
+        .await
+        .expect("the node that has the type runs it");
+    assert_eq!(
+        (report.job_id.as_str(), report.node.as_str()),
+        ("added-in-v2", "v2")
+    );
+    assert!(report.succeeded());
+    old_node.shutdown().await.unwrap();
+    new_node.shutdown().await.unwrap();
 }
 
 #[tokio::test(start_paused = true)]
@@ -138,7 +148,7 @@ async fn a_missing_argument_is_a_business_failure_naming_the_key() {
         .await
         .unwrap();
     assert_eq!(report.exception_type, Some(JobExceptionType::BUSINESS));
-    let job = store.find("fetch-1").await.unwrap().unwrap();
+    let job = store.find("fetch-1").await.unwrap().unwrap().job;
     assert_eq!(
         job.result.as_deref(),
         Some("missing required argument `url`")
@@ -162,7 +172,7 @@ async fn max_tries_end_in_abandonment_after_exactly_that_many_runs() {
         .unwrap();
     let runs = reports_within(&mut reports, Duration::from_secs(3600)).await;
     assert_eq!(runs.len(), 3);
-    let job = store.find("doomed").await.unwrap().unwrap();
+    let job = store.find("doomed").await.unwrap().unwrap().job;
     assert_eq!(
         (job.status, job.is_abandoned, job.next_run_time),
         (JobStatus::Stopped, true, None)
@@ -203,7 +213,7 @@ async fn a_custom_finder_and_per_type_policy_decide_what_a_failure_means() {
         Some(JobExceptionType::BUSINESS),
         "the custom finder decided"
     );
-    let job = store.find("j").await.unwrap().unwrap();
+    let job = store.find("j").await.unwrap().unwrap().job;
     assert_eq!(
         (job.status, job.is_abandoned, job.try_count),
         (JobStatus::Stopped, true, 1)

@@ -10,7 +10,7 @@ use bgtasks_abstractions::{
     JobStatus, job_fn,
 };
 use bgtasks_core::JobScheduler;
-use bgtasks_core::store::JobStore;
+use bgtasks_core::store::{JobDefinitions, JobStore, RunLogs};
 
 use crate::common::{builder, counting, failing_then_ok, next_report, start};
 
@@ -125,7 +125,7 @@ async fn a_failing_listener_affects_nothing_else() {
         "the other listener ran"
     );
     assert_eq!(
-        store.find("j").await.unwrap().unwrap().status,
+        store.find("j").await.unwrap().unwrap().job.status,
         JobStatus::Completed
     );
     runtime.shutdown().await.unwrap();
@@ -163,7 +163,7 @@ async fn job_types_opt_out_of_status_handling_and_logging() {
         seen.iter().filter(|r| r.job_id == "q").count() >= 2,
         "it keeps running on its schedule"
     );
-    let quiet = store.find("q").await.unwrap().unwrap();
+    let quiet = store.find("q").await.unwrap().unwrap().job;
     assert_eq!(
         (quiet.trigger_count, quiet.status),
         (0, JobStatus::Queuing),

@@ -6,5 +6,7 @@ mod common;
 mod control;
 mod failures;
 mod listeners;
+mod robustness;
 mod scheduling;
 mod system_jobs;
+mod transitions;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bgtasks_abstractions::{JobError, JobInfo, JobPriority, JobRunnableContext, JobStatus, job_fn};
 use bgtasks_core::JobScheduler;
-use bgtasks_core::store::JobStore;
+use bgtasks_core::store::JobDefinitions;
 use chrono::Timelike;
 
 use crate::common::{
@@ -41,7 +41,7 @@ async fn a_delayed_once_job_runs_at_its_begin_time_and_only_once() {
             .is_empty()
     );
     assert_eq!(runs.load(Ordering::SeqCst), 1);
-    let job = store.find("delayed").await.unwrap().unwrap();
+    let job = store.find("delayed").await.unwrap().unwrap().job;
     assert_eq!(
         (job.status, job.trigger_count, job.next_run_time),
         (JobStatus::Completed, 1, None)
@@ -90,7 +90,7 @@ async fn a_persistent_job_runs_every_interval_up_to_max_count() {
     for pair in all.windows(2) {
         assert_eq!((pair[1].run_time - pair[0].run_time).num_seconds(), 5);
     }
-    let job = store.find("five").await.unwrap().unwrap();
+    let job = store.find("five").await.unwrap().unwrap().job;
     assert_eq!(
         (job.status, job.trigger_count, job.next_run_time),
         (JobStatus::Completed, 5, None)
@@ -159,7 +159,7 @@ async fn no_run_after_the_end_time() {
     assert_eq!(all.len(), 3, "runs at 0, 5 and 10 s only");
     assert!(all.iter().all(|r| r.run_time <= end));
     assert_eq!(
-        store.find("ends").await.unwrap().unwrap().next_run_time,
+        store.find("ends").await.unwrap().unwrap().job.next_run_time,
         None
     );
     runtime.shutdown().await.unwrap();
@@ -171,12 +171,18 @@ async fn higher_priority_starts_first() {
     let (b, _) = builder();
     let (runtime, mut reports) = start(b.workers(1).runnable("t", counting(Arc::default()))).await;
     runtime.stop().await.unwrap();
+    // All due at the same moment of the runtime's clock (a job's default begin time is
+    // the wall clock's, a little after the paused test clock's).
+    let now = runtime.clock().now();
     let jobs = vec![
         JobInfo::once("low", "t").with_priority(JobPriority::Low),
         JobInfo::once("normal", "t"),
         JobInfo::once("high", "t").with_priority(JobPriority::High),
         JobInfo::once("above", "t").with_priority(JobPriority::AboveNormal),
-    ];
+    ]
+    .into_iter()
+    .map(|job| job.with_begin_time(now))
+    .collect();
     runtime.queue_many(jobs).await.unwrap();
     runtime.start().await.unwrap();
     let order: Vec<String> = reports_within(&mut reports, Duration::from_secs(5))

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bgtasks_abstractions::{BoxError, JobInfo, JobSource, JobStatus};
-use bgtasks_core::store::JobStore;
+use bgtasks_core::store::{JobDefinitions, RunLogs};
 use bgtasks_core::{JobDispatcher, JobScheduler};
 
 use crate::common::{builder, counting, reports_within, start};
@@ -39,10 +39,10 @@ async fn polling_publishes_outside_jobs_and_dispatches_pinned_ones() {
     // An outside writer puts waiting jobs straight into the store, without a run time.
     let mut outside = JobInfo::once("outside", "t");
     outside.status = JobStatus::Queuing;
-    store.store(&outside).await.unwrap();
+    store.insert(&[outside]).await.unwrap();
     let mut pinned = JobInfo::once("pinned", "t").with_node("b");
     pinned.status = JobStatus::Queuing;
-    store.store(&pinned).await.unwrap();
+    store.insert(&[pinned]).await.unwrap();
     let runs = reports_within(&mut reports, Duration::from_secs(31)).await;
     let ids: Vec<&str> = runs.iter().map(|r| r.job_id.as_str()).collect();
     assert!(ids.contains(&"outside"), "{ids:?}");
@@ -54,7 +54,7 @@ async fn polling_publishes_outside_jobs_and_dispatches_pinned_ones() {
     for hand_over in dispatched {
         assert_eq!(hand_over, ("b".to_owned(), vec!["pinned".to_owned()]));
     }
-    let polling = store.find("bgtasks.polling:a").await.unwrap().unwrap();
+    let polling = store.find("bgtasks.polling:a").await.unwrap().unwrap().job;
     assert_eq!(
         (polling.source, polling.node_name.as_deref()),
         (JobSource::System, Some("a"))
@@ -83,24 +83,23 @@ async fn checking_stops_running_jobs_the_scheduler_lost() {
             .runnable("t", counting(Arc::default())),
     )
     .await;
+    // Running with no next run time and no run in flight: scheduled nowhere.
     let mut lost = JobInfo::persistent("lost", "t", 60, 0);
     lost.status = JobStatus::Running;
-    store.store(&lost).await.unwrap();
-    let later = runtime.clock().now() + chrono::Duration::hours(1);
-    runtime
-        .queue(JobInfo::persistent("alive", "t", 60, 0).with_begin_time(later))
-        .await
-        .unwrap();
-    let mut alive = store.find("alive").await.unwrap().unwrap();
+    lost.trigger_count = 1;
+    // Running and scheduled an hour from now.
+    let mut alive = JobInfo::persistent("alive", "t", 60, 0);
     alive.status = JobStatus::Running;
-    store.store(&alive).await.unwrap();
+    alive.trigger_count = 1;
+    alive.next_run_time = Some(runtime.clock().now() + chrono::Duration::hours(1));
+    store.insert(&[lost, alive]).await.unwrap();
     reports_within(&mut reports, Duration::from_secs(11)).await;
     assert_eq!(
-        store.find("lost").await.unwrap().unwrap().status,
+        store.find("lost").await.unwrap().unwrap().job.status,
         JobStatus::Stopped
     );
     assert_eq!(
-        store.find("alive").await.unwrap().unwrap().status,
+        store.find("alive").await.unwrap().unwrap().job.status,
         JobStatus::Running
     );
     runtime.shutdown().await.unwrap();
@@ -124,7 +123,7 @@ async fn cleaning_removes_expired_completed_jobs() {
         let mut job = JobInfo::once(id, "t");
         job.status = JobStatus::Completed;
         job.last_run_time = Some(now - chrono::Duration::hours(age_hours));
-        store.store(&job).await.unwrap();
+        store.insert(&[job]).await.unwrap();
     }
     reports_within(&mut reports, Duration::from_secs(11)).await;
     assert!(store.find("old").await.unwrap().is_none());

@@ -4,14 +4,21 @@
 //! ```text
 //! bgtasks-reliability-worker --store URL --node NAME --runs-dir DIR
 //!     [--workers N] [--lease-ms MS] [--renew-ms MS] [--rescue-ms MS] [--grace-ms MS]
-//!     [--interrupt-grace-ms MS]
+//!     [--interrupt-grace-ms MS] [--types T1,T2,...] [--smtp HOST:PORT]
+//!     [--claim-delay-ms MS]
 //! ```
 //!
-//! It opens the store (`sqlite://PATH` or `postgres://…`), registers the job types
-//! `record` and `tick` (both append `start`, then after `sleep_ms` milliseconds from the
-//! job's args `end` — or `cancel` if the run is interrupted first — to the node's run
-//! log) and a listener that appends a `claim` line with the lease before each run, starts
-//! the runtime and prints `ready <node> <pid>`. `SIGUSR1` holds its claims (the runtime
+//! It opens the store (`sqlite://PATH` or `postgres://…`), registers the job types named
+//! by `--types` (default `record,tick`; every one appends `start`, then after `sleep_ms`
+//! milliseconds from the job's args `end` — or `cancel` if the run is interrupted first,
+//! unless the arg `ignore_cancel` is true — to the node's run log, and sets the result
+//! `tag <tag> by pid <pid>` from the arg `tag`; with the arg `fail` true the run then
+//! fails), and a listener that appends a `claim`
+//! line with the lease before each run. With `--smtp` it also sends the failed-job e-mail
+//! of jobs that carry that action. With `--claim-delay-ms` every claim that took runs
+//! prints `claimed <count> <node>` and hands them to the runtime only after that delay —
+//! a slow store answer, so that a scenario can stop the process mid-claim. It starts the
+//! runtime and prints `ready <node> <pid>`. `SIGUSR1` holds its claims (the runtime
 //! stands by: no new claims, runs going finish, claimed runs are given back) and prints
 //! `held <node>`; `SIGUSR2` lets it claim again and prints `released <node>` — so that a
 //! scenario can make work go to the processes it wants instead of hoping for it. On
@@ -26,10 +33,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bgtasks::abstractions::SystemClock;
+use bgtasks::store::{ClaimRequest, ClaimedRun, JobRuns, StoreError};
 use bgtasks::stores::open_store;
 use bgtasks::{
     BackgroundTasks, BoxError, JobError, JobEvent, JobEventContext, JobRunnableContext,
-    JobScheduler, job_fn,
+    JobScheduler, JobStore, job_fn,
 };
 use bgtasks_reliability::runlog::{Event, RunLogWriter, micros};
 use tokio::signal::unix::{SignalKind, signal};
@@ -45,10 +53,14 @@ struct Args {
     rescue: Duration,
     grace: Duration,
     interrupt_grace: Duration,
+    types: Vec<String>,
+    smtp: Option<(String, u16)>,
+    claim_delay: Option<Duration>,
 }
 
 const USAGE: &str = "usage: bgtasks-reliability-worker --store URL --node NAME --runs-dir DIR \
-[--workers N] [--lease-ms MS] [--renew-ms MS] [--rescue-ms MS] [--grace-ms MS] [--interrupt-grace-ms MS]";
+[--workers N] [--lease-ms MS] [--renew-ms MS] [--rescue-ms MS] [--grace-ms MS] [--interrupt-grace-ms MS] \
+[--types T1,T2,...] [--smtp HOST:PORT] [--claim-delay-ms MS]";
 
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut store = None;
@@ -64,6 +76,9 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         rescue: Duration::from_millis(500),
         grace: Duration::from_secs(5),
         interrupt_grace: Duration::from_secs(1),
+        types: vec!["record".to_owned(), "tick".to_owned()],
+        smtp: None,
+        claim_delay: None,
     };
     while let Some(flag) = argv.next() {
         let mut value = || argv.next().ok_or_else(|| format!("`{flag}` needs a value"));
@@ -87,6 +102,25 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--rescue-ms" => args.rescue = millis(value()?)?,
             "--grace-ms" => args.grace = millis(value()?)?,
             "--interrupt-grace-ms" => args.interrupt_grace = millis(value()?)?,
+            "--claim-delay-ms" => args.claim_delay = Some(millis(value()?)?),
+            "--types" => {
+                args.types = value()?
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
+            "--smtp" => {
+                let text = value()?;
+                let (host, port) = text
+                    .rsplit_once(':')
+                    .ok_or_else(|| format!("`--smtp` = `{text}`: expected HOST:PORT"))?;
+                let port = port
+                    .parse()
+                    .map_err(|e| format!("`--smtp` = `{text}`: bad port: {e}"))?;
+                args.smtp = Some((host.to_owned(), port));
+            }
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
@@ -118,15 +152,91 @@ impl JobEvent for ClaimRecorder {
     }
 }
 
-/// The `record` job: `start`, sleep `sleep_ms` (watching the cancellation signal), `end`.
+/// A store whose claims answer late: the runs are leased in the store at once, and handed
+/// to the runtime only after `delay` (a slow store), announced on stdout.
+struct DelayedClaims {
+    inner: Arc<dyn JobStore>,
+    delay: Duration,
+    node: String,
+}
+
+bgtasks::store::forward_capabilities!(
+    impl[] DelayedClaims => |this| this.inner;
+    JobDefinitions, JobControl, RunLogs, Maintenance, NodeRegistry
+);
+
+#[async_trait]
+impl JobRuns for DelayedClaims {
+    async fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<ClaimedRun>, StoreError> {
+        let runs = self.inner.claim(request).await?;
+        if !runs.is_empty() {
+            println!("claimed {} {}", runs.len(), self.node);
+            tokio::time::sleep(self.delay).await;
+        }
+        Ok(runs)
+    }
+    async fn next_due_time(
+        &self,
+        node: &str,
+        job_types: Option<&[String]>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        self.inner.next_due_time(node, job_types).await
+    }
+    async fn renew(
+        &self,
+        node: &str,
+        leases: &[bgtasks::abstractions::RunLease],
+        lease: Duration,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<bgtasks::store::RenewOutcome>, StoreError> {
+        self.inner.renew(node, leases, lease, now).await
+    }
+    async fn complete(
+        &self,
+        runs: &[bgtasks::store::RunCompletion],
+        logs: &[bgtasks::JobLog],
+    ) -> Result<Vec<bgtasks::CompletionOutcome>, StoreError> {
+        self.inner.complete(runs, logs).await
+    }
+    async fn give_back(
+        &self,
+        lease: &bgtasks::abstractions::RunLease,
+        how: bgtasks::store::GiveBack,
+    ) -> Result<bgtasks::CompletionOutcome, StoreError> {
+        self.inner.give_back(lease, how).await
+    }
+    async fn rescue(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<bgtasks::store::Rescued>, StoreError> {
+        self.inner.rescue(now).await
+    }
+    fn prefers_batched_writes(&self) -> bool {
+        self.inner.prefers_batched_writes()
+    }
+    fn subscribe_due(&self) -> Option<Arc<tokio::sync::Notify>> {
+        self.inner.subscribe_due()
+    }
+    fn subscribe_control(&self) -> Option<Arc<tokio::sync::Notify>> {
+        self.inner.subscribe_control()
+    }
+}
+
+/// The `record` job: `start`, sleep `sleep_ms` (watching the cancellation signal unless
+/// `ignore_cancel`), `end`.
 async fn record(log: Arc<RunLogWriter>, ctx: JobRunnableContext) -> Result<(), JobError> {
     let sleep_ms: u64 = ctx.get_or("sleep_ms", 0)?;
+    let ignore_cancel: bool = ctx.get_or("ignore_cancel", false)?;
+    let tag: String = ctx.get_or("tag", String::new())?;
+    let fail: bool = ctx.get_or("fail", false)?;
     let write = |event| {
         log.write(event, ctx.job_id(), None)
             .map_err(|e| JobError::new(format!("could not write the run log: {e}")))
     };
     write(Event::Start)?;
-    if sleep_ms > 0 {
+    if sleep_ms > 0 && ignore_cancel {
+        tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
+    } else if sleep_ms > 0 {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(sleep_ms)) => {}
             _ = ctx.cancellation().cancelled() => {
@@ -136,7 +246,13 @@ async fn record(log: Arc<RunLogWriter>, ctx: JobRunnableContext) -> Result<(), J
         }
     }
     write(Event::End)?;
-    ctx.set_result(format!("recorded by pid {}", std::process::id()));
+    if fail {
+        return Err(JobError::new(format!(
+            "deliberate failure of job `{}`",
+            ctx.job_id()
+        )));
+    }
+    ctx.set_result(format!("tag {tag} by pid {}", std::process::id()));
     Ok(())
 }
 
@@ -150,9 +266,15 @@ async fn run(args: Args) -> Result<(), String> {
     let store = open_store(&args.store, Arc::new(SystemClock))
         .await
         .map_err(|e| format!("could not open the store: {e}"))?;
-    let record_log = log.clone();
-    let tick_log = log.clone();
-    let runtime = BackgroundTasks::builder()
+    let jobs: Arc<dyn JobStore> = match args.claim_delay {
+        Some(delay) => Arc::new(DelayedClaims {
+            inner: store.jobs.clone(),
+            delay,
+            node: args.node.clone(),
+        }),
+        None => store.jobs.clone(),
+    };
+    let mut builder = BackgroundTasks::builder()
         .node_name(args.node.clone())
         .workers(args.workers)
         .configure(|o| {
@@ -162,13 +284,33 @@ async fn run(args: Args) -> Result<(), String> {
             o.shutdown_grace = args.grace;
             o.interrupt_grace = args.interrupt_grace;
         })
-        .store(store.jobs.clone())
+        .store(jobs)
         .lock_provider(store.locks.clone())
-        .listener(Arc::new(ClaimRecorder(log)))
-        .runnable("record", job_fn(move |ctx| record(record_log.clone(), ctx)))
-        .runnable("tick", job_fn(move |ctx| record(tick_log.clone(), ctx)))
-        .build()
-        .map_err(|e| e.to_string())?;
+        .listener(Arc::new(ClaimRecorder(log.clone())));
+    for job_type in &args.types {
+        let log = log.clone();
+        builder = builder.runnable(
+            job_type.clone(),
+            job_fn(move |ctx| record(log.clone(), ctx)),
+        );
+    }
+    if let Some((host, port)) = &args.smtp {
+        let from = "Jobs <jobs@bgtasks.test>"
+            .parse()
+            .map_err(|e| format!("the sender address: {e}"))?;
+        let transport = bgtasks::exception_handling::SmtpMailTransport::builder(host.clone())
+            .port(*port)
+            .tls(bgtasks::exception_handling::SmtpTls::None)
+            .from(from)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| format!("the SMTP transport: {e}"))?;
+        builder = builder.listener(bgtasks::notifications::failure_email_listener(
+            store.actions.clone(),
+            Arc::new(transport),
+        ));
+    }
+    let runtime = builder.build().map_err(|e| e.to_string())?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?;
     let mut hold = signal(SignalKind::user_defined1()).map_err(|e| format!("SIGUSR1: {e}"))?;

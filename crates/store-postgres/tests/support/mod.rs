@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use bgtasks_postgres::{PostgresJobStore, PostgresStoreOptions};
+use bgtasks_postgres::{PostgresJobStore, PostgresStoreOptions, TimeSource};
 use sqlx::{Connection, PgConnection};
 
 /// The superuser URL of the test server. Fails (never skips) when it is not set.
@@ -54,16 +54,28 @@ pub async fn fresh_database() -> String {
     url_of(&name)
 }
 
-/// The options the tests use: a small pool.
+/// The options the tests use: a small pool, on the database's clock (the default).
 pub fn options() -> PostgresStoreOptions {
     PostgresStoreOptions::default()
         .with_max_connections(4)
         .with_connect_timeout(Duration::from_secs(5))
 }
 
-/// A store on the database at `url`.
+/// [`options`] on the caller's clock, for tests that pass fixed times.
+pub fn caller_clock_options() -> PostgresStoreOptions {
+    options().with_time_source(TimeSource::Caller)
+}
+
+/// A store on the database at `url`, on the database's clock.
 pub async fn connect(url: &str) -> PostgresJobStore {
     PostgresJobStore::connect(url, options())
+        .await
+        .expect("connect the store")
+}
+
+/// A store on the database at `url`, on the caller's clock (fixed times).
+pub async fn connect_fixed(url: &str) -> PostgresJobStore {
+    PostgresJobStore::connect(url, caller_clock_options())
         .await
         .expect("connect the store")
 }

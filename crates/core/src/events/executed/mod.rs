@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bgtasks_abstractions::{
-    BoxError, Clock, JobEvent, JobEventContext, JobEventData, JobExceptionType, JobInfo, JobKind,
-    JobStatus, RunLease,
+    BoxError, Clock, Interruption, JobEvent, JobEventContext, JobEventData, JobExceptionType,
+    JobInfo, JobKind, JobStatus, RunLease,
 };
 
 use crate::retry::{RetryDecision, RetryPolicy, RunFailure};
@@ -19,8 +19,10 @@ use crate::store::{CompletionOutcome, JobStore, RunWriter, StoreError};
 ///
 /// A claimed run carries the job as it was claimed under its lease, so the event starts
 /// from that instead of reading the store again; the fenced completion then writes only
-/// the run-state fields, keeps a pause made during the run, and reports a job removed
-/// during the run (logged, nothing saved). A run without a lease loads the job by key.
+/// the run-state fields. The store decides the rest (R37–R40): a job paused or stopped
+/// during the run gets the run recorded as interrupted, a job removed during the run or
+/// whose lease was lost gets nothing written (logged), a trigger during the run makes the
+/// job due again. A run without a lease (not claimed from a store) is not saved.
 ///
 /// When the store is unavailable (a transient [`StoreError`]), the completion is tried
 /// again with a growing pause for up to the save-retry window (30 s by default; see
@@ -29,7 +31,6 @@ use crate::store::{CompletionOutcome, JobStore, RunWriter, StoreError};
 /// rather than a second run. Past the window the error is returned and the run is given
 /// back to run again.
 pub struct JobExecutedEvent {
-    store: Arc<dyn JobStore>,
     writer: RunWriter,
     policy: Arc<dyn RetryPolicy>,
     clock: Arc<dyn Clock>,
@@ -50,8 +51,7 @@ impl JobExecutedEvent {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            writer: RunWriter::direct(store.clone()),
-            store,
+            writer: RunWriter::direct(store),
             policy,
             clock,
             save_retry: SAVE_RETRY,
@@ -105,7 +105,6 @@ pub fn apply_run_outcome(
     policy: &dyn RetryPolicy,
     now: chrono::DateTime<chrono::Utc>,
 ) {
-    let paused = job.status == JobStatus::Paused;
     // R13
     job.trigger_count = job.trigger_count.saturating_add(1);
     job.tenant_id = data.tenant_id();
@@ -155,9 +154,6 @@ pub fn apply_run_outcome(
             }
         }
     }
-    if paused && !matches!(job.status, JobStatus::Completed | JobStatus::Stopped) {
-        job.status = JobStatus::Paused;
-    }
 }
 
 #[async_trait]
@@ -178,21 +174,16 @@ impl JobEvent for JobExecutedEvent {
 
     async fn on_after_executed(&self, context: &JobEventContext) -> Result<(), BoxError> {
         let data = context.data();
-        let mut job = match &data.lease {
-            Some(_) => data.job().clone(),
-            None => match self.store.find(data.key()).await? {
-                Some(job) => job,
-                None => {
-                    tracing::warn!(
-                        job_id = data.key(),
-                        job_group = data.group(),
-                        job_name = data.name(),
-                        "job finished but is no longer in the store; its state is not saved"
-                    );
-                    return Ok(());
-                }
-            },
+        let Some(lease) = &data.lease else {
+            tracing::warn!(
+                job_id = data.key(),
+                job_group = data.group(),
+                job_name = data.name(),
+                "a run without a lease (not claimed from the store) has no state to save"
+            );
+            return Ok(());
         };
+        let mut job = data.job().clone();
         apply_run_outcome(
             &mut job,
             data,
@@ -200,24 +191,28 @@ impl JobEvent for JobExecutedEvent {
             self.policy.as_ref(),
             self.clock.now(),
         );
-        let outcome = match &data.lease {
-            Some(lease) => self.complete(lease, &job).await?,
-            None => {
-                self.store.store(&job).await?;
-                CompletionOutcome::Saved
-            }
-        };
-        match outcome {
+        match self.complete(lease, &job).await? {
             CompletionOutcome::Saved => context.record_saved_job(job),
-            CompletionOutcome::LeaseLost => tracing::warn!(
-                job_id = data.key(), job_group = data.group(), job_name = data.name(), node = %data.node,
-                "the run's lease was taken over by another node; its result is discarded"),
-            CompletionOutcome::JobGone => tracing::warn!(
-                job_id = data.key(),
-                job_group = data.group(),
-                job_name = data.name(),
-                "job was removed during its run; its state is not saved"
-            ),
+            CompletionOutcome::Interrupted(why) => {
+                tracing::info!(job_id = data.key(), job_group = data.group(), job_name = data.name(),
+                    reason = ?why, "the job was changed while it ran; the run is recorded as interrupted");
+                context.record_interruption(why);
+            }
+            CompletionOutcome::LeaseLost => {
+                tracing::warn!(
+                    job_id = data.key(), job_group = data.group(), job_name = data.name(), node = %data.node,
+                    "the run's lease was taken over by another node; its result is discarded");
+                context.record_interruption(Interruption::LeaseLost);
+            }
+            CompletionOutcome::JobGone => {
+                tracing::warn!(
+                    job_id = data.key(),
+                    job_group = data.group(),
+                    job_name = data.name(),
+                    "job was removed during its run; its state is not saved"
+                );
+                context.record_interruption(Interruption::Removed);
+            }
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use super::{JobExecutedEvent, apply_run_outcome};
 use crate::clock::SystemClock;
 use crate::retry::ReferenceRetryPolicy;
-use crate::store::{InMemoryJobStore, JobStore};
+use crate::store::{ClaimRequest, InMemoryJobStore, JobDefinitions, JobRuns};
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_800_000_000 + secs, 0).single().unwrap()
@@ -138,31 +138,58 @@ fn success_resets_tries_and_completes_once_jobs_and_exhausted_counts() {
 }
 
 #[tokio::test]
-async fn the_event_loads_updates_and_saves_the_job() {
+async fn the_event_updates_the_claimed_job_and_saves_it_under_its_lease() {
     // spec: R20
     let store = Arc::new(InMemoryJobStore::new());
     let mut job = JobInfo::once("j", "t");
     job.status = JobStatus::Queuing;
-    store.insert(&job).await.unwrap();
+    job.next_run_time = Some(t(0));
+    store.insert(std::slice::from_ref(&job)).await.unwrap();
+    let claimed = store
+        .claim(&ClaimRequest {
+            node: "node",
+            now: t(100),
+            limit: 1,
+            lease: std::time::Duration::from_secs(60),
+            job_types: None,
+        })
+        .await
+        .unwrap()
+        .remove(0);
     let event = JobExecutedEvent::new(
         store.clone(),
         Arc::new(ReferenceRetryPolicy::default()),
         Arc::new(SystemClock),
     );
-    let ctx = JobEventContext::standalone(run(&job, Some(JobError::http(503, "down")), None));
+    let mut data = run(&claimed.job, Some(JobError::http(503, "down")), None);
+    data.lease = Some(claimed.lease.clone());
+    let ctx = JobEventContext::standalone(data);
     event.on_after_executed(&ctx).await.unwrap();
     let saved = store.find("j").await.unwrap().unwrap();
     assert_eq!(
-        (saved.try_count, saved.status, saved.interval),
-        (1, JobStatus::FailedRetry, 450)
+        (
+            saved.job.try_count,
+            saved.job.status,
+            saved.job.interval,
+            saved.lease.is_none()
+        ),
+        (1, JobStatus::FailedRetry, 450, true)
     );
     assert_eq!(
         ctx.saved_job().unwrap(),
-        saved,
+        saved.job,
         "the saved state is shared with later listeners"
     );
 
-    // A job that is gone is only warned about.
+    // The same lease again: the run is over, nothing is written.
+    let mut late = run(&claimed.job, None, None);
+    late.lease = Some(claimed.lease);
+    let late = JobEventContext::standalone(late);
+    event.on_after_executed(&late).await.unwrap();
+    assert!(late.saved_job().is_none());
+    assert_eq!(store.find("j").await.unwrap().unwrap(), saved);
+
+    // A run without a lease has nothing to save.
     let ghost = JobEventContext::standalone(run(&JobInfo::once("ghost", "t"), None, None));
     event.on_after_executed(&ghost).await.unwrap();
     assert!(store.find("ghost").await.unwrap().is_none());

@@ -47,8 +47,8 @@ pub(super) struct Slot {
     last_run_time: Option<DateTime<Utc>>,
     interval: i64,
     lock_timeout: i64,
-    /// The fencing token of the latest claim.
-    pub(super) token: i64,
+    /// The revision of the job's definition (R37).
+    pub(super) revision: i64,
     /// Changes with every change to the job; index entries of other generations are
     /// stale.
     pub(super) generation: u64,
@@ -161,7 +161,7 @@ fn boxed_text(text: &str) -> Box<str> {
 }
 
 impl Slot {
-    /// The compact form of `job`, whose id is `id`, with no lease, token 0 and
+    /// The compact form of `job`, whose id is `id`, with no lease, revision 1 and
     /// generation 0.
     pub(super) fn new(job: &JobInfo, id: Arc<str>, interner: &mut Interner) -> Self {
         let extra = Extra {
@@ -187,7 +187,7 @@ impl Slot {
             last_run_time: job.last_run_time,
             interval: job.interval,
             lock_timeout: job.lock_timeout,
-            token: 0,
+            revision: 1,
             generation: 0,
             trigger_count: job.trigger_count,
             try_count: job.try_count,
@@ -201,13 +201,18 @@ impl Slot {
         }
     }
 
-    /// Replaces the job with `job`, keeping the lease, the token and the generation.
+    /// Replaces the job with `job`, keeping the lease, the revision and the generation.
     pub(super) fn replace(&mut self, job: &JobInfo, interner: &mut Interner) {
         let mut next = Self::new(job, self.id.clone(), interner);
         next.lease = self.lease.take();
-        next.token = self.token;
+        next.revision = self.revision;
         next.generation = self.generation;
         *self = next;
+    }
+
+    /// The shared copy of the job type.
+    pub(super) fn job_type_key(&self) -> &Arc<str> {
+        &self.job_type
     }
 
     /// The job, as it was stored.
@@ -259,6 +264,10 @@ impl Slot {
         self.extra.as_deref().and_then(|e| e.node_name.as_ref())
     }
 
+    pub(super) fn begin_time(&self) -> DateTime<Utc> {
+        self.begin_time
+    }
+
     pub(super) fn end_time(&self) -> Option<DateTime<Utc>> {
         self.extra.as_deref().and_then(|e| e.end_time)
     }
@@ -276,7 +285,7 @@ impl Slot {
         self.node_name().is_none_or(|pinned| pinned == node)
     }
 
-    /// [`crate::store::is_waiting`], on the compact form.
+    /// [`bgtasks_store::rules::is_waiting`], on the compact form.
     pub(super) fn is_waiting(&self, period: bool) -> bool {
         !self.is_abandoned
             && (self.kind == JobKind::Period) == period
@@ -285,7 +294,7 @@ impl Slot {
                 || (self.max_try_count == 0 || self.try_count < self.max_try_count))
     }
 
-    /// [`crate::store::waiting_order`], on the compact form.
+    /// [`bgtasks_store::rules::waiting_order`], on the compact form.
     pub(super) fn waiting_order(a: &Self, b: &Self) -> Ordering {
         b.priority
             .cmp(&a.priority)
@@ -298,17 +307,17 @@ impl Slot {
             })
     }
 
-    /// [`crate::store::cleanup_reference_time`], on the compact form.
+    /// [`bgtasks_store::rules::cleanup_reference_time`], on the compact form.
     pub(super) fn cleanup_reference_time(&self) -> DateTime<Utc> {
         self.last_run_time
             .or(self.end_time())
             .unwrap_or(self.creation_time)
     }
 
-    /// [`crate::store::apply_run_state`], on the compact form: writes the run-state
-    /// fields of `outcome` onto the job.
+    /// [`bgtasks_store::rules::apply_run_state`], on the compact form: writes the
+    /// run-state fields of `outcome` onto the job.
     pub(super) fn apply_run_state(&mut self, outcome: &JobInfo) {
-        self.status = crate::store::merged_status(self.status, outcome.status);
+        self.status = outcome.status;
         self.trigger_count = outcome.trigger_count;
         self.try_count = outcome.try_count;
         self.is_abandoned = outcome.is_abandoned;

@@ -7,7 +7,10 @@ use bgtasks_abstractions::{JobInfo, JobStatus};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::InMemoryJobStore;
-use crate::store::{JobStore, ReleaseMode};
+use crate::store::{
+    ClaimRequest, ClaimedRun, CompletionOutcome, GiveBack, JobDefinitions, JobRuns, RemoveIf,
+    RunCompletion,
+};
 
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_800_000_000 + secs, 0).single().unwrap()
@@ -22,18 +25,47 @@ fn queued(id: &str, due: i64) -> JobInfo {
 
 const LEASE: Duration = Duration::from_secs(30);
 
+async fn insert(store: &InMemoryJobStore, job: JobInfo) {
+    assert_eq!(store.insert(&[job]).await.unwrap(), vec![true]);
+}
+
+async fn remove(store: &InMemoryJobStore, id: &str) -> bool {
+    store.remove(id, RemoveIf::Always).await.unwrap().is_ok()
+}
+
+async fn claim(store: &InMemoryJobStore, node: &str, now: i64, limit: usize) -> Vec<ClaimedRun> {
+    store
+        .claim(&ClaimRequest {
+            node,
+            now: t(now),
+            limit,
+            lease: LEASE,
+            job_types: None,
+        })
+        .await
+        .unwrap()
+}
+
+async fn complete(
+    store: &InMemoryJobStore,
+    lease: &bgtasks_abstractions::RunLease,
+    job: &JobInfo,
+) -> CompletionOutcome {
+    let completion = RunCompletion {
+        lease: lease.clone(),
+        job: job.clone(),
+    };
+    store.complete(&[completion], &[]).await.unwrap()[0]
+}
+
 #[tokio::test]
 async fn stale_index_entries_do_not_pile_up() {
     let store = InMemoryJobStore::new();
-    store.insert(&queued("j", 0)).await.unwrap();
+    insert(&store, queued("j", 0)).await;
     for i in 0..100 {
-        let run = store
-            .claim_due("a", t(i), 1, LEASE)
-            .await
-            .unwrap()
-            .remove(0);
+        let run = claim(&store, "a", i, 1).await.remove(0);
         store
-            .release_run(&run.lease, ReleaseMode::RunAgainAt(t(i)))
+            .give_back(&run.lease, GiveBack::RunAt(t(i)))
             .await
             .unwrap();
     }
@@ -50,7 +82,7 @@ mod compact {
 
     use super::*;
     use crate::store::memory::slot::{Interner, Slot};
-    use crate::store::{apply_run_state, cleanup_reference_time, is_waiting, waiting_order};
+    use crate::store::rules::{apply_run_state, cleanup_reference_time, is_waiting, waiting_order};
 
     fn time() -> impl Strategy<Value = DateTime<Utc>> {
         (0i64..400).prop_map(t)
@@ -212,10 +244,10 @@ mod compact {
         for round in 0..20 {
             for i in 0..100 {
                 let job = queued(&format!("{round}-{i}"), 0).with_group(format!("g{round}-{i}"));
-                store.insert(&job).await.unwrap();
+                insert(&store, job).await;
             }
             for i in 0..100 {
-                assert!(store.remove(&format!("{round}-{i}")).await.unwrap());
+                assert!(remove(&store, &format!("{round}-{i}")).await);
             }
         }
         let interned = store.lock().interner.len();
@@ -226,18 +258,12 @@ mod compact {
 #[tokio::test]
 async fn a_reused_place_does_not_run_at_the_old_jobs_time() {
     let store = InMemoryJobStore::new();
-    store.insert(&queued("old", 0)).await.unwrap();
-    assert!(store.remove("old").await.unwrap());
-    store.insert(&queued("new", 100)).await.unwrap();
-    assert!(
-        store
-            .claim_due("a", t(10), 10, LEASE)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(store.next_due_time("a").await.unwrap(), Some(t(100)));
-    let runs = store.claim_due("a", t(100), 10, LEASE).await.unwrap();
+    insert(&store, queued("old", 0)).await;
+    assert!(remove(&store, "old").await);
+    insert(&store, queued("new", 100)).await;
+    assert!(claim(&store, "a", 10, 10).await.is_empty());
+    assert_eq!(store.next_due_time("a", None).await.unwrap(), Some(t(100)));
+    let runs = claim(&store, "a", 100, 10).await;
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].job.id, "new");
 }
@@ -246,9 +272,9 @@ async fn a_reused_place_does_not_run_at_the_old_jobs_time() {
 async fn leases_stay_tracked_when_others_end() {
     let store = InMemoryJobStore::new();
     for id in ["a", "b", "c", "d"] {
-        store.insert(&queued(id, 0)).await.unwrap();
+        insert(&store, queued(id, 0)).await;
     }
-    let runs = store.claim_due("n", t(0), 10, LEASE).await.unwrap();
+    let runs = claim(&store, "n", 0, 10).await;
     assert_eq!(runs.len(), 4);
     let lease = |id: &str| {
         runs.iter()
@@ -256,50 +282,50 @@ async fn leases_stay_tracked_when_others_end() {
             .map(|r| r.lease.clone())
             .unwrap()
     };
-    assert!(store.remove("a").await.unwrap());
+    assert!(remove(&store, "a").await);
     store
-        .release_run(&lease("d"), ReleaseMode::RunAgainAt(t(1_000)))
+        .give_back(&lease("d"), GiveBack::RunAt(t(1_000)))
         .await
         .unwrap();
     let mut done = lease("c");
     let job = runs.iter().find(|r| r.job.id == "c").unwrap().job.clone();
     assert_eq!(
-        store.complete_run(&done, &job).await.unwrap(),
-        crate::store::CompletionOutcome::Saved
+        complete(&store, &done, &job).await,
+        CompletionOutcome::Saved
     );
-    done.token += 1;
+    done.token += 100;
     assert_eq!(
-        store.complete_run(&done, &job).await.unwrap(),
-        crate::store::CompletionOutcome::LeaseLost
+        complete(&store, &done, &job).await,
+        CompletionOutcome::LeaseLost
     );
-    let mut rescued = store.rescue_expired(t(100)).await.unwrap();
-    rescued.sort();
-    assert_eq!(rescued, vec!["b".to_owned()]);
+    let rescued = store.rescue(t(100)).await.unwrap();
+    let rescued: Vec<&str> = rescued.iter().map(|r| r.job_id.as_str()).collect();
+    assert_eq!(rescued, vec!["b"]);
     assert_eq!(store.lock().leased.len(), 0);
 }
 
 #[tokio::test]
 async fn pinned_jobs_go_to_their_node_in_priority_order() {
     let store = InMemoryJobStore::new();
-    store
-        .insert(&queued("low", 0).with_priority(bgtasks_abstractions::JobPriority::Low))
-        .await
-        .unwrap();
-    store
-        .insert(
-            &queued("pinned", 0)
-                .with_node("b")
-                .with_priority(bgtasks_abstractions::JobPriority::High),
-        )
-        .await
-        .unwrap();
-    let a = store.claim_due("a", t(0), 10, LEASE).await.unwrap();
+    insert(
+        &store,
+        queued("low", 0).with_priority(bgtasks_abstractions::JobPriority::Low),
+    )
+    .await;
+    insert(
+        &store,
+        queued("pinned", 0)
+            .with_node("b")
+            .with_priority(bgtasks_abstractions::JobPriority::High),
+    )
+    .await;
+    let a = claim(&store, "a", 0, 10).await;
     assert_eq!(
         a.iter().map(|r| r.job.id.as_str()).collect::<Vec<_>>(),
         ["low"]
     );
-    store.insert(&queued("normal", 0)).await.unwrap();
-    let b = store.claim_due("b", t(0), 10, LEASE).await.unwrap();
+    insert(&store, queued("normal", 0)).await;
+    let b = claim(&store, "b", 0, 10).await;
     assert_eq!(
         b.iter().map(|r| r.job.id.as_str()).collect::<Vec<_>>(),
         ["pinned", "normal"]
@@ -311,21 +337,48 @@ async fn pinned_jobs_go_to_their_node_in_priority_order() {
 async fn runs_queued_out_of_due_order_come_due_in_order() {
     let store = InMemoryJobStore::new();
     for (id, due) in [("c", 50), ("a", 10), ("b", 30), ("d", 50), ("e", 5)] {
-        store.insert(&queued(id, due)).await.unwrap();
+        insert(&store, queued(id, due)).await;
     }
-    assert_eq!(store.next_due_time("n").await.unwrap(), Some(t(5)));
-    assert!(store.remove("e").await.unwrap());
-    assert_eq!(store.next_due_time("n").await.unwrap(), Some(t(10)));
-    let ids = |runs: Vec<crate::store::ClaimedRun>| {
-        runs.into_iter().map(|r| r.job.id).collect::<Vec<_>>()
+    assert_eq!(store.next_due_time("n", None).await.unwrap(), Some(t(5)));
+    assert!(remove(&store, "e").await);
+    assert_eq!(store.next_due_time("n", None).await.unwrap(), Some(t(10)));
+    let ids = |runs: Vec<ClaimedRun>| runs.into_iter().map(|r| r.job.id).collect::<Vec<_>>();
+    assert_eq!(ids(claim(&store, "n", 20, 10).await), ["a"]);
+    assert_eq!(store.next_due_time("n", None).await.unwrap(), Some(t(30)));
+    assert_eq!(ids(claim(&store, "n", 60, 10).await), ["b", "c", "d"]);
+}
+
+#[tokio::test]
+async fn claims_read_only_the_indexes_of_their_types_and_keep_the_others() {
+    // spec: R41
+    let store = InMemoryJobStore::new();
+    for (id, job_type, due) in [("r1", "report", 0), ("m1", "mail", 0), ("r2", "report", 1)] {
+        let mut job = queued(id, due);
+        job.job_type = job_type.into();
+        insert(&store, job).await;
+    }
+    let mail = vec!["mail".to_owned()];
+    let request = ClaimRequest {
+        node: "n",
+        now: t(5),
+        limit: 10,
+        lease: LEASE,
+        job_types: Some(&mail),
     };
+    let claimed = store.claim(&request).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].job.id, "m1");
+    assert!(store.claim(&request).await.unwrap().is_empty());
     assert_eq!(
-        ids(store.claim_due("n", t(20), 10, LEASE).await.unwrap()),
-        ["a"]
+        store.next_due_time("n", Some(&mail)).await.unwrap(),
+        None,
+        "no mail job is scheduled any more"
     );
-    assert_eq!(store.next_due_time("n").await.unwrap(), Some(t(30)));
+    let reports = claim(&store, "n", 5, 10).await;
+    let ids: Vec<&str> = reports.iter().map(|r| r.job.id.as_str()).collect();
     assert_eq!(
-        ids(store.claim_due("n", t(60), 10, LEASE).await.unwrap()),
-        ["b", "c", "d"]
+        ids,
+        ["r1", "r2"],
+        "the other type's runs were left in place, in order"
     );
 }

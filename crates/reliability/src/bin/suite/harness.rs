@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -14,13 +14,14 @@ use bgtasks::stores::{OpenedStore, open_store};
 use bgtasks::{
     BackgroundTasks, JobError, JobInfo, JobRunnableContext, JobScheduler, JobStatus, job_fn,
 };
-use bgtasks_reliability::runlog::{self, Run, now_micros};
-use sqlx::{PgPool, SqlitePool};
+use bgtasks_reliability::runlog::{self, Run};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio::sync::mpsc;
 
 use crate::postgres;
+pub(crate) use crate::process::{Worker, deaths};
+pub(crate) use crate::rawdb::{JobState, RawDb};
 
 /// A scenario's result: its summary line, or what went wrong.
 pub(crate) type Res<T> = Result<T, String>;
@@ -194,6 +195,12 @@ impl Default for Spec {
 impl Env {
     /// Starts a worker process named `node` and waits (at most 60 s) until it is ready.
     pub(crate) async fn spawn(&self, node: &str, spec: Spec) -> Res<Worker> {
+        self.spawn_with(node, spec, &[]).await
+    }
+
+    /// As [`spawn`](Self::spawn), with more command-line arguments for the worker
+    /// (`--types`, `--smtp`, `--claim-delay-ms`).
+    pub(crate) async fn spawn_with(&self, node: &str, spec: Spec, extra: &[String]) -> Res<Worker> {
         std::fs::create_dir_all(&self.logs_dir).ctx("create the logs directory")?;
         let stderr_path = self.logs_dir.join(format!("{node}.stderr"));
         let stderr = std::fs::OpenOptions::new()
@@ -214,6 +221,7 @@ impl Env {
             .args(["--rescue-ms", &spec.rescue_ms.to_string()])
             .args(["--grace-ms", &spec.grace_ms.to_string()])
             .args(["--interrupt-grace-ms", &spec.interrupt_grace_ms.to_string()])
+            .args(extra)
             .env(
                 "RUST_LOG",
                 std::env::var("RELIABILITY_WORKER_LOG").unwrap_or_else(|_| "info".to_owned()),
@@ -276,17 +284,24 @@ impl Env {
         }
     }
 
-    /// Queues jobs through a runtime on this store that never starts (validation and
-    /// first fire times as in production), in batches of 1000. (It knows the job types
-    /// by name only; the workers run them.)
-    pub(crate) async fn queue(&self, jobs: Vec<JobInfo>) -> Res<()> {
+    /// A runtime on this store that never starts: the suite's own handle for queueing
+    /// and controlling jobs (validation, first fire times and transitions as in
+    /// production), as another process — an admin, a producer — would hold. It knows the
+    /// job types by name only; the workers run them.
+    pub(crate) fn admin(&self) -> Res<BackgroundTasks> {
         let idle = || job_fn(|_ctx: JobRunnableContext| async { Ok::<(), JobError>(()) });
-        let runtime = BackgroundTasks::builder()
+        BackgroundTasks::builder()
+            .node_name("suite")
             .store(self.store.jobs.clone())
             .runnable("record", idle())
             .runnable("tick", idle())
             .build()
-            .ctx("build the seeding runtime")?;
+            .ctx("build the suite's runtime")
+    }
+
+    /// Queues jobs through [`admin`](Self::admin), in batches of 1000.
+    pub(crate) async fn queue(&self, jobs: Vec<JobInfo>) -> Res<()> {
+        let runtime = self.admin()?;
         let mut jobs = jobs;
         while !jobs.is_empty() {
             let rest = jobs.split_off(jobs.len().min(1000));
@@ -352,232 +367,6 @@ pub(crate) fn describe_states(states: &[JobState]) -> String {
         .collect();
     parts.sort();
     parts.join(", ")
-}
-
-/// A worker process.
-pub(crate) struct Worker {
-    pub(crate) node: String,
-    pub(crate) pid: u32,
-    child: Child,
-    stdout: mpsc::UnboundedReceiver<String>,
-    /// When it died (killed or exited), in microseconds since the epoch.
-    pub(crate) died: Option<i64>,
-    pub(crate) exit: Option<ExitStatus>,
-    pub(crate) stderr_path: PathBuf,
-}
-
-impl Worker {
-    /// Sends a signal by name (`TERM`, `STOP`, `CONT`).
-    pub(crate) async fn signal(&self, name: &str) -> Res<()> {
-        let status = Command::new("kill")
-            .args(["-s", name, &self.pid.to_string()])
-            .status()
-            .await
-            .ctx("run `kill`")?;
-        ensure!(status.success(), "kill -s {name} {} failed", self.pid);
-        Ok(())
-    }
-
-    /// `SIGKILL`, and waits for the process to be gone.
-    pub(crate) async fn kill9(&mut self) -> Res<()> {
-        self.child.start_kill().ctx("SIGKILL the worker")?;
-        self.died = Some(now_micros());
-        self.exit = Some(self.child.wait().await.ctx("wait for the worker")?);
-        Ok(())
-    }
-
-    /// `SIGTERM`, then waits at most `within` for the process to exit; gives its exit
-    /// status and how long it took.
-    pub(crate) async fn terminate(&mut self, within: Duration) -> Res<(ExitStatus, Duration)> {
-        let sent = Instant::now();
-        self.signal("TERM").await?;
-        self.wait_exit(sent, within).await
-    }
-
-    /// Waits at most `within` (from `since`) for the process to exit.
-    pub(crate) async fn wait_exit(
-        &mut self,
-        since: Instant,
-        within: Duration,
-    ) -> Res<(ExitStatus, Duration)> {
-        let left = within.saturating_sub(since.elapsed());
-        match tokio::time::timeout(left, self.child.wait()).await {
-            Ok(status) => {
-                let status = status.ctx("wait for the worker")?;
-                self.died = Some(now_micros());
-                self.exit = Some(status);
-                Ok((status, since.elapsed()))
-            }
-            Err(_) => Err(format!(
-                "worker `{}` did not exit within {:.1} s",
-                self.node,
-                within.as_secs_f64()
-            )),
-        }
-    }
-
-    /// Whether the process is still running.
-    pub(crate) fn alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Whether the worker printed `stopped` (a clean shutdown) so far.
-    pub(crate) fn said_stopped(&mut self) -> bool {
-        while let Ok(line) = self.stdout.try_recv() {
-            if line.starts_with("stopped") {
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Waits at most `within` for the worker to print a line starting with `prefix`.
-    async fn wait_line(&mut self, prefix: &str, within: Duration) -> Res<()> {
-        let found = tokio::time::timeout(within, async {
-            while let Some(line) = self.stdout.recv().await {
-                if line.starts_with(prefix) {
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        match found {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(format!(
-                "worker `{}` exited before it said `{prefix}`: {}",
-                self.node,
-                self.stderr_tail(10)
-            )),
-            Err(_) => Err(format!(
-                "worker `{}` did not say `{prefix}` within {:.0} s",
-                self.node,
-                within.as_secs_f64()
-            )),
-        }
-    }
-
-    /// Holds the worker's claims (`SIGUSR1`): once this returns it takes no new run, and
-    /// the runs it had claimed but not started are given back.
-    pub(crate) async fn hold(&mut self) -> Res<()> {
-        self.signal("USR1").await?;
-        self.wait_line("held ", Duration::from_secs(30)).await
-    }
-
-    /// Lets a held worker claim again (`SIGUSR2`).
-    pub(crate) async fn release(&mut self) -> Res<()> {
-        self.signal("USR2").await?;
-        self.wait_line("released ", Duration::from_secs(30)).await
-    }
-
-    /// The last lines of the worker's log.
-    pub(crate) fn stderr_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join(" | ")
-    }
-
-    /// How many lines of the worker's log contain `needle`.
-    pub(crate) fn log_count(&self, needle: &str) -> usize {
-        count_in_file(&self.stderr_path, needle)
-    }
-}
-
-/// How many lines of a file contain `needle`.
-pub(crate) fn count_in_file(path: &Path, needle: &str) -> usize {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains(needle))
-        .count()
-}
-
-/// When each worker process died, by pid.
-pub(crate) fn deaths(workers: &[&Worker]) -> HashMap<u32, i64> {
-    workers
-        .iter()
-        .filter_map(|w| w.died.map(|d| (w.pid, d)))
-        .collect()
-}
-
-/// A job's row as the suite reads it directly.
-#[derive(Debug, Clone)]
-pub(crate) struct JobState {
-    pub(crate) id: String,
-    pub(crate) status: i64,
-    pub(crate) trigger_count: i64,
-    pub(crate) try_count: i64,
-    pub(crate) leased: bool,
-}
-
-/// A direct connection to the jobs table, for checks no API offers (is a lease still
-/// held?) and for counting ten thousand rows at once.
-pub(crate) enum RawDb {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-}
-
-impl RawDb {
-    async fn connect(kind: StoreKind, url: &str) -> Res<Self> {
-        Ok(match kind {
-            StoreKind::Sqlite => RawDb::Sqlite(
-                sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .connect(url)
-                    .await
-                    .ctx("open the SQLite file directly")?,
-            ),
-            StoreKind::Postgres => RawDb::Postgres(
-                sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(2)
-                    .connect(url)
-                    .await
-                    .ctx("connect to the database directly")?,
-            ),
-        })
-    }
-
-    /// Every job whose id starts with `prefix` (letters, digits and dashes only).
-    pub(crate) async fn states(&self, prefix: &str) -> Res<Vec<JobState>> {
-        ensure!(
-            prefix
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-'),
-            "bad prefix {prefix}"
-        );
-        let sql = format!(
-            "SELECT id, CAST(status AS BIGINT), CAST(trigger_count AS BIGINT), \
-             CAST(try_count AS BIGINT), CAST(CASE WHEN lease_node IS NULL THEN 0 ELSE 1 END AS BIGINT) \
-             FROM bgtasks_jobs WHERE id LIKE '{prefix}%'"
-        );
-        let rows: Vec<(String, i64, i64, i64, i64)> = match self {
-            RawDb::Sqlite(pool) => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .fetch_all(pool)
-                .await
-                .ctx("read the jobs table")?,
-            RawDb::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .fetch_all(pool)
-                .await
-                .ctx("read the jobs table")?,
-        };
-        Ok(rows
-            .into_iter()
-            .map(|(id, status, trigger_count, try_count, leased)| JobState {
-                id,
-                status,
-                trigger_count,
-                try_count,
-                leased: leased != 0,
-            })
-            .collect())
-    }
-
-    pub(crate) async fn close(&self) {
-        match self {
-            RawDb::Sqlite(pool) => pool.close().await,
-            RawDb::Postgres(pool) => pool.close().await,
-        }
-    }
 }
 
 /// Polls `check` every 100 ms until it returns `Some`, for at most `within`.

@@ -22,6 +22,8 @@ mod harness;
 mod logs;
 mod mail;
 mod postgres;
+mod process;
+mod rawdb;
 mod scenarios;
 
 use std::process::ExitCode;
@@ -42,6 +44,11 @@ const SCENARIOS: &[&str] = &[
     "listener-faults",
     "retry-ladder",
     "bad-input",
+    "reinsert-during-run",
+    "pause-across-nodes",
+    "admin-vs-completion",
+    "rolling-deploy",
+    "shutdown-mid-claim",
 ];
 
 /// The longest one scenario may take before it counts as failed.
@@ -59,6 +66,11 @@ async fn run_one(suite: &Suite, name: &str, kind: StoreKind) -> Res<String> {
         "listener-faults" => scenarios::listeners::run(suite, kind).await,
         "retry-ladder" => scenarios::ladder::run(suite, kind).await,
         "bad-input" => scenarios::bad_input::run(suite, kind).await,
+        "reinsert-during-run" => scenarios::control::reinsert_during_run(suite, kind).await,
+        "pause-across-nodes" => scenarios::control::pause_across_nodes(suite, kind).await,
+        "admin-vs-completion" => scenarios::admin_race::run(suite, kind).await,
+        "rolling-deploy" => scenarios::deploy::run(suite, kind).await,
+        "shutdown-mid-claim" => scenarios::midclaim::run(suite, kind).await,
         other => Err(format!("no scenario `{other}`")),
     }
 }

@@ -13,7 +13,7 @@ use bgtasks::exception_handling::JOB_EXECUTED_FAILED_ACTION;
 use bgtasks::notifications::failure_email_listener;
 use bgtasks::{
     BackgroundTasks, JobError, JobExceptionType, JobInfo, JobPriority, JobRunnableContext,
-    JobScheduler, JobStatus, JobStore, job_fn,
+    JobScheduler, JobStatus, job_fn,
 };
 
 use crate::harness::{Context, Res, StoreKind, Suite, ensure};
@@ -133,7 +133,8 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
         .find(&id)
         .await
         .ctx("find")?
-        .ok_or("job lost")?;
+        .ok_or("job lost")?
+        .job;
     ensure!(
         (stored.status, stored.try_count, stored.is_abandoned) == (JobStatus::Stopped, 4, true),
         "stored {:?}",

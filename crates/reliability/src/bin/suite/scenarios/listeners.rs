@@ -22,7 +22,7 @@ use bgtasks::exception_handling::{
 use bgtasks::notifications::failure_email_listener;
 use bgtasks::{
     BackgroundTasks, BoxError, FixedIntervalRetryPolicy, JobError, JobEvent, JobEventContext,
-    JobInfo, JobPriority, JobRunnableContext, JobScheduler, JobStatus, JobStore, RunReport, job_fn,
+    JobInfo, JobPriority, JobRunnableContext, JobScheduler, JobStatus, RunReport, job_fn,
 };
 use chrono::Utc;
 use tokio::sync::broadcast;
@@ -207,7 +207,8 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
             .find(id)
             .await
             .ctx("find")?
-            .ok_or("job lost")?;
+            .ok_or("job lost")?
+            .job;
         ensure!(
             (
                 job.status,
@@ -228,7 +229,8 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
             .find(id)
             .await
             .ctx("find")?
-            .ok_or("job lost")?;
+            .ok_or("job lost")?
+            .job;
         let retry_in = job
             .next_run_time
             .zip(job.last_run_time)
@@ -277,7 +279,8 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
         .find(&after)
         .await
         .ctx("find")?
-        .ok_or("job lost")?;
+        .ok_or("job lost")?
+        .job;
     ensure!(
         job.status == JobStatus::Completed,
         "the job queued afterwards is {}",

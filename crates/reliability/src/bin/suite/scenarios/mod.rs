@@ -1,11 +1,15 @@
 //! The scenarios, one module each.
 
+pub(crate) mod admin_race;
 pub(crate) mod bad_input;
+pub(crate) mod control;
 pub(crate) mod cron;
+pub(crate) mod deploy;
 pub(crate) mod kill9;
 pub(crate) mod ladder;
 pub(crate) mod listeners;
 pub(crate) mod load;
+pub(crate) mod midclaim;
 pub(crate) mod outage;
 pub(crate) mod race;
 pub(crate) mod renewal;
@@ -13,7 +17,7 @@ pub(crate) mod sigterm;
 
 use std::time::Duration;
 
-use bgtasks::{JobInfo, JobLog, JobStatus, JobStore};
+use bgtasks::{JobInfo, JobLog, JobStatus};
 
 use crate::harness::{Context, Env, Res, ensure, wait_for};
 
@@ -32,7 +36,8 @@ pub(crate) async fn check_completed_once(env: &Env, ids: &[String]) -> Res<()> {
             .find(id)
             .await
             .ctx("find a job")?
-            .ok_or_else(|| format!("job {id} is lost: not in the store"))?;
+            .ok_or_else(|| format!("job {id} is lost: not in the store"))?
+            .job;
         ensure!(
             job.status == JobStatus::Completed
                 && job.trigger_count == 1

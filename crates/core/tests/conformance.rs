@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bgtasks::actions::{InMemoryJobActionStore, JobActionStore};
-use bgtasks::core::InMemoryJobLockProvider;
-use bgtasks::core::clock::SystemClock;
-use bgtasks::{InMemoryJobStore, JobLockProvider, JobStore};
+use bgtasks_actions::{InMemoryJobActionStore, JobActionStore};
+use bgtasks_core::InMemoryJobLockProvider;
+use bgtasks_core::clock::SystemClock;
+use bgtasks_core::store::{InMemoryJobStore, JobLockProvider, JobStore};
 use bgtasks_store_conformance::StoreFactory;
 
 struct Memory;
@@ -37,5 +37,5 @@ impl StoreFactory for Memory {
     }
 }
 
-// spec: R27, R28
+// spec: R27, R28, R37, R38, R39, R40, R41
 bgtasks_store_conformance::job_store_conformance!(Memory);

@@ -1,0 +1,233 @@
+//! The node's health: when each background loop last completed an iteration, how often
+//! one panicked, and whether the store answered (R42). The loops survive a panic or an
+//! error in any one iteration; this is how an operator sees that they are alive.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
+use serde::Serialize;
+
+/// The background loops of a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum NodeLoop {
+    /// Claims due runs.
+    ClaimLoop,
+    /// Renews the leases of the runs in flight.
+    Renewals,
+    /// Rescues the runs of nodes that died.
+    Rescuer,
+    /// Tells the store the node is alive.
+    Heartbeat,
+}
+
+impl NodeLoop {
+    /// Every loop.
+    pub const ALL: [NodeLoop; 4] = [
+        NodeLoop::ClaimLoop,
+        NodeLoop::Renewals,
+        NodeLoop::Rescuer,
+        NodeLoop::Heartbeat,
+    ];
+
+    /// The loop's name, as logs and reports write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeLoop::ClaimLoop => "claim loop",
+            NodeLoop::Renewals => "lease renewals",
+            NodeLoop::Rescuer => "rescuer",
+            NodeLoop::Heartbeat => "heartbeat",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for NodeLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One loop in a [`HealthReport`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoopHealth {
+    /// Which loop.
+    pub name: NodeLoop,
+    /// When it last completed an iteration (`None`: never yet).
+    pub last_iteration: Option<DateTime<Utc>>,
+    /// How many of its iterations panicked (each was survived).
+    pub panics: u64,
+}
+
+/// A node's health, from [`Runtime::health`](crate::Runtime::health).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthReport {
+    /// The node.
+    pub node: String,
+    /// Whether the runtime is taking runs.
+    pub started: bool,
+    /// Each background loop.
+    pub loops: Vec<LoopHealth>,
+    /// Whether the store answered the last call a loop made (`None`: no call yet).
+    pub store_reachable: Option<bool>,
+    /// The store's last error, if its last call failed.
+    pub store_error: Option<String>,
+    /// When the store last answered.
+    pub store_last_ok: Option<DateTime<Utc>>,
+    /// Runs in flight on this node.
+    pub running: usize,
+}
+
+impl HealthReport {
+    /// Whether every loop completed an iteration since `since` (a loop that sleeps longer
+    /// than that between iterations is counted by its last one), and the store answered.
+    pub fn is_ready(&self, since: DateTime<Utc>) -> bool {
+        self.started
+            && self.store_reachable == Some(true)
+            && self
+                .loops
+                .iter()
+                .all(|l| l.last_iteration.is_some_and(|at| at >= since))
+    }
+}
+
+/// The tracker the loops report to.
+#[derive(Debug, Default)]
+pub(crate) struct Health {
+    last_iteration: [AtomicU64; 4],
+    panics: [AtomicU64; 4],
+    store: Mutex<StoreHealth>,
+}
+
+#[derive(Debug, Default)]
+struct StoreHealth {
+    reachable: Option<bool>,
+    error: Option<String>,
+    last_ok: Option<DateTime<Utc>>,
+}
+
+fn micros(at: DateTime<Utc>) -> u64 {
+    u64::try_from(at.timestamp_micros()).unwrap_or(0)
+}
+
+impl Health {
+    /// Records that `which` completed an iteration at `at`.
+    pub(crate) fn iterated(&self, which: NodeLoop, at: DateTime<Utc>) {
+        self.last_iteration[which.index()].store(micros(at).max(1), Ordering::Relaxed);
+    }
+
+    /// Records how a store call went.
+    pub(crate) fn store_answered<T, E: fmt::Display>(
+        &self,
+        result: &Result<T, E>,
+        at: DateTime<Utc>,
+    ) {
+        let mut store = self
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match result {
+            Ok(_) => {
+                store.reachable = Some(true);
+                store.error = None;
+                store.last_ok = Some(at);
+            }
+            Err(error) => {
+                store.reachable = Some(false);
+                store.error = Some(error.to_string());
+            }
+        }
+    }
+
+    pub(crate) fn report(&self, node: &str, started: bool, running: usize) -> HealthReport {
+        let store = self
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        HealthReport {
+            node: node.to_owned(),
+            started,
+            loops: NodeLoop::ALL
+                .iter()
+                .map(|&which| LoopHealth {
+                    name: which,
+                    last_iteration: match self.last_iteration[which.index()].load(Ordering::Relaxed)
+                    {
+                        0 => None,
+                        at => i64::try_from(at)
+                            .ok()
+                            .and_then(DateTime::<Utc>::from_timestamp_micros),
+                    },
+                    panics: self.panics[which.index()].load(Ordering::Relaxed),
+                })
+                .collect(),
+            store_reachable: store.reachable,
+            store_error: store.error.clone(),
+            store_last_ok: store.last_ok,
+            running,
+        }
+    }
+
+    /// Runs one iteration of `which`, surviving a panic: it is logged, counted, and the
+    /// loop backs off for `backoff` before its next iteration. `None` when it panicked.
+    pub(crate) async fn supervise<T>(
+        &self,
+        which: NodeLoop,
+        node: &str,
+        backoff: Duration,
+        iteration: impl Future<Output = T>,
+    ) -> Option<T> {
+        match AssertUnwindSafe(iteration).catch_unwind().await {
+            Ok(value) => Some(value),
+            Err(panic) => {
+                let panics = self.panics[which.index()].fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::error!(node, %which, panics, backoff_ms = backoff.as_millis() as u64,
+                    panic = crate::panic_message(panic.as_ref()),
+                    "an iteration of a background loop panicked; the loop goes on after a pause");
+                tokio::time::sleep(backoff).await;
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_panicking_iteration_is_survived_and_counted() {
+        // spec: R42
+        let health = Health::default();
+        let survived = health
+            .supervise(NodeLoop::Rescuer, "n", Duration::from_secs(1), async {
+                panic!("deliberate panic in an iteration")
+            })
+            .await;
+        assert_eq!(survived, None::<()>);
+        let now = Utc::now();
+        health.iterated(NodeLoop::Rescuer, now);
+        health.store_answered(&Err::<(), _>("connection refused"), now);
+        let report = health.report("n", true, 0);
+        let rescuer = &report.loops[2];
+        assert_eq!((rescuer.name, rescuer.panics), (NodeLoop::Rescuer, 1));
+        assert!(rescuer.last_iteration.is_some());
+        assert_eq!(report.store_reachable, Some(false));
+        assert_eq!(report.store_error.as_deref(), Some("connection refused"));
+        assert!(
+            !report.is_ready(now),
+            "the store is down and other loops never ran"
+        );
+    }
+}

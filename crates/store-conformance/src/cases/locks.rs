@@ -1,0 +1,24 @@
+//! Locks and actions kept beside the jobs.
+
+use crate::StoreFactory;
+
+/// R28: a lock held by one provider excludes another until released.
+pub async fn locks_exclude_across_handles(factory: &dyn StoreFactory) {
+    let store = factory.fresh().await;
+    let (one, two) = factory.locks(&store).await;
+    assert!(one.try_lock("job-1", 60).await.unwrap());
+    assert!(!two.try_lock("job-1", 60).await.unwrap(), "held elsewhere");
+    assert!(
+        two.try_lock("job-2", 60).await.unwrap(),
+        "other keys are free"
+    );
+    one.release("job-1").await.unwrap();
+    assert!(two.try_lock("job-1", 60).await.unwrap(), "released");
+}
+
+/// R31: the action store beside the job store.
+pub async fn action_store_round_trips(factory: &dyn StoreFactory) {
+    let store = factory.fresh().await;
+    let actions = factory.action_store(&store).await;
+    crate::actions::round_trip(actions.as_ref()).await;
+}

@@ -1,0 +1,127 @@
+//! Run logs to and from rows: the column list, the batch insert from arrays, decoding with
+//! errors that name the job and the column.
+
+use std::borrow::Cow;
+
+use bgtasks_store::{JobLog, JobLogEntry, StoreError};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use crate::errors::corrupt;
+use crate::rows::{PgQuery, get};
+
+/// The run-log columns, in insert order.
+macro_rules! log_columns {
+    () => {
+        "job_id, job_name, job_group, job_type, message, run_time, exception, tenant_id, node, \
+         duration_ms"
+    };
+}
+pub(crate) use log_columns;
+
+/// An insert of the run logs bound (by [`bind_logs`]) as the ten arrays `$p1` … `$p10`,
+/// in order.
+macro_rules! insert_logs {
+    ($p1:literal, $p2:literal, $p3:literal, $p4:literal, $p5:literal, $p6:literal,
+     $p7:literal, $p8:literal, $p9:literal, $p10:literal) => {
+        concat!(
+            "INSERT INTO bgtasks_logs (",
+            $crate::log_rows::log_columns!(),
+            ") SELECT job_id, job_name, job_group, job_type, message, run_time, exception, \
+               tenant_id, node, duration_ms FROM unnest(",
+            $p1,
+            "::text[], ",
+            $p2,
+            "::text[], ",
+            $p3,
+            "::text[], ",
+            $p4,
+            "::text[], ",
+            $p5,
+            "::text[], ",
+            $p6,
+            "::timestamptz[], ",
+            $p7,
+            "::text[], ",
+            $p8,
+            "::uuid[], ",
+            $p9,
+            "::text[], ",
+            $p10,
+            "::int8[]) WITH ORDINALITY \
+               AS l(job_id, job_name, job_group, job_type, message, run_time, exception, \
+                 tenant_id, node, duration_ms, ord) \
+             ORDER BY ord"
+        )
+    };
+}
+pub(crate) use insert_logs;
+
+/// Binds run logs as arrays, one per [`log_columns!`] column ($1 … $10), for an insert
+/// from `unnest`.
+/// Text a run produced (result, error) may hold NUL characters, which PostgreSQL text
+/// cannot: they are written as U+FFFD, so that one run's output never fails a batch.
+pub(crate) fn bind_logs<'q>(query: PgQuery<'q>, logs: &[JobLog]) -> PgQuery<'q> {
+    let column = |f: fn(&JobLog) -> Option<&str>| {
+        logs.iter().map(|l| f(l).map(run_text)).collect::<Vec<_>>()
+    };
+    query
+        .bind(column(|l| Some(l.job_id.as_str())))
+        .bind(column(|l| Some(l.job_name.as_str())))
+        .bind(column(|l| Some(l.job_group.as_str())))
+        .bind(column(|l| Some(l.job_type.as_str())))
+        .bind(column(|l| Some(l.message.as_str())))
+        .bind(logs.iter().map(|l| l.run_time).collect::<Vec<_>>())
+        .bind(column(|l| l.exception.as_deref()))
+        .bind(logs.iter().map(|l| l.tenant_id).collect::<Vec<_>>())
+        .bind(column(|l| Some(l.node.as_str())))
+        .bind(
+            logs.iter()
+                .map(|l| duration_ms(l.duration_ms))
+                .collect::<Vec<_>>(),
+        )
+}
+
+/// Text produced by a run, storable: NUL characters (which PostgreSQL text cannot hold)
+/// become U+FFFD.
+pub(crate) fn run_text(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// A duration in milliseconds as stored (BIGINT).
+pub(crate) fn duration_ms(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+/// Decodes a run log from a row holding the [`log_columns!`].
+pub(crate) fn log_from_row(row: &PgRow) -> Result<JobLog, StoreError> {
+    let job_id: String = row
+        .try_get("job_id")
+        .map_err(|e| corrupt("<unknown>", "job_id", e))?;
+    let job = job_id.as_str();
+    let duration: i64 = get(row, job, "duration_ms")?;
+    Ok(JobLog {
+        job_name: get(row, job, "job_name")?,
+        job_group: get(row, job, "job_group")?,
+        job_type: get(row, job, "job_type")?,
+        message: get(row, job, "message")?,
+        run_time: get::<DateTime<Utc>>(row, job, "run_time")?,
+        exception: get(row, job, "exception")?,
+        tenant_id: get(row, job, "tenant_id")?,
+        node: get(row, job, "node")?,
+        duration_ms: u64::try_from(duration).unwrap_or(0),
+        job_id,
+    })
+}
+
+/// Decodes a stored run log and its id from a row holding `id` and the [`log_columns!`].
+pub(crate) fn entry_from_row(row: &PgRow) -> Result<JobLogEntry, StoreError> {
+    let log = log_from_row(row)?;
+    let id = get(row, &log.job_id, "id")?;
+    Ok(JobLogEntry { id, log })
+}

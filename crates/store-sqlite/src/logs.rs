@@ -1,0 +1,137 @@
+//! [`RunLogs`] on SQLite: run logs in `bgtasks_job_logs`, ids in insertion order.
+
+use async_trait::async_trait;
+use bgtasks_store::{JobLog, JobLogEntry, LogPage, LogQuery, RunLogs, StoreError};
+use sqlx::{QueryBuilder, Sqlite};
+
+use crate::rows::{RowReader, limit, log_values, micros};
+use crate::store::SqliteJobStore;
+
+/// Appends the logs of `?1`, a JSON array of `log_values` arrays, in order.
+pub(crate) const INSERT_LOGS: &str = "INSERT INTO bgtasks_job_logs \
+     (job_id, job_name, job_group, job_type, message, run_time, exception, tenant_id, node, duration_ms) \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+            value ->> 6, value ->> 7, value ->> 8, value ->> 9 \
+     FROM jsonb_each(?1) ORDER BY key";
+
+/// The columns of a log entry.
+macro_rules! log_columns {
+    () => {
+        "id, job_id, job_name, job_group, job_type, message, run_time, exception, \
+         tenant_id, node, duration_ms"
+    };
+}
+
+const FIND_LOG: &str = concat!(
+    "SELECT ",
+    log_columns!(),
+    " FROM bgtasks_job_logs WHERE id = ?"
+);
+
+/// Appends ` WHERE …` with the query's filters.
+fn push_filters(sql: &mut QueryBuilder<Sqlite>, query: &LogQuery) {
+    let mut joiner = " WHERE ";
+    let mut next = |sql: &mut QueryBuilder<Sqlite>| {
+        sql.push(joiner);
+        joiner = " AND ";
+    };
+    if let Some(job_id) = &query.job_id {
+        next(sql);
+        sql.push("job_id = ").push_bind(job_id.clone());
+    }
+    if let Some(has) = query.has_exception {
+        next(sql);
+        sql.push(if has {
+            "exception IS NOT NULL"
+        } else {
+            "exception IS NULL"
+        });
+    }
+    if let Some(from) = query.run_time.from {
+        next(sql);
+        sql.push("run_time >= ").push_bind(micros(from));
+    }
+    if let Some(to) = query.run_time.to {
+        next(sql);
+        sql.push("run_time <= ").push_bind(micros(to));
+    }
+}
+
+#[async_trait]
+impl RunLogs for SqliteJobStore {
+    /// One statement for the whole batch.
+    async fn append_logs(&self, logs: &[JobLog]) -> Result<(), StoreError> {
+        if logs.is_empty() {
+            return Ok(());
+        }
+        let inner = &self.inner;
+        let batch: Vec<serde_json::Value> = logs.iter().map(log_values).collect();
+        let _turn = inner.write_gate().await;
+        sqlx::query(INSERT_LOGS)
+            .bind(serde_json::Value::Array(batch).to_string())
+            .execute(&inner.pool)
+            .await
+            .map_err(inner.failed("store run logs"))?;
+        Ok(())
+    }
+
+    /// Newest first (by id); the page and the total are read in one read transaction.
+    async fn query_logs(&self, query: &LogQuery) -> Result<LogPage, StoreError> {
+        let inner = &self.inner;
+        let failed = inner.failed("query run logs");
+        let mut tx = inner.pool.begin().await.map_err(&failed)?;
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM bgtasks_job_logs");
+        push_filters(&mut count, query);
+        let total: i64 = count
+            .build_query_scalar()
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(&failed)?;
+        let mut items = Vec::new();
+        if query.page_size() > 0 {
+            let mut select = QueryBuilder::<Sqlite>::new(concat!(
+                "SELECT ",
+                log_columns!(),
+                " FROM bgtasks_job_logs"
+            ));
+            push_filters(&mut select, query);
+            select
+                .push(" ORDER BY id DESC LIMIT ")
+                .push_bind(limit(query.page_size()))
+                .push(" OFFSET ")
+                .push_bind(limit(query.offset));
+            let rows = select.build().fetch_all(&mut *tx).await.map_err(&failed)?;
+            items = rows
+                .iter()
+                .map(|row| RowReader::new(row, &inner.db, "job_id").log_entry())
+                .collect::<Result<_, _>>()?;
+        }
+        tx.commit().await.map_err(&failed)?;
+        Ok(LogPage {
+            items,
+            total: total.unsigned_abs(),
+        })
+    }
+
+    async fn find_log(&self, id: i64) -> Result<Option<JobLogEntry>, StoreError> {
+        let inner = &self.inner;
+        let row = sqlx::query(FIND_LOG)
+            .bind(id)
+            .fetch_optional(&inner.pool)
+            .await
+            .map_err(inner.failed(&format!("find run log {id}")))?;
+        row.map(|row| RowReader::new(&row, &inner.db, "job_id").log_entry())
+            .transpose()
+    }
+
+    async fn remove_log(&self, id: i64) -> Result<bool, StoreError> {
+        let inner = &self.inner;
+        let _turn = inner.write_gate().await;
+        let done = sqlx::query("DELETE FROM bgtasks_job_logs WHERE id = ?")
+            .bind(id)
+            .execute(&inner.pool)
+            .await
+            .map_err(inner.failed(&format!("remove run log {id}")))?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,114 @@
+//! Run logs (R12): one record per run, and the rescue records.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::query::{MAX_PAGE_SIZE, TimeRange};
+
+/// What the log event stores for each run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobLog {
+    /// The job id.
+    pub job_id: String,
+    /// The job name.
+    pub job_name: String,
+    /// The job group.
+    pub job_group: String,
+    /// The job type.
+    pub job_type: String,
+    /// The run's result, cut to the configured maximum length.
+    pub message: String,
+    /// When the run started.
+    pub run_time: DateTime<Utc>,
+    /// The error text of a failed run, cut to the configured maximum length.
+    pub exception: Option<String>,
+    /// The tenant of the job.
+    pub tenant_id: Option<Uuid>,
+    /// The node that ran the job.
+    pub node: String,
+    /// How long the run took, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// A stored run log and its id (ids grow with every log appended).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobLogEntry {
+    /// The log's id in the store.
+    pub id: i64,
+    /// The log.
+    pub log: JobLog,
+}
+
+/// Which run logs to list, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogQuery {
+    /// The logs of this job only.
+    pub job_id: Option<String>,
+    /// Logs with (`true`) or without (`false`) an error.
+    pub has_exception: Option<bool>,
+    /// The run time in this range.
+    pub run_time: TimeRange,
+    /// How many matching logs to skip.
+    pub offset: usize,
+    /// How many to return (cut to [`MAX_PAGE_SIZE`]).
+    pub limit: usize,
+}
+
+impl LogQuery {
+    /// The newest `max` logs of a job.
+    pub fn of_job(job_id: impl Into<String>, max: usize) -> Self {
+        Self {
+            job_id: Some(job_id.into()),
+            limit: max,
+            ..Self::default()
+        }
+    }
+
+    /// The page size the store uses.
+    pub fn page_size(&self) -> usize {
+        self.limit.min(MAX_PAGE_SIZE)
+    }
+
+    /// Whether `entry` passes the filters.
+    pub fn matches(&self, log: &JobLog) -> bool {
+        self.job_id.as_deref().is_none_or(|id| log.job_id == id)
+            && self
+                .has_exception
+                .is_none_or(|has| log.exception.is_some() == has)
+            && self.run_time.contains(Some(log.run_time))
+    }
+}
+
+/// One page of run logs, newest first, and how many match in all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogPage {
+    /// The logs of the page.
+    pub items: Vec<JobLogEntry>,
+    /// How many logs match the filters.
+    pub total: u64,
+}
+
+/// Where run logs are kept.
+#[async_trait]
+pub trait RunLogs: Send + Sync {
+    /// Appends run logs, in order (one statement on a durable store).
+    async fn append_logs(&self, logs: &[JobLog]) -> Result<(), StoreError>;
+
+    /// The logs the query selects, newest first, one page of them.
+    async fn query_logs(&self, query: &LogQuery) -> Result<LogPage, StoreError>;
+
+    /// The log with this id.
+    async fn find_log(&self, id: i64) -> Result<Option<JobLogEntry>, StoreError>;
+
+    /// Removes the log with this id; `false` if there was none.
+    async fn remove_log(&self, id: i64) -> Result<bool, StoreError>;
+
+    /// The newest `max` logs of a job, newest first.
+    async fn list_logs(&self, job_id: &str, max: usize) -> Result<Vec<JobLog>, StoreError> {
+        let page = self.query_logs(&LogQuery::of_job(job_id, max)).await?;
+        Ok(page.items.into_iter().map(|entry| entry.log).collect())
+    }
+}

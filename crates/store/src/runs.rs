@@ -1,0 +1,160 @@
+//! Runs: how nodes claim due runs, keep their leases, hand their outcomes back, and
+//! rescue the runs of nodes that died.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bgtasks_abstractions::{JobInfo, RunLease};
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use crate::error::StoreError;
+use crate::logs::JobLog;
+use crate::outcome::{CompletionOutcome, RenewOutcome};
+
+/// What a node asks for when it claims.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimRequest<'a> {
+    /// The claiming node; jobs pinned to another node are left alone.
+    pub node: &'a str,
+    /// The caller's time: runs due at or before it are claimed. A store that judges time
+    /// by a clock of its own (PostgreSQL's default: the database's) uses that instead.
+    pub now: DateTime<Utc>,
+    /// The most runs to claim.
+    pub limit: usize,
+    /// How long each lease lasts unless renewed.
+    pub lease: Duration,
+    /// The job types the node can run (R41): jobs of other types are left for nodes that
+    /// have them. `None` claims any type (for tools and tests).
+    pub job_types: Option<&'a [String]>,
+}
+
+impl ClaimRequest<'_> {
+    /// Whether the request takes jobs of `job_type`.
+    pub fn takes(&self, job_type: &str) -> bool {
+        self.job_types
+            .is_none_or(|types| types.iter().any(|t| t == job_type))
+    }
+}
+
+/// A run a node claimed: the job as it is now (its next run time already moved on to the
+/// following fire time) and the lease that guards the run.
+#[derive(Debug, Clone)]
+pub struct ClaimedRun {
+    /// The job, as claimed.
+    pub job: JobInfo,
+    /// The lease on this run.
+    pub lease: RunLease,
+}
+
+/// The outcome of one run, to be saved under its lease.
+#[derive(Debug, Clone)]
+pub struct RunCompletion {
+    /// The lease the run holds.
+    pub lease: RunLease,
+    /// The job state the run produced; only its run-state fields are written
+    /// ([`rules::apply_run_state`](crate::rules::apply_run_state)).
+    pub job: JobInfo,
+}
+
+/// How a run without a result is handed back ([`JobRuns::give_back`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GiveBack {
+    /// The run did not happen (shutdown, an interruption, a result that could not be
+    /// saved): the job is due again at the time the run was due.
+    RunAgain,
+    /// The run is over without a result: the schedule stays as the claim moved it.
+    KeepSchedule,
+    /// The run did not happen and the job is due again at this time (a job lock held
+    /// elsewhere).
+    RunAt(DateTime<Utc>),
+}
+
+/// A run whose lease expired, made due again by [`JobRuns::rescue`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rescued {
+    /// The job.
+    pub job_id: String,
+    /// The node whose lease expired.
+    pub node: String,
+    /// When the lease expired.
+    pub expired_at: DateTime<Utc>,
+}
+
+/// The data path: claim, renew, complete, give back, rescue. Every method is one atomic
+/// transition, fenced by the lease's token where it names a lease.
+#[async_trait]
+pub trait JobRuns: Send + Sync {
+    /// Claims up to `request.limit` due runs the node may run, highest priority first,
+    /// then fewest tries, then earliest due; leases each with a fresh token (unique for
+    /// the lifetime of the store, R38). Each claimed job's next run time moves on to its
+    /// following fire time in the same step, so no two nodes claim one tick. A due job
+    /// past its end time, or a row that cannot be decoded, is taken off the schedule.
+    async fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<ClaimedRun>, StoreError>;
+
+    /// The earliest time a job the node may claim (by pin and by type) becomes due, if
+    /// any is scheduled.
+    async fn next_due_time(
+        &self,
+        node: &str,
+        job_types: Option<&[String]>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Extends the leases `node` holds until `now + lease` (by the store's clock), and
+    /// says for each lease, in order, whether it is renewed, lost, or its run is to be
+    /// interrupted because the job was paused, stopped or removed (R39).
+    async fn renew(
+        &self,
+        node: &str,
+        leases: &[RunLease],
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RenewOutcome>, StoreError>;
+
+    /// Saves the outcomes of runs, each only if its lease is still the run's, and appends
+    /// `logs` — in one transaction on a durable store. Only the run-state fields are
+    /// written, so a definition edited during the run is kept. A job paused or stopped
+    /// during its run gets [`CompletionOutcome::Interrupted`] instead (R39); a job
+    /// triggered during its run is due again at once (R40). One outcome per run, in
+    /// order.
+    async fn complete(
+        &self,
+        runs: &[RunCompletion],
+        logs: &[JobLog],
+    ) -> Result<Vec<CompletionOutcome>, StoreError>;
+
+    /// Ends a run's lease without a result, if the lease is still the run's
+    /// ([`Saved`](CompletionOutcome::Saved)).
+    async fn give_back(
+        &self,
+        lease: &RunLease,
+        how: GiveBack,
+    ) -> Result<CompletionOutcome, StoreError>;
+
+    /// Makes runs whose lease expired before `now` (by the store's clock) due again at
+    /// the time they were due, without counting a failed try, logs each interruption
+    /// naming the node, and returns them.
+    async fn rescue(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError>;
+
+    /// Whether the runtime should gather the completions and logs of concurrent runs into
+    /// batches rather than write each at once. Durable stores say yes (one transaction
+    /// for many runs); the in-memory store says no.
+    fn prefers_batched_writes(&self) -> bool {
+        false
+    }
+
+    /// A signal the store fires when a job may have become due earlier than the runtime
+    /// knew (queued, triggered, retried, given back). `None` if the store cannot tell;
+    /// the runtime then re-reads the next due time at least every second.
+    fn subscribe_due(&self) -> Option<Arc<Notify>> {
+        None
+    }
+
+    /// A signal the store fires when a running job is paused, stopped or removed, so
+    /// that the node running it renews (and learns of it) at once rather than at its next
+    /// renewal. `None` if the store cannot tell.
+    fn subscribe_control(&self) -> Option<Arc<Notify>> {
+        None
+    }
+}
