@@ -1,46 +1,127 @@
 //! Property-based fuzzing of what users hand the runtime as text: cron expressions and
 //! job definitions. Whatever comes in, parsing returns a value or a clear error, never a
-//! panic, and errors name the expression or the job.
+//! panic, and errors name the expression or the job. Parsed cron schedules fire strictly
+//! after the time they are asked about, in any zone and at the limits of the valid range.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use bgtasks_abstractions::{CronSchedule, JobInfo};
-use chrono::{TimeZone, Utc};
+use bgtasks_abstractions::{CronSchedule, JobInfo, MAX_TIME_SECS, MIN_TIME_SECS, time_in_range};
+use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 
-/// Cron-like text: fields made of the characters cron uses, plus noise.
+/// Cron-like text: fields made of the characters cron uses (Quartz `L`, `W`, `#` too),
+/// plus noise.
 fn cron_like() -> impl Strategy<Value = String> {
     let field = prop_oneof![
         Just("*".to_owned()),
         Just("?".to_owned()),
         Just("L".to_owned()),
+        Just("LW".to_owned()),
+        Just("L-3".to_owned()),
+        Just("L-40".to_owned()),
+        Just("L-2W".to_owned()),
         Just("5W".to_owned()),
         Just("6#3".to_owned()),
+        Just("6L".to_owned()),
+        Just("FRI#2".to_owned()),
+        Just("MON-FRI".to_owned()),
+        Just("@hourly".to_owned()),
         (0u32..70).prop_map(|n| n.to_string()),
         (0u32..70, 1u32..30).prop_map(|(a, b)| format!("{a}/{b}")),
         (0u32..70, 0u32..70).prop_map(|(a, b)| format!("{a}-{b}")),
+        (0u32..40, 0u32..9).prop_map(|(a, b)| format!("{a}W,{b}#{a}")),
         "[A-Z]{3}",
         "[ -~]{0,4}",
     ];
     proptest::collection::vec(field, 0..9).prop_map(|fields| fields.join(" "))
 }
 
+/// What may stand before the fields: nothing, a known zone, an unknown one, or noise.
+fn zone_prefix() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        Just("TZ=".to_owned()),
+        Just("CRON_TZ=".to_owned()),
+        Just("TZ= ".to_owned()),
+        Just("TZ=Europe/Berlin ".to_owned()),
+        Just("CRON_TZ=America/New_York ".to_owned()),
+        Just("TZ=Australia/Lord_Howe ".to_owned()),
+        Just("TZ=Pacific/Apia ".to_owned()),
+        Just("TZ=Nowhere/Atlantis ".to_owned()),
+        "(CRON_)?TZ=[A-Za-z_/+0-9-]{0,16} ",
+        "TZ=\\PC{0,12}",
+    ]
+}
+
+/// A time in the valid range (1970–9999), often at or next to its ends.
+fn time_in_valid_range() -> impl Strategy<Value = DateTime<Utc>> {
+    prop_oneof![
+        Just(MIN_TIME_SECS),
+        Just(MIN_TIME_SECS + 1),
+        Just(MAX_TIME_SECS),
+        Just(MAX_TIME_SECS - 1),
+        Just(MAX_TIME_SECS - 86_400),
+        // Around croner's last year (4999).
+        Just(95_617_584_000 - 1),
+        MIN_TIME_SECS..=MAX_TIME_SECS,
+        // The next fifty years, where schedules are looked at most.
+        1_767_225_600i64..3_345_062_400,
+    ]
+    .prop_map(|s| DateTime::from_timestamp(s, 0).unwrap())
+}
+
+/// Valid expressions: the reference's forms, Quartz specials, and zones with DST.
+fn valid_cron() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        Just("0/30 * * * * ?"),
+        Just("0 0 0/2 * * ?"),
+        Just("0 0/10 * * * ? *"),
+        Just("@hourly"),
+        Just("@yearly"),
+        Just("0 0 12 L * ?"),
+        Just("0 0 12 L-3 * ?"),
+        Just("0 0 12 LW * ?"),
+        Just("0 0 12 15W * ?"),
+        Just("0 0 12 ? * 6L"),
+        Just("0 0 12 ? * 6#3"),
+        Just("0 0 12 29 2 ? 1972/4"),
+        Just("TZ=Europe/Berlin 0 30 2 * * ?"),
+        Just("TZ=Europe/Berlin 0 15,45 2 * * ?"),
+        Just("TZ=Europe/Berlin 0 */30 * * * ?"),
+        Just("TZ=America/New_York 0 30 1 L-2 * ?"),
+        Just("CRON_TZ=Australia/Lord_Howe 0 15 2 ? * 1L"),
+        Just("TZ=Pacific/Apia 0 0 */6 L-1 * ?"),
+        Just("TZ=Pacific/Kiritimati 59 59 23 31 12 ?"),
+        Just("TZ=Pacific/Pago_Pago 0 0 0 1 1 ?"),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
-    fn cron_parsing_never_panics(expr in prop_oneof![cron_like(), "\\PC{0,40}"]) {
-        // spec: R29
+    fn cron_parsing_never_panics(
+        expr in prop_oneof![
+            cron_like(),
+            (zone_prefix(), cron_like()).prop_map(|(zone, fields)| zone + &fields),
+            "\\PC{0,40}",
+        ]
+    ) {
+        // spec: R29, R50
         match CronSchedule::parse(&expr) {
             Ok(schedule) => {
                 let from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
                 if let Some(next) = schedule.next_after(from) {
                     prop_assert!(next > from);
                 }
+                prop_assert_eq!(schedule.expression(), expr.trim());
             }
             Err(error) => {
                 prop_assert_eq!(&error.expression, &expr);
                 prop_assert!(error.to_string().starts_with("invalid cron expression `"));
+                if expr.starts_with("TZ=Nowhere/Atlantis ") {
+                    prop_assert!(error.reason.contains("`Nowhere/Atlantis`"), "{}", error);
+                }
             }
         }
     }
@@ -75,6 +156,36 @@ proptest! {
         }
         // Arbitrary text never panics either.
         let _ = JobInfo::from_json(&noise);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parsed_schedules_fire_strictly_after_their_input_even_at_the_extremes(
+        cron in valid_cron(),
+        from in time_in_valid_range(),
+        later_by in 0i64..10_000_000,
+    ) {
+        // spec: R50, R3
+        let schedule = CronSchedule::parse(cron).unwrap();
+        let next = schedule.next_after(from);
+        if let Some(next) = next {
+            prop_assert!(next > from, "{cron}: {next} is not after {from}");
+            prop_assert!(time_in_range(next));
+            // A fire time is itself a fire time, and the next one at or after it.
+            prop_assert_eq!(schedule.next_at_or_after(next), Some(next));
+        }
+        if let Some(at_or_after) = schedule.next_at_or_after(from) {
+            prop_assert!(at_or_after >= from);
+            prop_assert!(next.is_none_or(|next| at_or_after <= next));
+        }
+        // Fire times never go backwards as the input moves forwards.
+        let later = from + chrono::Duration::seconds(later_by);
+        if let (Some(next), Some(following)) = (next, schedule.next_after(later)) {
+            prop_assert!(following >= next, "{cron}: after {later}: {following} < {next}");
+        }
     }
 }
 
@@ -116,7 +227,13 @@ proptest! {
         lock in any_number(),
         times in (any_time(), any_time(), prop::option::of(any_time()), prop::option::of(any_time()), prop::option::of(any_time())),
         now in any_time(),
-        cron in prop_oneof![Just("0/1 * * * * ?"), Just("0 0 0 1 1 ? 2099"), Just("0 0 12 * * ?")],
+        cron in prop_oneof![
+            Just("0/1 * * * * ?"),
+            Just("0 0 0 1 1 ? 2099"),
+            Just("0 0 12 * * ?"),
+            Just("TZ=Europe/Berlin 0 30 2 L-3 * ?"),
+            Just("CRON_TZ=America/New_York 0 0 */2 ? * 6#3"),
+        ],
     ) {
         // spec: R42
         let (begin, created, end, last, next) = times;
