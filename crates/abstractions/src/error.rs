@@ -31,6 +31,11 @@ pub mod codes {
     pub const UNKNOWN_JOB_TYPE: &str = "bgtasks.unknown_job_type";
     /// The runnable panicked.
     pub const PANIC: &str = "bgtasks.panic";
+    /// The run went past its time limit and was cut (R44).
+    pub const TIME_LIMIT: &str = "Timeout";
+    /// The run's node died while running it, time after time: it was rescued the
+    /// configured number of times in a row (R43).
+    pub const CRASHED: &str = "bgtasks.crashed";
 }
 
 impl JobError {

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::action::JobAction;
 use crate::job_args::JobArgs;
 use crate::kind::{JobKind, JobSource};
 use crate::priority::JobPriority;
@@ -76,6 +77,11 @@ pub struct JobInfo {
     /// The interval before the first failure grew it; kept so that a retry policy can
     /// restore it after a success (R21). `None` while the interval never grew.
     pub base_interval: Option<i64>,
+    /// The longest one run may take, in seconds: past it the run is cancelled and fails
+    /// with code `Timeout` (R44). `None`: the job type's limit, if it has one.
+    pub time_limit: Option<i64>,
+    /// What to do after its runs — the notifiers to fire (R31) — stored with the job.
+    pub actions: Vec<JobAction>,
 }
 
 impl Default for JobInfo {
@@ -110,6 +116,8 @@ impl Default for JobInfo {
             result: None,
             source: JobSource::None,
             base_interval: None,
+            time_limit: None,
+            actions: Vec::new(),
         }
     }
 }
@@ -249,6 +257,19 @@ impl JobInfo {
     /// Pins the job to a node.
     pub fn with_node(mut self, node_name: impl Into<String>) -> Self {
         self.node_name = Some(node_name.into());
+        self
+    }
+
+    /// Sets the longest one run may take (R44), in whole seconds (rounded up).
+    pub fn with_time_limit(mut self, limit: std::time::Duration) -> Self {
+        let secs = limit.as_secs() + u64::from(limit.subsec_nanos() > 0);
+        self.time_limit = Some(i64::try_from(secs).unwrap_or(i64::MAX));
+        self
+    }
+
+    /// Adds an action (R31), e.g. the failure e-mail.
+    pub fn with_action(mut self, action: JobAction) -> Self {
+        self.actions.push(action);
         self
     }
 

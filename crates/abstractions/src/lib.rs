@@ -16,6 +16,7 @@
 //! assert_eq!(finder.classify(&JobError::http(503, "upstream down")), JobExceptionType::NETWORK);
 //! ```
 
+mod action;
 mod clock;
 mod error;
 mod event;
@@ -36,6 +37,7 @@ mod services;
 mod status;
 mod validation;
 
+pub use self::action::JobAction;
 pub use self::clock::{Clock, SystemClock};
 pub use self::error::{JobError, codes};
 pub use self::event::{BoxError, JobEvent};
@@ -55,12 +57,13 @@ pub use self::priority::JobPriority;
 pub use self::runnable::{
     FnRunnable, JobCache, JobCaches, JobRunnable, JobRunnableContext, job_fn,
 };
-pub use self::schedule::{CronError, CronSchedule, first_fire_time, next_fire_time_after_run};
+pub use self::schedule::{CronError, CronSchedule, Tz, first_fire_time, next_fire_time_after_run};
 pub use self::services::Services;
 pub use self::status::{JobStatus, UnknownCode};
 pub use self::validation::{
-    JobDefinitionError, MAX_ARGS_BYTES, MAX_COUNT, MAX_ID_CHARS, MAX_INTERVAL_SECS,
-    MAX_LOCK_TIMEOUT_SECS, MAX_NAME_CHARS, MAX_TIME_SECS, MIN_TIME_SECS, time_in_range,
+    JobDefinitionError, MAX_ACTIONS, MAX_ACTIONS_BYTES, MAX_ARGS_BYTES, MAX_COUNT, MAX_ID_CHARS,
+    MAX_INTERVAL_SECS, MAX_LOCK_TIMEOUT_SECS, MAX_NAME_CHARS, MAX_TIME_LIMIT_SECS, MAX_TIME_SECS,
+    MIN_TIME_SECS, time_in_range,
 };
 
 #[cfg(test)]

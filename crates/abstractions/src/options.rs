@@ -68,6 +68,23 @@ pub struct BackgroundTasksOptions {
     pub log_message_max_chars: usize,
     /// The longest error text a run log keeps, in characters (R12; 4000).
     pub log_error_max_chars: usize,
+    /// The longest result a job keeps, in characters (R46; 4000): a longer one is cut.
+    pub result_max_chars: usize,
+    /// After this many rescues in a row — its node died running it each time — a run
+    /// counts as a System failure instead of running again, and follows the retry policy
+    /// (R43; 3). 0 never does.
+    pub max_rescues: u32,
+    /// How long a run's time limit (R44) leaves it to stop after its cancellation before
+    /// it is dropped (5 s).
+    pub time_limit_grace: Duration,
+    /// How long the runtime waits for any one store call before it counts as failed
+    /// (R45; 30 s).
+    pub store_timeout: Duration,
+    /// How long before its lease would expire a node that could not renew it interrupts
+    /// the run (R45): the run is cut at the last successful renewal + lease duration −
+    /// this margin, so that no other node can have rescued it yet. `None`: the renewal
+    /// interval.
+    pub lease_safety_margin: Option<Duration>,
 }
 
 impl Default for BackgroundTasksOptions {
@@ -107,6 +124,11 @@ impl Default for BackgroundTasksOptions {
             interrupt_grace: Duration::from_secs(5),
             log_message_max_chars: 1000,
             log_error_max_chars: 4000,
+            result_max_chars: 4000,
+            max_rescues: 3,
+            time_limit_grace: Duration::from_secs(5),
+            store_timeout: Duration::from_secs(30),
+            lease_safety_margin: None,
         }
     }
 }

@@ -30,6 +30,12 @@ pub trait JobRunnable: Send + Sync {
     fn opt_outs(&self) -> JobOptOuts {
         JobOptOuts::default()
     }
+
+    /// The longest one run of this job type may take (R44); a job's own
+    /// [`time_limit`](crate::JobInfo::time_limit) overrides it. None, by default.
+    fn time_limit(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// A cache that lives as long as a job does on this node and is shared by its runs.
@@ -340,6 +346,10 @@ impl<T: JobRunnable + ?Sized> JobRunnable for Arc<T> {
 
     fn opt_outs(&self) -> JobOptOuts {
         (**self).opt_outs()
+    }
+
+    fn time_limit(&self) -> Option<std::time::Duration> {
+        (**self).time_limit()
     }
 }
 

@@ -40,7 +40,8 @@ pub use self::dispatcher::{JobDispatcher, StoreJobDispatcher};
 pub use self::lock::InMemoryJobLockProvider;
 pub use self::registry::JobRunnableRegistry;
 pub use self::runtime::{
-    BuildError, HealthReport, LoopHealth, NodeLoop, RunReport, RunState, Runtime, RuntimeBuilder,
+    BackgroundService, BuildError, HealthReport, LoopHealth, NodeLoop, RunReport, RunState,
+    Runtime, RuntimeBuilder, ServiceContext,
 };
 pub use self::scheduler::{JobScheduler, SchedulerError};
 pub use bgtasks_store::JobLockProvider;

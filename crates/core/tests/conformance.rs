@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bgtasks_actions::{InMemoryJobActionStore, JobActionStore};
 use bgtasks_core::InMemoryJobLockProvider;
 use bgtasks_core::clock::SystemClock;
 use bgtasks_core::store::{InMemoryJobStore, JobLockProvider, JobStore};
@@ -31,11 +30,7 @@ impl StoreFactory for Memory {
             Arc::new(InMemoryJobLockProvider::new(Arc::new(SystemClock)));
         (shared.clone(), shared)
     }
-
-    async fn action_store(&self, _store: &Arc<dyn JobStore>) -> Arc<dyn JobActionStore> {
-        Arc::new(InMemoryJobActionStore::new())
-    }
 }
 
-// spec: R27, R28, R37, R38, R39, R40, R41
+// spec: R27, R28, R37, R38, R39, R40, R41, R42, R43, R46, R51
 bgtasks_store_conformance::job_store_conformance!(Memory);

@@ -16,14 +16,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-pub mod actions;
 pub mod cases;
 pub mod support;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bgtasks_actions::JobActionStore;
 use bgtasks_store::{JobLockProvider, JobStore};
 
 pub use self::support::{LEASE, queued, t};
@@ -44,9 +42,6 @@ pub trait StoreFactory: Send + Sync {
         &self,
         store: &Arc<dyn JobStore>,
     ) -> (Arc<dyn JobLockProvider>, Arc<dyn JobLockProvider>);
-
-    /// The action store kept beside `store`.
-    async fn action_store(&self, store: &Arc<dyn JobStore>) -> Arc<dyn JobActionStore>;
 }
 
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from the
@@ -97,11 +92,23 @@ macro_rules! job_store_conformance {
             pause_and_resume_during_a_run_never_revive_a_finished_job,
             polling_never_touches_a_job_in_flight_or_finished,
             checking_stops_only_jobs_scheduled_nowhere,
-            // Logs, nodes, locks, actions.
+            // Logs, nodes, locks.
             logs_are_queried_found_and_removed,
             nodes_heartbeat_and_jobs_no_live_node_can_run,
             locks_exclude_across_handles,
-            action_store_round_trips,
+            // Robustness (R42, R43) and retention (R46).
+            attempts_and_rescues_are_counted,
+            rows_that_cannot_be_scheduled_are_set_aside_and_claims_go_on,
+            logs_are_kept_by_age_and_by_count_per_job,
+            // Statistics.
+            counts_by_status_type_group_and_node_and_the_queue_lag,
+            run_history_by_minute_and_failure_type,
+            // The outbox (R51).
+            notifications_are_stored_with_the_outcome_or_not_at_all,
+            notifications_are_throttled_and_deduplicated_in_the_store,
+            one_completions_notifications_never_throttle_each_other,
+            deliveries_are_fenced_retried_and_finished,
+            notifications_are_listed_and_pruned,
         );
     };
     (@cases $factory:expr; $($case:ident),* $(,)?) => {

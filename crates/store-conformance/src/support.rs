@@ -68,10 +68,7 @@ pub fn finished(run: &ClaimedRun, status: JobStatus) -> RunCompletion {
     if status == JobStatus::Completed {
         job.next_run_time = None;
     }
-    RunCompletion {
-        lease: run.lease.clone(),
-        job,
-    }
+    RunCompletion::new(run.lease.clone(), job)
 }
 
 /// Completes one run.
@@ -103,6 +100,7 @@ pub fn log(job_id: &str, at: i64, message: &str) -> JobLog {
         message: message.into(),
         run_time: t(at),
         exception: None,
+        exception_type: None,
         tenant_id: None,
         node: "node-a".into(),
         duration_ms: 1,

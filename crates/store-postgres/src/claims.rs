@@ -35,10 +35,11 @@ const SELECT_DUE: &str = concat!(
 );
 
 /// One statement for the whole batch: leases the claimed rows (a fresh token from the
-/// sequence each, the old due time kept for a give-back or rescue) and moves every row's
-/// next run time on. Rows past their end time only lose their next run time; rows that
-/// do not decode are set aside (Stopped, the reason as their result, R42). Returns the
-/// tokens of the claimed rows.
+/// sequence each, the old due time kept for a give-back or rescue, one more attempt
+/// counted, R43) and moves every row's next run time on. Rows past their end time only
+/// lose their next run time; rows that do not decode or cannot be scheduled are set aside
+/// (Stopped, the reason as their result, R42). Returns the tokens, attempts and rescues of
+/// the claimed rows.
 const APPLY_CLAIMS: &str = "UPDATE bgtasks_jobs AS j SET \
        next_run_time = u.next_run_time, \
        lease_token = CASE WHEN u.claimed THEN nextval('bgtasks_lease_tokens') \
@@ -46,13 +47,15 @@ const APPLY_CLAIMS: &str = "UPDATE bgtasks_jobs AS j SET \
        lease_node = CASE WHEN u.claimed THEN $4 END, \
        lease_expires_at = CASE WHEN u.claimed THEN $5::timestamptz END, \
        lease_due_at = CASE WHEN u.claimed THEN j.next_run_time END, \
+       attempts = CASE WHEN u.claimed THEN LEAST(j.attempts, 9223372036854775806) + 1 \
+         ELSE j.attempts END, \
        interrupt = NULL, triggered = FALSE, \
        status = CASE WHEN u.reason IS NULL THEN j.status ELSE 30 END, \
        result = COALESCE(u.reason, j.result) \
      FROM unnest($1::text[], $2::timestamptz[], $3::bool[], $6::text[]) \
        AS u(id, next_run_time, claimed, reason) \
      WHERE j.id = u.id \
-     RETURNING j.id, j.lease_token, u.claimed";
+     RETURNING j.id, j.lease_token, j.attempts, j.rescues, u.claimed";
 
 const NEXT_DUE: &str = "SELECT min(next_run_time) FROM bgtasks_jobs \
      WHERE lease_node IS NULL AND NOT is_abandoned AND status IN (5, 10, 15) \
@@ -136,18 +139,23 @@ impl PostgresJobStore {
             .await
             .map_err(&fail)?;
         tx.commit().await.map_err(&fail)?;
-        let mut tokens = HashMap::with_capacity(applied.len());
+        let mut leased = HashMap::with_capacity(applied.len());
         for row in &applied {
             if row.try_get::<bool, _>("claimed").map_err(&fail)? {
                 let id: String = row.try_get("id").map_err(&fail)?;
-                tokens.insert(id, row.try_get::<i64, _>("lease_token").map_err(&fail)?);
+                let token: i64 = row.try_get("lease_token").map_err(&fail)?;
+                let attempt: i64 = row.try_get("attempts").map_err(&fail)?;
+                let rescues: i32 = row.try_get("rescues").map_err(&fail)?;
+                leased.insert(id, (token, attempt, rescues));
             }
         }
         planned
             .runs
-            .retain_mut(|run| match tokens.get(&run.job.id) {
-                Some(token) => {
-                    run.lease.token = *token;
+            .retain_mut(|run| match leased.get(&run.job.id) {
+                Some(&(token, attempt, rescues)) => {
+                    run.lease.token = token;
+                    run.attempt = attempt;
+                    run.rescues = rescues;
                     true
                 }
                 // Every claimed row is updated in the transaction that locked it; a run
@@ -158,8 +166,9 @@ impl PostgresJobStore {
     }
 
     /// Computes, in Rust, what the claim does to each selected row: the following fire
-    /// time of a claimed run; no next run for a row past its end time (R3); a row that
-    /// does not decode is set aside (R42).
+    /// time of a claimed run (saturating: a time past the end of time is no next run); no
+    /// next run for a row past its end time (R3); a row that does not decode, or a Period
+    /// job whose cron does not parse, is set aside (R42).
     fn plan(
         &self,
         rows: &[PgRow],
@@ -182,12 +191,21 @@ impl PostgresJobStore {
             let Some(due) = job.next_run_time else {
                 continue;
             };
+            let schedule = match self.inner.schedules.checked(&job) {
+                Ok(schedule) => schedule,
+                Err(reason) => {
+                    tracing::error!(job_id = %job.id, %reason, "a due job cannot be scheduled; it is set aside (Stopped, the reason as its result)");
+                    let reason =
+                        format!("set aside: job `{}` cannot be scheduled: {reason}", job.id);
+                    planned.push(job.id, None, false, Some(reason));
+                    continue;
+                }
+            };
             if job.end_time.is_some_and(|end| now > end) {
                 // Past its end time: it never runs again (R3).
                 planned.push(job.id.clone(), None, false, None);
                 continue;
             }
-            let schedule = self.inner.schedules.for_job(&job);
             job.next_run_time = next_fire_time_after_run(&job, schedule.as_deref(), now);
             planned.push(job.id.clone(), job.next_run_time, true, None);
             let lease = RunLease {
@@ -197,7 +215,12 @@ impl PostgresJobStore {
                 expires_at,
                 due_at: due,
             };
-            planned.runs.push(ClaimedRun { job, lease });
+            planned.runs.push(ClaimedRun {
+                job,
+                lease,
+                attempt: 0,
+                rescues: 0,
+            });
         }
         planned
     }

@@ -1,30 +1,38 @@
 //! Completions: the outcomes of a batch of runs, and their run logs, in one statement.
 //!
 //! The statement saves every run whose lease is still the run's and whose job was not
-//! paused or stopped during the run — the common case, set-based and cheap. The runs it
+//! paused or stopped during the run — the common case, set-based and cheap. When the
+//! batch carries notifications (R51), the statement runs in a transaction that then
+//! stores the notifications of the saved runs (see [`notifications`]). The runs it
 //! does not save are rare: a job that is gone or whose lease is no longer the run's is
 //! told apart by one read (tokens never repeat, so neither can change back); a run whose
 //! lease is still held (a pause or stop asked during the run, or a race with one) is
 //! decided on its own, in a transaction that locks the row and applies
-//! [`rules::complete`] to it, so that every outcome is the rule's.
+//! [`rules::complete`] to it (storing its notifications if it is saved), so that every
+//! outcome is the rule's.
+//!
+//! [`notifications`]: crate::notifications
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use bgtasks_store::{CompletionOutcome, JobLog, RunCompletion, StoreError, rules};
+use bgtasks_store::{CompletionOutcome, JobLog, NewNotification, RunCompletion, StoreError, rules};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
+use sqlx::postgres::PgRow;
 
 use crate::leases::{end_lease, retrying};
 use crate::log_rows::{bind_logs, insert_logs, run_text};
-use crate::rows::{code, interrupt_code, record_columns, record_from_row};
+use crate::notifications::store_new;
+use crate::rows::{PgQuery, code, interrupt_code, record_columns, record_from_row};
 use crate::store::PostgresJobStore;
 
 /// Saves the outcomes of a batch of runs (bound as 13 arrays), each only if its lease is
 /// still the run's and no interruption was asked during it. Only the run-state fields are
 /// written (as [`rules::apply_run_state`] does): a definition edited during the run is
-/// kept. A trigger during the run makes the job due again at the run's due time (R40).
-/// Returns the positions (1-based) of the saved runs; rows are found by primary key.
+/// kept; the rescues in a row go back to zero (R43). A trigger during the run makes the
+/// job due again at the run's due time (R40). Returns the positions (1-based) of the
+/// saved runs; rows are found by primary key.
 macro_rules! complete_update {
     () => {
         concat!(
@@ -40,7 +48,7 @@ macro_rules! complete_update {
              next_run_time = CASE WHEN j.triggered THEN j.lease_due_at \
                ELSE u.next_run_time END, \
              result = u.result, tenant_id = u.tenant_id, \
-             base_interval_secs = u.base_interval_secs \
+             base_interval_secs = u.base_interval_secs, rescues = 0 \
              FROM unnest($1::text[], $2::int8[], $3::int2[], $4::int4[], $5::int4[], \
                $6::bool[], $7::int8[], $8::int2[], $9::timestamptz[], $10::timestamptz[], \
                $11::text[], $12::uuid[], $13::int8[]) WITH ORDINALITY \
@@ -56,14 +64,14 @@ macro_rules! complete_update {
 
 const COMPLETE: &str = complete_update!();
 
-/// [`COMPLETE`] and the batch's run logs (bound as `$14` … `$23`) in one statement: one
+/// [`COMPLETE`] and the batch's run logs (bound as `$14` … `$24`) in one statement: one
 /// commit, one disk sync for both.
 const COMPLETE_AND_LOG: &str = concat!(
     "WITH done AS (",
     complete_update!(),
     "), logged AS (",
     insert_logs!(
-        "$14", "$15", "$16", "$17", "$18", "$19", "$20", "$21", "$22", "$23"
+        "$14", "$15", "$16", "$17", "$18", "$19", "$20", "$21", "$22", "$23", "$24"
     ),
     ") SELECT ord FROM done"
 );
@@ -84,7 +92,7 @@ const WRITE_ONE: &str = "UPDATE bgtasks_jobs SET status = $2, trigger_count = $3
        try_count = $4, is_abandoned = $5, interval_secs = $6, priority = $7, \
        last_run_time = $8, next_run_time = $9, result = $10, tenant_id = $11, \
        base_interval_secs = $12, lease_node = NULL, lease_expires_at = NULL, \
-       lease_due_at = NULL, interrupt = $13, triggered = $14 \
+       lease_due_at = NULL, interrupt = $13, triggered = $14, rescues = $15 \
      WHERE id = $1";
 
 /// The columns of a batch, in id order.
@@ -127,9 +135,55 @@ impl<'a> Columns<'a> {
     }
 }
 
+impl<'a> Columns<'a> {
+    /// The statement that saves the batch (with `logs`, if any), bound.
+    fn save<'q>(&'q self, logs: &'q [JobLog]) -> PgQuery<'q> {
+        let sql = if logs.is_empty() {
+            COMPLETE
+        } else {
+            COMPLETE_AND_LOG
+        };
+        let query = sqlx::query(sql)
+            .bind(&self.ids)
+            .bind(&self.tokens)
+            .bind(&self.statuses)
+            .bind(&self.trigger_counts)
+            .bind(&self.try_counts)
+            .bind(&self.abandoned)
+            .bind(&self.intervals)
+            .bind(&self.priorities)
+            .bind(&self.last_runs)
+            .bind(&self.next_runs)
+            .bind(&self.results)
+            .bind(&self.tenants)
+            .bind(&self.base_intervals);
+        if logs.is_empty() {
+            query
+        } else {
+            bind_logs(query, logs)
+        }
+    }
+}
+
+/// The caller's positions of the runs a batch saved, from the rows of [`COMPLETE`];
+/// `order[k]` is the caller's position of the batch's k-th row.
+fn saved_positions(rows: &[PgRow], order: &[usize]) -> Result<Vec<usize>, sqlx::Error> {
+    let mut saved = Vec::with_capacity(rows.len());
+    for row in rows {
+        let ord: i64 = row.try_get(0)?;
+        let caller = usize::try_from(ord)
+            .ok()
+            .and_then(|ord| order.get(ord.wrapping_sub(1)));
+        saved.extend(caller.copied());
+    }
+    saved.sort_unstable();
+    Ok(saved)
+}
+
 impl PostgresJobStore {
-    /// Saves the outcomes of `runs` and appends `logs`, in one statement; then decides the
-    /// runs it did not save one by one.
+    /// Saves the outcomes of `runs` and appends `logs`, in one statement (and the
+    /// notifications of the saved runs, in the same transaction); then decides the runs
+    /// it did not save one by one.
     pub(crate) async fn complete_runs(
         &self,
         runs: &[RunCompletion],
@@ -144,47 +198,47 @@ impl PostgresJobStore {
         order.sort_by(|&a, &b| runs[a].lease.job_id.cmp(&runs[b].lease.job_id));
         let sorted: Vec<&RunCompletion> = order.iter().map(|&i| &runs[i]).collect();
         let c = Columns::of(&sorted);
-        let sql = if logs.is_empty() {
-            COMPLETE
-        } else {
-            COMPLETE_AND_LOG
-        };
         let fail = self.fail("complete runs");
-        let saved = retrying(|| {
-            let query = sqlx::query(sql)
-                .bind(&c.ids)
-                .bind(&c.tokens)
-                .bind(&c.statuses)
-                .bind(&c.trigger_counts)
-                .bind(&c.try_counts)
-                .bind(&c.abandoned)
-                .bind(&c.intervals)
-                .bind(&c.priorities)
-                .bind(&c.last_runs)
-                .bind(&c.next_runs)
-                .bind(&c.results)
-                .bind(&c.tenants)
-                .bind(&c.base_intervals);
-            let query = if logs.is_empty() {
-                query
-            } else {
-                bind_logs(query, logs)
-            };
-            query.fetch_all(&self.inner.pool)
-        })
-        .await
+        let saved = if runs.iter().any(|run| !run.notifications.is_empty()) {
+            retrying(|| self.save_with_notifications(&c, logs, runs, &order)).await
+        } else {
+            retrying(|| async {
+                let rows = c.save(logs).fetch_all(&self.inner.pool).await?;
+                saved_positions(&rows, &order)
+            })
+            .await
+        }
         .map_err(&fail)?;
         let mut outcomes = vec![None; runs.len()];
-        for row in &saved {
-            let ord: i64 = row.try_get(0).map_err(&fail)?;
-            let caller = usize::try_from(ord)
-                .ok()
-                .and_then(|ord| order.get(ord.wrapping_sub(1)));
-            if let Some(slot) = caller.and_then(|&i| outcomes.get_mut(i)) {
+        for position in saved {
+            if let Some(slot) = outcomes.get_mut(position) {
                 *slot = Some(CompletionOutcome::Saved);
             }
         }
         self.decide_unsaved(runs, outcomes).await
+    }
+
+    /// Saves the batch and stores the notifications of the runs it saved (in the
+    /// caller's order), in one transaction. Returns the caller's positions of the saved
+    /// runs.
+    async fn save_with_notifications(
+        &self,
+        c: &Columns<'_>,
+        logs: &[JobLog],
+        runs: &[RunCompletion],
+        order: &[usize],
+    ) -> Result<Vec<usize>, sqlx::Error> {
+        let mut tx = self.inner.pool.begin().await?;
+        let rows = c.save(logs).fetch_all(&mut *tx).await?;
+        let saved = saved_positions(&rows, order)?;
+        let notes: Vec<&NewNotification> = saved
+            .iter()
+            .filter_map(|&position| runs.get(position))
+            .flat_map(|run| &run.notifications)
+            .collect();
+        store_new(&mut tx, &notes).await?;
+        tx.commit().await?;
+        Ok(saved)
     }
 
     /// Decides the runs the batch did not save (`None` in `outcomes`).
@@ -282,9 +336,14 @@ impl PostgresJobStore {
             .bind(job.base_interval)
             .bind(interrupt_code(record.interrupt))
             .bind(record.triggered)
+            .bind(record.rescues)
             .execute(&mut *tx)
             .await
             .map_err(&fail)?;
+        if outcome == CompletionOutcome::Saved {
+            let notes: Vec<&NewNotification> = run.notifications.iter().collect();
+            store_new(&mut tx, &notes).await.map_err(&fail)?;
+        }
         tx.commit().await.map_err(&fail)?;
         Ok(outcome)
     }

@@ -4,9 +4,8 @@
 //! A pause, stop or removal of a running job notifies channel `bgtasks_control` in the
 //! same transaction, so that the node running it renews at once (R39).
 
-use async_trait::async_trait;
 use bgtasks_abstractions::CronSchedule;
-use bgtasks_store::{JobControl, JobRecord, Refusal, StoreError, Transition, rules};
+use bgtasks_store::{JobRecord, Refusal, StoreError, Transition, rules};
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Row, Transaction};
 
@@ -140,11 +139,8 @@ impl PostgresJobStore {
         locked.tx.commit().await.map_err(&fail)?;
         Ok(Ok(locked.record))
     }
-}
 
-#[async_trait]
-impl JobControl for PostgresJobStore {
-    async fn pause(&self, id: &str) -> Result<Transition, StoreError> {
+    pub(crate) async fn pause_job(&self, id: &str) -> Result<Transition, StoreError> {
         // The time is not used; any will do.
         self.control(
             id,
@@ -156,19 +152,27 @@ impl JobControl for PostgresJobStore {
         .await
     }
 
-    async fn resume(&self, id: &str, now: DateTime<Utc>) -> Result<Transition, StoreError> {
+    pub(crate) async fn resume_job(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, StoreError> {
         self.control(id, now, "resume a job", false, rules::resume)
             .await
     }
 
-    async fn trigger(&self, id: &str, now: DateTime<Utc>) -> Result<Transition, StoreError> {
+    pub(crate) async fn trigger_job(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, StoreError> {
         self.control(id, now, "trigger a job", false, |r, now, _| {
             rules::trigger(r, now)
         })
         .await
     }
 
-    async fn stop(&self, id: &str) -> Result<Transition, StoreError> {
+    pub(crate) async fn stop_job(&self, id: &str) -> Result<Transition, StoreError> {
         self.control(
             id,
             DateTime::<Utc>::UNIX_EPOCH,
@@ -179,7 +183,11 @@ impl JobControl for PostgresJobStore {
         .await
     }
 
-    async fn start(&self, id: &str, now: DateTime<Utc>) -> Result<Transition, StoreError> {
+    pub(crate) async fn start_job(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, StoreError> {
         self.control(id, now, "start a job", false, rules::start)
             .await
     }

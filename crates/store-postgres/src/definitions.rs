@@ -4,11 +4,9 @@
 
 use std::collections::HashSet;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{CronSchedule, JobInfo, JobKind};
 use bgtasks_store::{
-    DefinitionUpdate, JobDefinitions, JobPage, JobQuery, JobRecord, Refusal, RemoveIf, StoreError,
-    Transition, rules,
+    DefinitionUpdate, JobRecord, Refusal, RemoveIf, StoreError, Transition, rules,
 };
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -75,7 +73,8 @@ const INSERT_MANY: &str = concat!(
        $6::jsonb[], $7::int2[], $8::text[], $9::timestamptz[], $10::timestamptz[], \
        $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::int2[], $15::text[], \
        $16::int4[], $17::int4[], $18::int4[], $19::int4[], $20::bool[], $21::int8[], \
-       $22::int2[], $23::int8[], $24::text[], $25::text[], $26::int2[], $27::int8[]) \
+       $22::int2[], $23::int8[], $24::text[], $25::text[], $26::int2[], $27::int8[], \
+       $28::int8[], $29::jsonb[]) \
      ON CONFLICT (id) DO NOTHING RETURNING id"
 );
 
@@ -84,13 +83,13 @@ const WRITE_DEFINITION: &str = "UPDATE bgtasks_jobs SET name = $2, job_group = $
        description = $4, args = $5, begin_time = $6, end_time = $7, cron = $8, \
        interval_secs = $9, base_interval_secs = $10, max_try_count = $11, max_count = $12, \
        priority = $13, lock_timeout_secs = $14, node_name = $15, revision = $16, \
-       next_run_time = $17 \
+       next_run_time = $17, time_limit_secs = $18, actions = $19 \
      WHERE id = $1";
 
-/// Removes a job with its run logs and actions.
-const REMOVE: &str = "WITH gone_job AS (DELETE FROM bgtasks_jobs WHERE id = $1), \
-       gone_logs AS (DELETE FROM bgtasks_logs WHERE job_id = $1) \
-     DELETE FROM bgtasks_job_actions WHERE job_id = $1";
+/// Removes a job (its actions are part of its row) with its run logs. Its notifications
+/// stay: an alert about a removed job still goes out.
+const REMOVE: &str = "WITH gone_job AS (DELETE FROM bgtasks_jobs WHERE id = $1) \
+     DELETE FROM bgtasks_logs WHERE job_id = $1";
 
 impl PostgresJobStore {
     async fn list_by(&self, sql: &'static str, max: usize) -> Result<Vec<JobInfo>, StoreError> {
@@ -122,11 +121,8 @@ impl PostgresJobStore {
             _ => Ok(self.inner.schedules.for_job(job)),
         }
     }
-}
 
-#[async_trait]
-impl JobDefinitions for PostgresJobStore {
-    async fn insert(&self, jobs: &[JobInfo]) -> Result<Vec<bool>, StoreError> {
+    pub(crate) async fn insert_jobs(&self, jobs: &[JobInfo]) -> Result<Vec<bool>, StoreError> {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
@@ -156,7 +152,7 @@ impl JobDefinitions for PostgresJobStore {
             .collect())
     }
 
-    async fn update(
+    pub(crate) async fn update_definition(
         &self,
         id: &str,
         update: &DefinitionUpdate,
@@ -201,6 +197,8 @@ impl JobDefinitions for PostgresJobStore {
             .bind(&job.node_name)
             .bind(record.revision)
             .bind(job.next_run_time)
+            .bind(job.time_limit)
+            .bind(Json(&job.actions))
             .execute(&mut *locked.tx)
             .await
             .map_err(&fail)?;
@@ -208,7 +206,11 @@ impl JobDefinitions for PostgresJobStore {
         Ok(Ok(locked.record))
     }
 
-    async fn remove(&self, id: &str, only: RemoveIf) -> Result<Transition, StoreError> {
+    pub(crate) async fn remove_job(
+        &self,
+        id: &str,
+        only: RemoveIf,
+    ) -> Result<Transition, StoreError> {
         let what = "remove a job";
         // The time is not used; any will do.
         let Some(mut locked) = self.lock_job(id, DateTime::<Utc>::UNIX_EPOCH, what).await? else {
@@ -230,7 +232,7 @@ impl JobDefinitions for PostgresJobStore {
         Ok(Ok(locked.record))
     }
 
-    async fn find(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
+    pub(crate) async fn find_record(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
         let row = sqlx::query(FIND)
             .bind(id)
             .fetch_optional(&self.inner.pool)
@@ -239,19 +241,19 @@ impl JobDefinitions for PostgresJobStore {
         row.as_ref().map(record_from_row).transpose()
     }
 
-    async fn list(&self, query: &JobQuery) -> Result<JobPage, StoreError> {
-        self.list_page(query).await
-    }
-
-    async fn list_waiting(&self, max: usize) -> Result<Vec<JobInfo>, StoreError> {
+    pub(crate) async fn waiting_jobs(&self, max: usize) -> Result<Vec<JobInfo>, StoreError> {
         self.list_by(LIST_WAITING, max).await
     }
 
-    async fn list_period(&self, max: usize) -> Result<Vec<JobInfo>, StoreError> {
+    pub(crate) async fn period_jobs(&self, max: usize) -> Result<Vec<JobInfo>, StoreError> {
         self.list_by(LIST_PERIOD, max).await
     }
 
-    async fn list_running(&self, node: &str, max: usize) -> Result<Vec<JobInfo>, StoreError> {
+    pub(crate) async fn running_jobs(
+        &self,
+        node: &str,
+        max: usize,
+    ) -> Result<Vec<JobInfo>, StoreError> {
         let rows = sqlx::query(LIST_RUNNING)
             .bind(limit(max))
             .bind(node)

@@ -95,8 +95,9 @@ const GIVE_BACK: &str = concat!(
 );
 
 /// Makes runs whose lease expired before the caller's (`$1`) or the database's now due
-/// again at their old time (a Stopped job: not at all), without a try charged, and logs
-/// each interruption, naming the node, in one statement.
+/// again at their old time (a Stopped job: not at all), without a try charged but with
+/// one more rescue in a row counted (R43), and logs each interruption, naming the node,
+/// in one statement.
 const RESCUE: &str = concat!(
     "WITH expired AS ( \
        SELECT id AS expired_id, lease_node AS expired_node, lease_expires_at AS expired_at \
@@ -106,7 +107,8 @@ const RESCUE: &str = concat!(
      rescued AS ( \
        UPDATE bgtasks_jobs AS j SET \
          next_run_time = CASE WHEN j.triggered THEN j.lease_due_at \
-           WHEN j.status = 30 THEN NULL ELSE j.lease_due_at END, ",
+           WHEN j.status = 30 THEN NULL ELSE j.lease_due_at END, \
+         rescues = LEAST(j.rescues, 2147483646) + 1, ",
     end_lease!(
         "j.status",
         "j.is_abandoned",

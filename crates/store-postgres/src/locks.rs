@@ -1,11 +1,14 @@
 //! Job locks (R28) across processes: a row per held key, with its owner and an expiry on
 //! the database's clock, so that every node agrees when a lock lapses.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use bgtasks_store::{JobLockProvider, StoreError};
 use sqlx::PgPool;
 
 use crate::errors::store_error;
+use crate::store::bounded;
 
 /// Takes the lock of a key unless another holder has it and it has not expired (by the
 /// database's `now()`). A lock lasts at least one second.
@@ -31,14 +34,17 @@ pub struct PostgresJobLockProvider {
     pool: PgPool,
     server: String,
     owner: String,
+    /// The longest time one call may take (R45).
+    call_timeout: Duration,
 }
 
 impl PostgresJobLockProvider {
-    pub(crate) fn new(pool: PgPool, server: String) -> Self {
+    pub(crate) fn new(pool: PgPool, server: String, call_timeout: Duration) -> Self {
         Self {
             pool,
             server,
             owner: uuid::Uuid::new_v4().simple().to_string(),
+            call_timeout,
         }
     }
 
@@ -53,23 +59,31 @@ impl JobLockProvider for PostgresJobLockProvider {
     async fn try_lock(&self, key: &str, seconds: i64) -> Result<bool, StoreError> {
         // Seconds as a double (exact at these sizes), at least one and at most ten years.
         let seconds = seconds.clamp(1, MAX_LOCK_SECS) as f64;
-        let taken = sqlx::query(TRY_LOCK)
-            .bind(key)
-            .bind(&self.owner)
-            .bind(seconds)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| store_error(&self.server, "take a job lock", e))?;
-        Ok(taken.is_some())
+        let what = "take a job lock";
+        let call = async {
+            let taken = sqlx::query(TRY_LOCK)
+                .bind(key)
+                .bind(&self.owner)
+                .bind(seconds)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| store_error(&self.server, what, e))?;
+            Ok(taken.is_some())
+        };
+        bounded(&self.server, self.call_timeout, what, call).await
     }
 
     async fn release(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query(RELEASE)
-            .bind(key)
-            .bind(&self.owner)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| store_error(&self.server, "release a job lock", e))?;
-        Ok(())
+        let what = "release a job lock";
+        let call = async {
+            sqlx::query(RELEASE)
+                .bind(key)
+                .bind(&self.owner)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| store_error(&self.server, what, e))?;
+            Ok(())
+        };
+        bounded(&self.server, self.call_timeout, what, call).await
     }
 }

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use bgtasks_abstractions::JobExceptionType;
 use bgtasks_store::{JobLog, JobLogEntry, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -15,21 +16,21 @@ use crate::rows::{PgQuery, get};
 macro_rules! log_columns {
     () => {
         "job_id, job_name, job_group, job_type, message, run_time, exception, tenant_id, node, \
-         duration_ms"
+         duration_ms, exception_type"
     };
 }
 pub(crate) use log_columns;
 
-/// An insert of the run logs bound (by [`bind_logs`]) as the ten arrays `$p1` … `$p10`,
-/// in order.
+/// An insert of the run logs bound (by [`bind_logs`]) as the eleven arrays `$p1` …
+/// `$p11`, in order.
 macro_rules! insert_logs {
     ($p1:literal, $p2:literal, $p3:literal, $p4:literal, $p5:literal, $p6:literal,
-     $p7:literal, $p8:literal, $p9:literal, $p10:literal) => {
+     $p7:literal, $p8:literal, $p9:literal, $p10:literal, $p11:literal) => {
         concat!(
             "INSERT INTO bgtasks_logs (",
             $crate::log_rows::log_columns!(),
             ") SELECT job_id, job_name, job_group, job_type, message, run_time, exception, \
-               tenant_id, node, duration_ms FROM unnest(",
+               tenant_id, node, duration_ms, exception_type FROM unnest(",
             $p1,
             "::text[], ",
             $p2,
@@ -49,17 +50,19 @@ macro_rules! insert_logs {
             $p9,
             "::text[], ",
             $p10,
-            "::int8[]) WITH ORDINALITY \
+            "::int8[], ",
+            $p11,
+            "::int4[]) WITH ORDINALITY \
                AS l(job_id, job_name, job_group, job_type, message, run_time, exception, \
-                 tenant_id, node, duration_ms, ord) \
+                 tenant_id, node, duration_ms, exception_type, ord) \
              ORDER BY ord"
         )
     };
 }
 pub(crate) use insert_logs;
 
-/// Binds run logs as arrays, one per [`log_columns!`] column ($1 … $10), for an insert
-/// from `unnest`.
+/// Binds run logs as arrays, one per [`log_columns!`] column ($1 … $11), for an insert
+/// from `unnest`; a failure type as its bits.
 /// Text a run produced (result, error) may hold NUL characters, which PostgreSQL text
 /// cannot: they are written as U+FFFD, so that one run's output never fails a batch.
 pub(crate) fn bind_logs<'q>(query: PgQuery<'q>, logs: &[JobLog]) -> PgQuery<'q> {
@@ -81,6 +84,21 @@ pub(crate) fn bind_logs<'q>(query: PgQuery<'q>, logs: &[JobLog]) -> PgQuery<'q> 
                 .map(|l| duration_ms(l.duration_ms))
                 .collect::<Vec<_>>(),
         )
+        .bind(
+            logs.iter()
+                .map(|l| l.exception_type.map(failure_bits))
+                .collect::<Vec<_>>(),
+        )
+}
+
+/// A failure type as stored (INTEGER): its bits.
+pub(crate) fn failure_bits(failure_type: JobExceptionType) -> i32 {
+    i32::try_from(failure_type.bits()).unwrap_or(i32::MAX)
+}
+
+/// A stored failure type (its bits; bits this build does not know are kept).
+pub(crate) fn failure_type(bits: i32) -> JobExceptionType {
+    JobExceptionType::from_bits_retain(bits.cast_unsigned())
 }
 
 /// Text produced by a run, storable: NUL characters (which PostgreSQL text cannot hold)
@@ -105,6 +123,7 @@ pub(crate) fn log_from_row(row: &PgRow) -> Result<JobLog, StoreError> {
         .map_err(|e| corrupt("<unknown>", "job_id", e))?;
     let job = job_id.as_str();
     let duration: i64 = get(row, job, "duration_ms")?;
+    let failure: Option<i32> = get(row, job, "exception_type")?;
     Ok(JobLog {
         job_name: get(row, job, "job_name")?,
         job_group: get(row, job, "job_group")?,
@@ -112,6 +131,7 @@ pub(crate) fn log_from_row(row: &PgRow) -> Result<JobLog, StoreError> {
         message: get(row, job, "message")?,
         run_time: get::<DateTime<Utc>>(row, job, "run_time")?,
         exception: get(row, job, "exception")?,
+        exception_type: failure.map(failure_type),
         tenant_id: get(row, job, "tenant_id")?,
         node: get(row, job, "node")?,
         duration_ms: u64::try_from(duration).unwrap_or(0),

@@ -2,16 +2,16 @@
 //! statement whose conditions are checked per row inside it. Rows another session holds
 //! are skipped and left for the next round.
 
-use async_trait::async_trait;
 use bgtasks_abstractions::JobInfo;
-use bgtasks_store::{Maintenance, StoreError, rules::cleanup_reference_time};
+use bgtasks_store::{StoreError, rules::cleanup_reference_time};
 use chrono::{DateTime, Utc};
 
 use crate::definitions::waiting_filter;
 use crate::rows::{job_columns, jobs_from_rows, limit};
 use crate::store::PostgresJobStore;
 
-/// Removes the oldest expired Completed jobs (R27), with their run logs and actions.
+/// Removes the oldest expired Completed jobs (R27), with their run logs (their actions
+/// are part of their rows).
 const CLEANUP: &str = concat!(
     "WITH removed AS (DELETE FROM bgtasks_jobs USING ( \
        SELECT id AS doomed_id FROM bgtasks_jobs \
@@ -21,8 +21,7 @@ const CLEANUP: &str = concat!(
        LIMIT $3 FOR UPDATE SKIP LOCKED) AS doomed \
      WHERE id = doomed.doomed_id RETURNING ",
     job_columns!(),
-    "), gone_logs AS (DELETE FROM bgtasks_logs WHERE job_id IN (SELECT id FROM removed)), \
-     gone_actions AS (DELETE FROM bgtasks_job_actions WHERE job_id IN (SELECT id FROM removed)) \
+    "), gone_logs AS (DELETE FROM bgtasks_logs WHERE job_id IN (SELECT id FROM removed)) \
      SELECT * FROM removed"
 );
 
@@ -61,9 +60,8 @@ const STOP_LOST: &str = "WITH chosen AS ( \
        RETURNING j.id, j.priority, j.try_count) \
      SELECT id FROM stopped ORDER BY priority DESC, try_count, id";
 
-#[async_trait]
-impl Maintenance for PostgresJobStore {
-    async fn cleanup(
+impl PostgresJobStore {
+    pub(crate) async fn clean_up(
         &self,
         node: Option<&str>,
         expired_before: DateTime<Utc>,
@@ -85,7 +83,7 @@ impl Maintenance for PostgresJobStore {
         Ok(removed)
     }
 
-    async fn publish_waiting(
+    pub(crate) async fn publish(
         &self,
         node: &str,
         now: DateTime<Utc>,
@@ -100,7 +98,11 @@ impl Maintenance for PostgresJobStore {
             .map_err(self.fail("publish waiting jobs"))
     }
 
-    async fn stop_lost(&self, node: &str, max: usize) -> Result<Vec<String>, StoreError> {
+    pub(crate) async fn stop_lost_jobs(
+        &self,
+        node: &str,
+        max: usize,
+    ) -> Result<Vec<String>, StoreError> {
         sqlx::query_scalar(STOP_LOST)
             .bind(node)
             .bind(limit(max))

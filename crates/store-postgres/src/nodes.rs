@@ -1,9 +1,8 @@
 //! The node registry (R41): one row per node in `bgtasks_nodes`, its job types as a JSON
 //! array, and the due jobs whose type no live node has registered.
 
-use async_trait::async_trait;
 use bgtasks_abstractions::JobInfo;
-use bgtasks_store::{NodeHeartbeat, NodeRecord, NodeRegistry, StoreError};
+use bgtasks_store::{NodeHeartbeat, NodeRecord, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -75,9 +74,8 @@ fn corrupt_column<'a>(
     move |e| corrupt(node, column, e)
 }
 
-#[async_trait]
-impl NodeRegistry for PostgresJobStore {
-    async fn heartbeat(&self, beat: &NodeHeartbeat) -> Result<(), StoreError> {
+impl PostgresJobStore {
+    pub(crate) async fn record_heartbeat(&self, beat: &NodeHeartbeat) -> Result<(), StoreError> {
         sqlx::query(HEARTBEAT)
             .bind(&beat.node)
             .bind(Json(&beat.job_types))
@@ -91,7 +89,7 @@ impl NodeRegistry for PostgresJobStore {
         Ok(())
     }
 
-    async fn nodes(&self) -> Result<Vec<NodeRecord>, StoreError> {
+    pub(crate) async fn node_records(&self) -> Result<Vec<NodeRecord>, StoreError> {
         let rows = sqlx::query(NODES)
             .fetch_all(&self.inner.pool)
             .await
@@ -99,7 +97,7 @@ impl NodeRegistry for PostgresJobStore {
         rows.iter().map(node_from_row).collect()
     }
 
-    async fn forget_node(&self, node: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn forget(&self, node: &str) -> Result<bool, StoreError> {
         let done = sqlx::query(FORGET)
             .bind(node)
             .execute(&self.inner.pool)
@@ -108,7 +106,7 @@ impl NodeRegistry for PostgresJobStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn orphaned(
+    pub(crate) async fn orphaned_jobs(
         &self,
         now: DateTime<Utc>,
         live_since: DateTime<Utc>,

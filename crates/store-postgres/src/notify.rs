@@ -2,12 +2,14 @@
 //! on one connection and pokes every subscriber's [`Notify`] of that channel — when a job
 //! may have become due, or when a running job was paused, stopped or removed. It
 //! reconnects with back-off when its connection drops, and pokes every subscriber once
-//! after every (re)connect, since something may have happened while it was away.
+//! after every (re)connect, since something may have happened while it was away. After a
+//! minute without a notification it pings the server, so that a server that vanished
+//! without a reset does not leave it waiting for ever (R45).
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgNotification, PgPoolOptions};
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -21,6 +23,9 @@ pub const CONTROL_CHANNEL: &str = "bgtasks_control";
 
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+/// How long the listener waits for a notification before it pings the server.
+const SILENCE: Duration = Duration::from_secs(60);
 
 /// The subscribers of one store.
 #[derive(Default)]
@@ -150,19 +155,10 @@ async fn listen(
     server: String,
     subscribers: Weak<Channels>,
 ) {
-    // A pool of one connection kept for the listener, so that it never takes one of the
-    // store's pool.
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .min_connections(0)
-        .acquire_timeout(connect_timeout)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .connect_lazy_with(connect);
     let mut backoff = BACKOFF_MIN;
     let mut failures = 0_u32;
     loop {
-        match open(&pool).await {
+        match open(&connect, connect_timeout).await {
             Ok(mut listener) => {
                 if failures > 0 {
                     tracing::info!(server = %server, "listening for due jobs and control again");
@@ -177,7 +173,7 @@ async fn listen(
                 subs.wake_all();
                 drop(subs);
                 loop {
-                    match listener.try_recv().await {
+                    match next_notification(&mut listener, connect_timeout).await {
                         Ok(Some(first)) => {
                             // Fold whatever else already arrived into one wake-up per
                             // channel.
@@ -228,11 +224,54 @@ async fn listen(
     }
 }
 
-async fn open(pool: &sqlx::PgPool) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    // A lost connection ends `try_recv` with `None`; this loop reconnects, with back-off.
-    listener.eager_reconnect(false);
-    listener.ignore_pool_close_event(true);
-    listener.listen_all([DUE_CHANNEL, CONTROL_CHANNEL]).await?;
-    Ok(listener)
+/// Opens a listening connection, within twice the connect timeout. Each has a pool of its
+/// own (of one connection, apart from the store's), so that a dead connection given up on
+/// never holds the slot of the next one.
+async fn open(connect: &PgConnectOptions, timeout: Duration) -> Result<PgListener, sqlx::Error> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .acquire_timeout(timeout)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_lazy_with(connect.clone());
+    let opening = async {
+        let mut listener = PgListener::connect_with(&pool).await?;
+        // A lost connection ends `try_recv` with `None`; the caller reconnects, with
+        // back-off.
+        listener.eager_reconnect(false);
+        listener.ignore_pool_close_event(true);
+        listener.listen_all([DUE_CHANNEL, CONTROL_CHANNEL]).await?;
+        Ok(listener)
+    };
+    tokio::time::timeout(timeout.saturating_mul(2), opening)
+        .await
+        .unwrap_or_else(|_| Err(no_answer("LISTEN")))
+}
+
+/// The next notification (`Ok(None)`: the connection was lost). After [`SILENCE`]
+/// without one, a ping (answered within `timeout`) proves the connection alive.
+async fn next_notification(
+    listener: &mut PgListener,
+    timeout: Duration,
+) -> Result<Option<PgNotification>, sqlx::Error> {
+    loop {
+        if let Ok(received) = tokio::time::timeout(SILENCE, listener.try_recv()).await {
+            return received;
+        }
+        let ping = sqlx::query("SELECT 1").execute(&mut *listener);
+        match tokio::time::timeout(timeout, ping).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => return Err(error),
+            Err(_) => return Err(no_answer("a ping")),
+        }
+    }
+}
+
+/// The error of a request the server did not answer in time.
+fn no_answer(request: &str) -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("no answer to {request} in time"),
+    ))
 }

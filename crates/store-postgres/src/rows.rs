@@ -2,7 +2,7 @@
 //! with errors that name the job and the column.
 
 use bgtasks_abstractions::{
-    Interruption, JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus,
+    Interruption, JobAction, JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus,
 };
 use bgtasks_store::{JobRecord, LeaseInfo, StoreError};
 use chrono::{DateTime, Utc};
@@ -12,13 +12,14 @@ use sqlx::{Postgres, Row};
 
 use crate::errors::corrupt;
 
-/// The job columns, in parameter order ($1 … $27); a literal so queries stay `'static`.
+/// The job columns, in parameter order ($1 … $29); a literal so queries stay `'static`.
 macro_rules! job_columns {
     () => {
         "id, tenant_id, name, job_group, job_type, args, status, description, creation_time, \
          begin_time, end_time, last_run_time, next_run_time, kind, cron, trigger_count, \
          try_count, max_try_count, max_count, is_abandoned, interval_secs, priority, \
-         lock_timeout_secs, node_name, result, source, base_interval_secs"
+         lock_timeout_secs, node_name, result, source, base_interval_secs, time_limit_secs, \
+         actions"
     };
 }
 pub(crate) use job_columns;
@@ -29,7 +30,7 @@ macro_rules! record_columns {
         concat!(
             $crate::rows::job_columns!(),
             ", revision, lease_token, lease_node, lease_expires_at, lease_due_at, interrupt, \
-             triggered"
+             triggered, attempts, rescues"
         )
     };
 }
@@ -38,7 +39,7 @@ pub(crate) use record_columns;
 /// A query of the store.
 pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
-/// Binds `jobs` as 27 arrays, one per column in [`job_columns!`] order ($1 … $27), for an
+/// Binds `jobs` as 29 arrays, one per column in [`job_columns!`] order ($1 … $29), for an
 /// insert from `unnest`.
 pub(crate) fn bind_jobs<'q>(query: PgQuery<'q>, jobs: &[&JobInfo]) -> PgQuery<'q> {
     fn column<'a, T>(jobs: &[&'a JobInfo], f: impl Fn(&'a JobInfo) -> T) -> Vec<T> {
@@ -72,6 +73,8 @@ pub(crate) fn bind_jobs<'q>(query: PgQuery<'q>, jobs: &[&JobInfo]) -> PgQuery<'q
         .bind(column(jobs, |j| j.result.as_deref()))
         .bind(column(jobs, |j| code(j.source.code())))
         .bind(column(jobs, |j| j.base_interval))
+        .bind(column(jobs, |j| j.time_limit))
+        .bind(column(jobs, |j| Json(&j.actions)))
 }
 
 /// A numeric code as stored (SMALLINT). Every code of the model fits.
@@ -106,6 +109,7 @@ pub(crate) fn job_from_row(row: &PgRow) -> Result<JobInfo, StoreError> {
         .map_err(|e| corrupt("<unknown>", "id", e))?;
     let job = id.as_str();
     let Json(args): Json<JobArgs> = get(row, job, "args")?;
+    let Json(actions): Json<Vec<JobAction>> = get(row, job, "actions")?;
     Ok(JobInfo {
         tenant_id: get(row, job, "tenant_id")?,
         name: get(row, job, "name")?,
@@ -133,6 +137,8 @@ pub(crate) fn job_from_row(row: &PgRow) -> Result<JobInfo, StoreError> {
         result: get(row, job, "result")?,
         source: coded(row, job, "source", JobSource::from_code, "job source")?,
         base_interval: get(row, job, "base_interval_secs")?,
+        time_limit: get(row, job, "time_limit_secs")?,
+        actions,
         id,
     })
 }
@@ -188,8 +194,17 @@ pub(crate) fn record_from_row(row: &PgRow) -> Result<JobRecord, StoreError> {
         lease,
         interrupt,
         triggered: get(row, id, "triggered")?,
+        attempts: get(row, id, "attempts")?,
+        rescues: get(row, id, "rescues")?,
         job,
     })
+}
+
+/// The earliest time the store writes: PostgreSQL holds nothing much earlier (4714 BC), so
+/// a bound computed before it is clamped to it.
+pub(crate) fn min_time() -> DateTime<Utc> {
+    // About 4700 BC, inside PostgreSQL's range.
+    DateTime::<Utc>::from_timestamp(-210_400_000_000, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// A `max` count as a SQL LIMIT.

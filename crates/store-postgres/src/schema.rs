@@ -12,8 +12,10 @@ use crate::errors::store_error;
 ///
 /// Version 2 (the `bgtasks-store` contract) added the definition revision, the interrupt
 /// and trigger flags of a running job, the store-wide lease token sequence and the node
-/// registry.
-pub const SCHEMA_VERSION: i32 = 2;
+/// registry. Version 3 moved each job's actions into its row (dropping
+/// `bgtasks_job_actions`), added time limits, attempts and rescues to the jobs, failure
+/// types to the run logs, and the notification outbox (`bgtasks_notifications`).
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// The table sqlx records applied migrations in: our own, so that an application's
 /// migrations in the same schema do not collide with ours.
@@ -26,6 +28,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "store contract",
         include_str!("../migrations/0002_store_contract.sql"),
+    ),
+    (
+        3,
+        "outbox and robustness",
+        include_str!("../migrations/0003_outbox_and_robustness.sql"),
     ),
 ];
 

@@ -1,7 +1,10 @@
-//! The store handle: connecting, the pool, and the parts kept beside the jobs.
+//! The store handle: connecting, the pool, the bound on every call (R45), and the lock
+//! provider kept beside the jobs.
 
+use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bgtasks_store::StoreError;
 use chrono::{DateTime, Utc};
@@ -9,7 +12,6 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgConnection, PgPool};
 use tokio::sync::Notify;
 
-use crate::actions::PostgresJobActionStore;
 use crate::locks::PostgresJobLockProvider;
 use crate::notify::{Channel, Signals};
 use crate::options::{PostgresStoreOptions, TimeSource};
@@ -35,6 +37,8 @@ pub(crate) struct Inner {
     pub(crate) server: String,
     pub(crate) schedules: ScheduleCache,
     pub(crate) time_source: TimeSource,
+    /// The longest time one store call may take (R45).
+    call_timeout: Duration,
     signals: Option<Signals>,
 }
 
@@ -81,11 +85,14 @@ impl PostgresJobStore {
         let connect = prepare_options(connect, &options);
         let server = format!("{}:{}", connect.get_host(), connect.get_port());
 
+        // The migrations run without the session timeouts: an upgrade of a large table
+        // may take longer than one statement of the data path may.
         let mut setup = open_setup_connection(&connect, &server, &options).await?;
         let prepared = schema::prepare(&mut setup, &server, &options.schema, options.migrate).await;
         schema::close(setup).await;
         prepared?;
 
+        let connect = connect.options(options.session_settings());
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .min_connections(0)
@@ -104,6 +111,7 @@ impl PostgresJobStore {
                 server,
                 schedules: ScheduleCache::default(),
                 time_source: options.time_source,
+                call_timeout: options.call_timeout,
                 signals,
             }),
         })
@@ -120,17 +128,15 @@ impl PostgresJobStore {
         &self.inner.server
     }
 
-    /// The action store kept in the same database (table `bgtasks_job_actions`), sharing
-    /// this store's pool.
-    pub fn action_store(&self) -> PostgresJobActionStore {
-        PostgresJobActionStore::new(self.inner.pool.clone(), self.inner.server.clone())
-    }
-
     /// A lock provider on the same database (table `bgtasks_locks`), sharing this store's
     /// pool. Each call returns a provider with its own owner id: locks taken by one are
     /// refused to every other until released or expired.
     pub fn lock_provider(&self) -> PostgresJobLockProvider {
-        PostgresJobLockProvider::new(self.inner.pool.clone(), self.inner.server.clone())
+        PostgresJobLockProvider::new(
+            self.inner.pool.clone(),
+            self.inner.server.clone(),
+            self.inner.call_timeout,
+        )
     }
 
     /// Closes the store: stops its LISTEN connection, waits for the pool's connections in
@@ -164,9 +170,36 @@ impl PostgresJobStore {
         }
     }
 
+    /// Runs one store call (operation `what`), bounded by the call timeout (R45).
+    pub(crate) async fn bounded<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        bounded(&self.inner.server, self.inner.call_timeout, what, call).await
+    }
+
     /// A handler turning a database error of operation `what` into a store error.
     pub(crate) fn fail<'a>(&'a self, what: &'a str) -> impl Fn(sqlx::Error) -> StoreError + 'a {
         move |e| crate::errors::store_error(&self.inner.server, what, e)
+    }
+}
+
+/// Runs `call` (operation `what` on the server `server`) for at most `within`; past it
+/// the call is dropped (the pool checks a connection it held before using it again) and
+/// fails as unavailable.
+pub(crate) async fn bounded<T>(
+    server: &str,
+    within: Duration,
+    what: &str,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(within, call).await {
+        Ok(done) => done,
+        Err(_) => Err(StoreError::unavailable(format!(
+            "PostgreSQL at {server} failed to {what}: no answer within {within:?} \
+             (option `call_timeout`)"
+        ))),
     }
 }
 

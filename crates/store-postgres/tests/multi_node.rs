@@ -295,10 +295,7 @@ async fn a_run_whose_node_died_is_rescued_and_finished_by_another_node() {
     // The dead node comes back and tries to complete: its lease is long gone.
     assert_eq!(
         dead.complete(
-            &[RunCompletion {
-                lease: orphan.lease.clone(),
-                job: orphan.job.clone(),
-            }],
+            &[RunCompletion::new(orphan.lease.clone(), orphan.job.clone())],
             &[]
         )
         .await

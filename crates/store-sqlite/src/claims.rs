@@ -4,9 +4,15 @@
 //! the candidates a claim reads cannot be claimed by anyone else before it commits. The
 //! next run time of each claimed job is computed in Rust (cron, interval, end time) and
 //! written in the same transaction, with one statement for all the runs of a batch. Lease
-//! tokens come from the store-wide counter `bgtasks_lease_tokens`, read and bumped in the
-//! same transaction, so a token is never handed out twice in the life of the file (R38).
-//! Jobs of types the node does not run are left for nodes that run them (R41).
+//! tokens come from the store-wide counter (`tokens`), read and bumped in the same
+//! transaction, so a token is never handed out twice in the life of the file (R38). Every
+//! claim counts an attempt (R43). Jobs of types the node does not run are left for nodes
+//! that run them (R41). A cheap read first tells whether anything is due: a claim with
+//! nothing to take takes no write lock (every node claims every poll interval).
+//!
+//! A due row that cannot be run — it does not decode, or it is a Period job whose cron
+//! does not parse — is set aside (R42: Stopped, no next run, the reason as its result)
+//! rather than claimed or left to stall every claim.
 //!
 //! The order is the reference's: priority, then fewest tries, then earliest due. A claim
 //! walks the (priority, tries) groups of the index `bgtasks_jobs_claim` from the best down
@@ -20,9 +26,10 @@ use serde_json::json;
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 
-use crate::errors::{other, store_error};
+use crate::errors::store_error;
 use crate::rows::{self, RowReader, after, job_columns, micros, stored};
 use crate::store::Inner;
+use crate::tokens::Tokens;
 
 /// A run that can be claimed: schedulable, not abandoned, scheduled, and unleased. The
 /// same terms as the partial indexes `bgtasks_jobs_claim` and `bgtasks_jobs_due`.
@@ -54,10 +61,19 @@ const NEXT_GROUP_LOWER_PRIORITY: &str = concat!(
     " AND priority < ?1 ORDER BY priority DESC, try_count LIMIT 1"
 );
 
+/// Whether a run is due by `?1` that node `?2` may run, of the job types of `?3` (a JSON
+/// array; NULL: any type): read before the write lock is taken.
+const ANY_DUE: &str = concat!(
+    "SELECT EXISTS (SELECT 1 FROM bgtasks_jobs INDEXED BY bgtasks_jobs_due WHERE ",
+    claimable!(),
+    " AND next_run_time <= ?1 AND (node_name IS NULL OR node_name = ?2) \
+      AND (?3 IS NULL OR job_type IN (SELECT value FROM json_each(?3))))"
+);
+
 /// The runs of one group due by `?3` that node `?4` may run, of the job types of `?5` (a
 /// JSON array; NULL: any type), earliest first.
 const DUE_IN_GROUP: &str = concat!(
-    "SELECT rowid AS row_id, ",
+    "SELECT rowid AS row_id, attempts, rescues, ",
     job_columns!(),
     " FROM bgtasks_jobs INDEXED BY bgtasks_jobs_claim WHERE ",
     claimable!(),
@@ -67,26 +83,20 @@ const DUE_IN_GROUP: &str = concat!(
       ORDER BY next_run_time, rowid LIMIT ?6"
 );
 
-/// The last lease token handed out in the store.
-const LAST_TOKEN: &str = "SELECT last FROM bgtasks_lease_tokens WHERE id = 1";
-
-/// Records the last lease token handed out.
-const SAVE_TOKEN: &str = "UPDATE bgtasks_lease_tokens SET last = ?1 WHERE id = 1";
-
-/// Leases the runs of `?1`, a JSON array of `[rowid, token, next run time]`, to node
-/// `?2` until `?3`. The lease remembers when the run was due (the old next run time); a
-/// new lease has no interruption or trigger pending.
+/// Leases the runs of `?1`, a JSON array of `[rowid, token, next run time, attempts]`,
+/// to node `?2` until `?3`. The lease remembers when the run was due (the old next run
+/// time); a new lease has no interruption or trigger pending; the claim is counted.
 const TAKE_LEASES: &str = "UPDATE bgtasks_jobs SET lease_token = v.token, lease_node = ?2, \
      lease_expires_at = ?3, lease_due_at = next_run_time, next_run_time = v.next, \
-     interrupt = NULL, triggered = 0 \
-     FROM (SELECT value ->> 0 AS row_id, value ->> 1 AS token, value ->> 2 AS next \
-           FROM jsonb_each(?1)) AS v \
+     interrupt = NULL, triggered = 0, attempts = v.attempts \
+     FROM (SELECT value ->> 0 AS row_id, value ->> 1 AS token, value ->> 2 AS next, \
+             value ->> 3 AS attempts FROM jsonb_each(?1)) AS v \
      WHERE bgtasks_jobs.rowid = v.row_id";
 
 /// Takes a job past its end time out of the schedule (R3).
 const UNSCHEDULE: &str = "UPDATE bgtasks_jobs SET next_run_time = NULL WHERE rowid = ?";
 
-/// Sets aside a row that does not decode (R42): Stopped, no next run, the reason as its
+/// Sets aside a row that cannot be run (R42): Stopped, no next run, the reason as its
 /// result.
 const SET_ASIDE: &str =
     "UPDATE bgtasks_jobs SET status = 30, next_run_time = NULL, result = ?2 WHERE rowid = ?1";
@@ -100,6 +110,9 @@ const NEXT_DUE: &str = concat!(
       AND (?2 IS NULL OR job_type IN (SELECT value FROM json_each(?2))) \
       ORDER BY next_run_time LIMIT 1"
 );
+
+/// The operation, as errors name it.
+const CLAIM: &str = "claim due runs";
 
 /// The job types of a request as a JSON array, `None` for any type.
 fn types_json(job_types: Option<&[String]>) -> Option<String> {
@@ -119,15 +132,26 @@ pub(crate) async fn claim(
     if limit == 0 || request.job_types.is_some_and(<[String]>::is_empty) {
         return Ok(Vec::new());
     }
-    let failed = inner.failed("claim due runs");
-    let (_turn, mut tx) = inner.begin_write("claim due runs").await?;
+    let failed = inner.failed(CLAIM);
+    let job_types = types_json(request.job_types);
+    let any_due: bool = sqlx::query_scalar(ANY_DUE)
+        .bind(micros(request.now))
+        .bind(request.node.to_owned())
+        .bind(job_types.clone())
+        .fetch_one(&inner.pool)
+        .await
+        .map_err(&failed)?;
+    if !any_due {
+        return Ok(Vec::new());
+    }
+    let (_turn, mut tx) = inner.begin_write(CLAIM).await?;
     let mut claim = Claim {
         inner,
         node: request.node,
-        job_types: types_json(request.job_types),
+        job_types,
         now: request.now,
         expires_at: stored(after(request.now, request.lease)),
-        last_token: None,
+        tokens: Tokens::default(),
         runs: Vec::with_capacity(limit.min(1024)),
     };
     let mut group = next_group(&mut tx, inner, None).await?;
@@ -138,13 +162,7 @@ pub(crate) async fn claim(
         }
         group = next_group(&mut tx, inner, Some(current)).await?;
     }
-    if let Some(last) = claim.last_token.filter(|_| !claim.runs.is_empty()) {
-        sqlx::query(SAVE_TOKEN)
-            .bind(last)
-            .execute(&mut *tx)
-            .await
-            .map_err(&failed)?;
-    }
+    claim.tokens.save(&mut tx, inner, CLAIM).await?;
     tx.commit().await.map_err(&failed)?;
     Ok(claim.runs)
 }
@@ -155,7 +173,7 @@ async fn next_group(
     inner: &Inner,
     after: Option<Group>,
 ) -> Result<Option<Group>, StoreError> {
-    let failed = |e| store_error(&inner.db, "claim due runs", e);
+    let failed = |e| store_error(&inner.db, CLAIM, e);
     let Some((priority, tries)) = after else {
         return sqlx::query_as(FIRST_GROUP)
             .fetch_optional(&mut *conn)
@@ -186,8 +204,8 @@ struct Claim<'a> {
     job_types: Option<String>,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
-    /// The last lease token handed out, once read from the counter.
-    last_token: Option<i64>,
+    /// The lease tokens this claim hands out.
+    tokens: Tokens,
     runs: Vec<ClaimedRun>,
 }
 
@@ -200,7 +218,7 @@ impl Claim<'_> {
         limit: usize,
     ) -> Result<(), StoreError> {
         let inner = self.inner;
-        let failed = inner.failed("claim due runs");
+        let failed = inner.failed(CLAIM);
         while self.runs.len() < limit {
             let want = limit - self.runs.len();
             let rows = sqlx::query(DUE_IN_GROUP)
@@ -213,8 +231,8 @@ impl Claim<'_> {
                 .fetch_all(&mut *conn)
                 .await
                 .map_err(&failed)?;
-            if !rows.is_empty() && self.last_token.is_none() {
-                self.last_token = Some(last_token(conn, inner).await?);
+            if !rows.is_empty() {
+                self.tokens.load(conn, inner, CLAIM).await?;
             }
             let mut leases = Vec::with_capacity(rows.len());
             let mut passed_over = false;
@@ -254,17 +272,31 @@ impl Claim<'_> {
 
     /// Decides what happens to one candidate row: its run is claimed (the claimed run is
     /// recorded, and the row's lease returned for writing), the row is taken out of the
-    /// schedule (past its end time), or set aside (not decodable, R42).
+    /// schedule (past its end time), or set aside (it does not decode, or its cron does
+    /// not parse: R42).
     fn take(&mut self, row: &SqliteRow) -> Result<Take, StoreError> {
         let db = &self.inner.db;
         let reader = RowReader::new(row, db, "id");
         let row_id = reader.int("row_id")?;
-        let mut job = match reader.job() {
-            Ok(job) => job,
+        let decoded = reader.job().and_then(|job| {
+            let attempts = reader.int("attempts")?;
+            let rescues = reader.i32("rescues")?;
+            Ok((job, attempts, rescues))
+        });
+        let (mut job, attempts, rescues) = match decoded {
+            Ok(decoded) => decoded,
             Err(error) => {
                 tracing::error!(db = %db, %error,
                     "a due job does not decode; it is set aside (Stopped, the reason as its result)");
                 return Ok(Take::SetAside(row_id, format!("set aside: {error}")));
+            }
+        };
+        let schedule = match self.inner.schedule_or_reason(job.kind, job.cron.as_deref()) {
+            Ok(schedule) => schedule,
+            Err(reason) => {
+                tracing::error!(db = %db, job = %job.id, %reason,
+                    "a due Period job cannot be scheduled; it is set aside (Stopped, the reason as its result)");
+                return Ok(Take::SetAside(row_id, format!("set aside: {reason}")));
             }
         };
         let Some(due) = job.next_run_time else {
@@ -274,11 +306,11 @@ impl Claim<'_> {
             // Past its end time: it never runs again (R3).
             return Ok(Take::Unschedule(row_id));
         }
-        let token = self.next_token(reader.job_id())?;
-        let schedule = self.inner.schedule_of(&job);
+        let token = self.tokens.next(self.inner, &format!("job `{}`", job.id))?;
+        let attempt = attempts.saturating_add(1);
         job.next_run_time =
             next_fire_time_after_run(&job, schedule.as_deref(), self.now).map(stored);
-        let lease = json!([row_id, token, job.next_run_time.map(micros)]);
+        let lease = json!([row_id, token, job.next_run_time.map(micros), attempt]);
         self.runs.push(ClaimedRun {
             lease: RunLease {
                 job_id: job.id.clone(),
@@ -288,48 +320,20 @@ impl Claim<'_> {
                 due_at: due,
             },
             job,
+            attempt,
+            rescues,
         });
         Ok(Take::Lease(lease))
     }
-
-    /// The next lease token (the counter was read when the first candidate was found).
-    fn next_token(&mut self, job: &str) -> Result<i64, StoreError> {
-        let next = self
-            .last_token
-            .and_then(|last| last.checked_add(1))
-            .ok_or_else(|| {
-                other(format!(
-                    "no lease token left for job `{job}` in the SQLite job store `{}`",
-                    self.inner.db
-                ))
-            })?;
-        self.last_token = Some(next);
-        Ok(next)
-    }
-}
-
-/// The last lease token the store handed out.
-async fn last_token(conn: &mut SqliteConnection, inner: &Inner) -> Result<i64, StoreError> {
-    let last: Option<i64> = sqlx::query_scalar(LAST_TOKEN)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(inner.failed("claim due runs"))?;
-    last.ok_or_else(|| {
-        other(format!(
-            "the lease token counter (table `bgtasks_lease_tokens`) of the SQLite job store \
-             `{}` has no row; the schema is damaged",
-            inner.db
-        ))
-    })
 }
 
 /// What a claim does with one candidate row.
 enum Take {
-    /// Lease it: `[rowid, token, next run time]` for [`TAKE_LEASES`].
+    /// Lease it: `[rowid, token, next run time, attempts]` for [`TAKE_LEASES`].
     Lease(serde_json::Value),
     /// Take it out of the schedule (past its end time).
     Unschedule(i64),
-    /// Set it aside, with the reason (it does not decode).
+    /// Set it aside, with the reason (it does not decode, or cannot be scheduled).
     SetAside(i64, String),
 }
 

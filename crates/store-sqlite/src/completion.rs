@@ -4,7 +4,9 @@
 //! queued again), writes nothing. Each statement is set-based, and states in SQL what
 //! `rules::complete` and `rules::give_back` do, end of the lease included
 //! (`end_lease!`): a pause or stop asked during the run makes it interrupted, a trigger
-//! during the run makes the job due again at the run's due time.
+//! during the run makes the job due again at the run's due time. A completion (saved or
+//! interrupted) ends the job's rescues in a row (R43); a saved one stores the
+//! notifications it calls for in the same transaction (R51).
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,8 +15,9 @@ use bgtasks_store::{CompletionOutcome, GiveBack, JobLog, RunCompletion, StoreErr
 use serde_json::json;
 use sqlx::Row;
 
-use crate::logs::INSERT_LOGS;
-use crate::rows::{interruption_of, log_values, micros, tenant_text};
+use crate::logs::{INSERT_LOGS, log_values};
+use crate::notifications;
+use crate::rows::{interruption_of, micros, tenant_text};
 use crate::store::{Inner, schedulable};
 
 /// The status a job returns to when it becomes active again (`active_status`), from the
@@ -61,11 +64,11 @@ pub(crate) use end_lease;
 /// Completes the runs of `?1` (a JSON array of [`run_state`] arrays, one per lease):
 /// where a pause or stop was asked during the run, the job keeps its state (due again
 /// at the run's due time, unless Stopped); elsewhere the run's state is written (only
-/// the run-state fields, R20). The lease then ends.
+/// the run-state fields, R20). The lease then ends, and the rescues in a row with it.
 const COMPLETE: &str = concat!(
     "UPDATE bgtasks_jobs SET ",
     end_lease!(),
-    ", interval_secs = e.interval_secs, priority = e.priority, \
+    ", rescues = 0, interval_secs = e.interval_secs, priority = e.priority, \
        last_run_time = e.last_run_time, result = e.result, tenant_id = e.tenant_id, \
        base_interval = e.base_interval, \
        next_run_time = CASE WHEN o_triggered <> 0 THEN e.due_at ELSE e.next_run_time END \
@@ -190,6 +193,15 @@ pub(crate) async fn complete(
                 .await
                 .map_err(&failed)?;
         }
+        let saved = runs
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| outcome.is_saved());
+        for (run, _) in saved {
+            for notification in &run.notifications {
+                notifications::store(&mut tx, inner, notification).await?;
+            }
+        }
     }
     if !logs.is_empty() {
         let batch: Vec<serde_json::Value> = logs.iter().map(log_values).collect();
@@ -238,7 +250,7 @@ pub(crate) async fn give_back(
         GiveBack::RunAgain => (1, None),
         GiveBack::RunAt(at) => (2, Some(micros(at))),
     };
-    let turn = inner.write_gate().await;
+    let turn = inner.write_gate(&operation).await?;
     let row = sqlx::query(GIVE_BACK)
         .bind(lease.job_id.clone())
         .bind(lease.token)

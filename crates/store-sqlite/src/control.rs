@@ -9,7 +9,7 @@ use bgtasks_store::{JobControl, JobRecord, Refusal, StoreError, Transition, rule
 use chrono::{DateTime, Utc};
 
 use crate::definitions::FIND_RECORD;
-use crate::rows::{args_text, decode_record, interrupt_code, micros};
+use crate::rows::{actions_text, args_text, decode_record, interrupt_code, micros};
 use crate::store::{Inner, SqliteJobStore, WriteTx};
 
 /// Writes what a control transition may change.
@@ -22,7 +22,7 @@ const WRITE_DEFINITION: &str = "UPDATE bgtasks_jobs SET name = ?2, job_group = ?
      description = ?4, args = ?5, begin_time = ?6, end_time = ?7, cron = ?8, \
      interval_secs = ?9, base_interval = ?10, max_try_count = ?11, max_count = ?12, \
      priority = ?13, lock_timeout = ?14, node_name = ?15, revision = ?16, \
-     next_run_time = ?17 WHERE id = ?1";
+     next_run_time = ?17, time_limit = ?18, actions = ?19 WHERE id = ?1";
 
 /// Tells the other processes on the file that a running job was paused, stopped or
 /// removed (their watchers read the counter when the file changes).
@@ -109,14 +109,15 @@ async fn write_control(tx: &mut WriteTx, record: &JobRecord) -> Result<(), sqlx:
     Ok(())
 }
 
-/// Writes a definition update; the args are serialized first, so that an error there
-/// names the job.
+/// Writes a definition update; the args and actions are serialized first, so that an
+/// error there names the job.
 async fn write_definition(
     tx: &mut WriteTx,
     record: &JobRecord,
 ) -> Result<Result<(), sqlx::Error>, StoreError> {
     let job = &record.job;
     let args = args_text(job)?;
+    let actions = actions_text(job)?;
     Ok(sqlx::query(WRITE_DEFINITION)
         .bind(job.id.clone())
         .bind(job.name.clone())
@@ -135,6 +136,8 @@ async fn write_definition(
         .bind(job.node_name.clone())
         .bind(record.revision)
         .bind(job.next_run_time.map(micros))
+        .bind(job.time_limit)
+        .bind(actions)
         .execute(&mut **tx)
         .await
         .map(drop))

@@ -1,6 +1,6 @@
 //! [`JobDefinitions`] on SQLite: insert (a batch in one statement), update under the
-//! revision, remove with the job's logs and actions, find, the listing, and the
-//! reference's store queries (R27).
+//! revision, remove with the job's logs (its actions are in its row), find, the listing,
+//! and the reference's store queries (R27).
 
 use std::collections::HashSet;
 
@@ -19,7 +19,7 @@ use crate::rows::{decode_job, decode_record, job_columns, job_values, limit, rec
 use crate::store::{Inner, SqliteJobStore, schedulable};
 
 /// Inserts the jobs of `?1` (a JSON array of `job_values` arrays) whose ids are new, at
-/// revision 1 with no lease; returns the ids inserted.
+/// revision 1 with no lease, no attempt and no rescue; returns the ids inserted.
 const INSERT_JOBS: &str = concat!(
     "INSERT INTO bgtasks_jobs (",
     job_columns!(),
@@ -27,7 +27,7 @@ const INSERT_JOBS: &str = concat!(
        value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, \
        value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17, \
        value ->> 18, value ->> 19, value ->> 20, value ->> 21, value ->> 22, value ->> 23, \
-       value ->> 24, value ->> 25, value ->> 26 \
+       value ->> 24, value ->> 25, value ->> 26, value ->> 27, value ->> 28 \
      FROM jsonb_each(?1) WHERE true ORDER BY key ON CONFLICT (id) DO NOTHING RETURNING id"
 );
 
@@ -140,7 +140,9 @@ impl Inner {
         Ok(inserted)
     }
 
-    /// Removes a job with its logs and actions, in one transaction, if `only` allows it.
+    /// Removes a job with its logs (and its actions, which are in its row), in one
+    /// transaction, if `only` allows it. Its notifications stay: an alert about a removed
+    /// job still goes out.
     async fn remove(&self, id: &str, only: RemoveIf) -> Result<Transition, StoreError> {
         let operation = format!("remove job `{id}`");
         let failed = self.failed(&operation);
@@ -162,7 +164,6 @@ impl Inner {
         for delete in [
             "DELETE FROM bgtasks_jobs WHERE id = ?",
             "DELETE FROM bgtasks_job_logs WHERE job_id = ?",
-            "DELETE FROM bgtasks_job_actions WHERE job_id = ?",
         ] {
             sqlx::query(delete)
                 .bind(id.to_owned())

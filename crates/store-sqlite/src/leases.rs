@@ -11,8 +11,8 @@ use serde_json::json;
 use sqlx::Row;
 
 use crate::completion::end_lease;
-use crate::logs::INSERT_LOGS;
-use crate::rows::{RowReader, after, interruption_of, log_values, micros, stored};
+use crate::logs::{INSERT_LOGS, log_values};
+use crate::rows::{RowReader, after, interruption_of, micros, stored};
 use crate::store::Inner;
 
 /// Extends to `?2` the leases of `?1` (a JSON array of `[id, token]`) that node `?3`
@@ -39,11 +39,13 @@ const EXPIRED: &str = "SELECT id, name, job_group, job_type, tenant_id, lease_no
 
 /// Rescues the runs of the jobs of `?1` (a JSON array of ids) whose lease expired before
 /// `?2` (`rules::rescue`): due again at the time they were due, without counting a try
-/// (unless Stopped); a trigger during the run makes a job active again.
+/// (unless Stopped), one more rescue in a row counted (R43); a trigger during the run
+/// makes a job active again.
 const RESCUE: &str = concat!(
     "UPDATE bgtasks_jobs SET ",
     end_lease!(),
-    ", next_run_time = CASE WHEN o_triggered <> 0 THEN lease_due_at \
+    ", rescues = MIN(rescues + 1, 2147483647), \
+       next_run_time = CASE WHEN o_triggered <> 0 THEN lease_due_at \
          WHEN e_status = 30 THEN NULL ELSE lease_due_at END \
      FROM (SELECT id AS e_id, triggered AS o_triggered, status AS e_status, \
              is_abandoned AS e_abandoned, try_count AS e_tries, trigger_count AS e_triggers \
@@ -185,6 +187,8 @@ fn rescue_record(reader: &RowReader<'_>, now: DateTime<Utc>) -> (Rescued, JobLog
         exception: Some(format!(
             "the lease of node `{node}` expired at {expired} before the run completed"
         )),
+        // Interrupted before its end: an error text, but no failure type.
+        exception_type: None,
         tenant_id: reader.tenant("tenant_id").ok().flatten(),
         node: node.clone(),
         duration_ms: 0,

@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-mod actions;
 mod claims;
 mod completion;
 mod control;
@@ -13,14 +12,17 @@ mod locks;
 mod logs;
 mod maintenance;
 mod nodes;
+mod notifications;
 mod options;
+mod outbox;
 mod rows;
 mod runs;
 mod schema;
+mod statistics;
 mod store;
+mod tokens;
 mod watch;
 
-pub use self::actions::SqliteJobActionStore;
 pub use self::locks::SqliteJobLockProvider;
 pub use self::options::{
     DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_BUSY_TIMEOUT, DEFAULT_POOL_SIZE, DEFAULT_WATCH_INTERVAL,

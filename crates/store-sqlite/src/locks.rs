@@ -71,7 +71,8 @@ impl JobLockProvider for SqliteJobLockProvider {
         let expires = chrono::Duration::try_seconds(seconds.max(1))
             .and_then(|held| now.checked_add_signed(held))
             .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
-        let _write = self.writes.enter().await;
+        let operation = format!("lock `{key}`");
+        let _write = self.writes.enter(&self.db, &operation).await?;
         let done = sqlx::query(TRY_LOCK)
             .bind(key.to_owned())
             .bind(self.owner.clone())
@@ -79,18 +80,19 @@ impl JobLockProvider for SqliteJobLockProvider {
             .bind(micros(now))
             .execute(&self.pool)
             .await
-            .map_err(|e| store_error(&self.db, &format!("lock `{key}`"), e))?;
+            .map_err(|e| store_error(&self.db, &operation, e))?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn release(&self, key: &str) -> Result<(), StoreError> {
-        let _write = self.writes.enter().await;
+        let operation = format!("release the lock `{key}`");
+        let _write = self.writes.enter(&self.db, &operation).await?;
         sqlx::query("DELETE FROM bgtasks_locks WHERE key = ? AND owner = ?")
             .bind(key.to_owned())
             .bind(self.owner.clone())
             .execute(&self.pool)
             .await
-            .map_err(|e| store_error(&self.db, &format!("release the lock `{key}`"), e))?;
+            .map_err(|e| store_error(&self.db, &operation, e))?;
         Ok(())
     }
 }

@@ -1,25 +1,85 @@
-//! [`RunLogs`] on SQLite: run logs in `bgtasks_job_logs`, ids in insertion order.
+//! [`RunLogs`] on SQLite: run logs in `bgtasks_job_logs`, ids in insertion order, each
+//! with the failure type of its error (its bits, NULL for none).
 
 use async_trait::async_trait;
+use bgtasks_abstractions::JobExceptionType;
 use bgtasks_store::{JobLog, JobLogEntry, LogPage, LogQuery, RunLogs, StoreError};
 use sqlx::{QueryBuilder, Sqlite};
 
-use crate::rows::{RowReader, limit, log_values, micros};
+use crate::rows::{RowReader, limit, micros, tenant_text};
 use crate::store::SqliteJobStore;
 
-/// Appends the logs of `?1`, a JSON array of `log_values` arrays, in order.
+/// Appends the logs of `?1`, a JSON array of [`log_values`] arrays, in order.
 pub(crate) const INSERT_LOGS: &str = "INSERT INTO bgtasks_job_logs \
-     (job_id, job_name, job_group, job_type, message, run_time, exception, tenant_id, node, duration_ms) \
+     (job_id, job_name, job_group, job_type, message, run_time, exception, tenant_id, node, \
+      duration_ms, exception_type) \
      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
-            value ->> 6, value ->> 7, value ->> 8, value ->> 9 \
+            value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10 \
      FROM jsonb_each(?1) ORDER BY key";
 
 /// The columns of a log entry.
 macro_rules! log_columns {
     () => {
         "id, job_id, job_name, job_group, job_type, message, run_time, exception, \
-         tenant_id, node, duration_ms"
+         tenant_id, node, duration_ms, exception_type"
     };
+}
+
+/// A log's columns as one JSON array, in the order of [`INSERT_LOGS`].
+pub(crate) fn log_values(log: &JobLog) -> serde_json::Value {
+    serde_json::json!([
+        log.job_id,
+        log.job_name,
+        log.job_group,
+        log.job_type,
+        log.message,
+        micros(log.run_time),
+        log.exception,
+        tenant_text(log.tenant_id),
+        log.node,
+        i64::try_from(log.duration_ms).unwrap_or(i64::MAX),
+        log.exception_type.map(|t| t.bits()),
+    ])
+}
+
+impl RowReader<'_> {
+    /// The log of a row of `bgtasks_job_logs`.
+    pub(crate) fn log(&self) -> Result<JobLog, StoreError> {
+        let duration = self.int("duration_ms")?;
+        let exception_type = self
+            .opt_int("exception_type")?
+            .map(|bits| {
+                u32::try_from(bits)
+                    .ok()
+                    .and_then(JobExceptionType::from_bits)
+                    .ok_or_else(|| {
+                        self.error("exception_type", format!("{bits} is no failure type"))
+                    })
+            })
+            .transpose()?;
+        Ok(JobLog {
+            job_id: self.text("job_id")?,
+            job_name: self.text("job_name")?,
+            job_group: self.text("job_group")?,
+            job_type: self.text("job_type")?,
+            message: self.text("message")?,
+            run_time: self.time("run_time")?,
+            exception: self.opt_text("exception")?,
+            exception_type,
+            tenant_id: self.tenant("tenant_id")?,
+            node: self.text("node")?,
+            duration_ms: u64::try_from(duration)
+                .map_err(|_| self.error("duration_ms", format!("{duration} is negative")))?,
+        })
+    }
+
+    /// The log of a row of `bgtasks_job_logs`, with its id.
+    pub(crate) fn log_entry(&self) -> Result<JobLogEntry, StoreError> {
+        Ok(JobLogEntry {
+            id: self.int("id")?,
+            log: self.log()?,
+        })
+    }
 }
 
 const FIND_LOG: &str = concat!(
@@ -66,7 +126,7 @@ impl RunLogs for SqliteJobStore {
         }
         let inner = &self.inner;
         let batch: Vec<serde_json::Value> = logs.iter().map(log_values).collect();
-        let _turn = inner.write_gate().await;
+        let _turn = inner.write_gate("store run logs").await?;
         sqlx::query(INSERT_LOGS)
             .bind(serde_json::Value::Array(batch).to_string())
             .execute(&inner.pool)
@@ -126,12 +186,13 @@ impl RunLogs for SqliteJobStore {
 
     async fn remove_log(&self, id: i64) -> Result<bool, StoreError> {
         let inner = &self.inner;
-        let _turn = inner.write_gate().await;
+        let operation = format!("remove run log {id}");
+        let _turn = inner.write_gate(&operation).await?;
         let done = sqlx::query("DELETE FROM bgtasks_job_logs WHERE id = ?")
             .bind(id)
             .execute(&inner.pool)
             .await
-            .map_err(inner.failed(&format!("remove run log {id}")))?;
+            .map_err(inner.failed(&operation))?;
         Ok(done.rows_affected() > 0)
     }
 }

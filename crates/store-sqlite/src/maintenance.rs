@@ -1,9 +1,10 @@
 //! [`Maintenance`] on SQLite: the system jobs' transitions, each one transaction (or one
-//! statement) with its conditions inside, so none writes back a job it read earlier.
+//! statement) with its conditions inside, so none writes back a job it read earlier; and
+//! the retention of run logs (R46).
 
 use async_trait::async_trait;
 use bgtasks_abstractions::JobInfo;
-use bgtasks_store::{Maintenance, StoreError};
+use bgtasks_store::{LogRetention, Maintenance, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::Row;
@@ -45,11 +46,24 @@ const STOP_LOST: &str = "UPDATE bgtasks_jobs SET status = 30 WHERE id IN (\
      AND status = 10 AND next_run_time IS NULL AND lease_token IS NULL \
      RETURNING id";
 
+/// Retention by age (R46): removes up to `?2` logs that ran before `?1`, oldest first.
+const PRUNE_BY_AGE: &str = "DELETE FROM bgtasks_job_logs WHERE id IN (\
+       SELECT id FROM bgtasks_job_logs INDEXED BY bgtasks_job_logs_run_time \
+       WHERE run_time < ?1 ORDER BY run_time LIMIT ?2)";
+
+/// Retention by count (R46): removes up to `?2` logs beyond the newest `?1` of their job
+/// (by id), oldest first. The window walks the index `bgtasks_job_logs_job`.
+const PRUNE_BY_COUNT: &str = "DELETE FROM bgtasks_job_logs WHERE id IN (\
+       SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY job_id ORDER BY id DESC) \
+                         AS newer FROM bgtasks_job_logs) \
+       WHERE newer > ?1 ORDER BY id LIMIT ?2)";
+
 #[async_trait]
 impl Maintenance for SqliteJobStore {
-    /// One transaction: the expired jobs are read, then removed with their logs and
-    /// actions. A row that does not decode is removed too (it is Completed and expired by
-    /// the columns the query reads) and named in a warning, but not returned.
+    /// One transaction: the expired jobs are read, then removed with their logs (and
+    /// their actions, which are in their rows). A row that does not decode is removed
+    /// too (it is Completed and expired by the columns the query reads) and named in a
+    /// warning, but not returned.
     async fn cleanup(
         &self,
         node: Option<&str>,
@@ -82,7 +96,6 @@ impl Maintenance for SqliteJobStore {
             for delete in [
                 "DELETE FROM bgtasks_jobs WHERE id IN (SELECT value FROM json_each(?))",
                 "DELETE FROM bgtasks_job_logs WHERE job_id IN (SELECT value FROM json_each(?))",
-                "DELETE FROM bgtasks_job_actions WHERE job_id IN (SELECT value FROM json_each(?))",
             ] {
                 sqlx::query(delete)
                     .bind(ids.clone())
@@ -105,7 +118,7 @@ impl Maintenance for SqliteJobStore {
     ) -> Result<Vec<String>, StoreError> {
         let inner = &self.inner;
         let failed = inner.failed("publish waiting jobs");
-        let turn = inner.write_gate().await;
+        let turn = inner.write_gate("publish waiting jobs").await?;
         let rows = sqlx::query(PUBLISH_WAITING)
             .bind(node.to_owned())
             .bind(limit(max))
@@ -132,7 +145,7 @@ impl Maintenance for SqliteJobStore {
     /// One statement.
     async fn stop_lost(&self, node: &str, max: usize) -> Result<Vec<String>, StoreError> {
         let inner = &self.inner;
-        let turn = inner.write_gate().await;
+        let turn = inner.write_gate("stop lost jobs").await?;
         let mut stopped: Vec<String> = sqlx::query_scalar(STOP_LOST)
             .bind(node.to_owned())
             .bind(limit(max))
@@ -142,5 +155,52 @@ impl Maintenance for SqliteJobStore {
         drop(turn);
         stopped.sort();
         Ok(stopped)
+    }
+
+    /// Two statements in one write transaction: by age, then by count per job with what
+    /// is left of `max`.
+    async fn prune_logs(
+        &self,
+        retention: &LogRetention,
+        now: DateTime<Utc>,
+        max: usize,
+    ) -> Result<u64, StoreError> {
+        // Logs that ran before this go; none when the age is beyond the range of times.
+        let cutoff = retention.max_age.and_then(|age| {
+            chrono::Duration::from_std(age)
+                .ok()
+                .and_then(|age| now.checked_sub_signed(age))
+        });
+        let per_job = retention.max_per_job.map(limit);
+        if max == 0 || (cutoff.is_none() && per_job.is_none()) {
+            return Ok(0);
+        }
+        let inner = &self.inner;
+        let operation = "prune run logs";
+        let failed = inner.failed(operation);
+        let (_turn, mut tx) = inner.begin_write(operation).await?;
+        let mut removed: u64 = 0;
+        let mut left = limit(max);
+        if let Some(cutoff) = cutoff {
+            removed += sqlx::query(PRUNE_BY_AGE)
+                .bind(micros(cutoff))
+                .bind(left)
+                .execute(&mut *tx)
+                .await
+                .map_err(&failed)?
+                .rows_affected();
+            left = left.saturating_sub(i64::try_from(removed).unwrap_or(i64::MAX));
+        }
+        if let Some(per_job) = per_job.filter(|_| left > 0) {
+            removed += sqlx::query(PRUNE_BY_COUNT)
+                .bind(per_job)
+                .bind(left)
+                .execute(&mut *tx)
+                .await
+                .map_err(&failed)?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(&failed)?;
+        Ok(removed)
     }
 }

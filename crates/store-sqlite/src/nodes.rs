@@ -76,7 +76,8 @@ impl NodeRegistry for SqliteJobStore {
                 beat.node
             ))
         })?;
-        let _turn = inner.write_gate().await;
+        let operation = format!("record the heartbeat of node `{}`", beat.node);
+        let _turn = inner.write_gate(&operation).await?;
         sqlx::query(HEARTBEAT)
             .bind(beat.node.clone())
             .bind(json!(beat.job_types).to_string())
@@ -86,7 +87,7 @@ impl NodeRegistry for SqliteJobStore {
             .bind(info)
             .execute(&inner.pool)
             .await
-            .map_err(inner.failed(&format!("record the heartbeat of node `{}`", beat.node)))?;
+            .map_err(inner.failed(&operation))?;
         Ok(())
     }
 
@@ -101,12 +102,13 @@ impl NodeRegistry for SqliteJobStore {
 
     async fn forget_node(&self, node: &str) -> Result<bool, StoreError> {
         let inner = &self.inner;
-        let _turn = inner.write_gate().await;
+        let operation = format!("forget node `{node}`");
+        let _turn = inner.write_gate(&operation).await?;
         let done = sqlx::query("DELETE FROM bgtasks_nodes WHERE node = ?")
             .bind(node.to_owned())
             .execute(&inner.pool)
             .await
-            .map_err(inner.failed(&format!("forget node `{node}`")))?;
+            .map_err(inner.failed(&operation))?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 pub const DEFAULT_POOL_SIZE: u32 = 4;
 /// The default time a statement waits for another writer's lock before failing.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// The default time to wait for a free pooled connection.
+/// The default time to wait for a free pooled connection (and for a turn to write).
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default interval at which the store looks for writes by other processes.
 pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_millis(500);
@@ -34,7 +34,9 @@ pub struct SqliteStoreOptions {
     /// (default 5 s). Writers on one file take turns; within this time contention is
     /// waited out, never reported.
     pub busy_timeout: Duration,
-    /// How long an operation waits for a free pooled connection (default 30 s).
+    /// How long an operation waits for a free pooled connection, and a write for this
+    /// process's turn to write (default 30 s). With `busy_timeout`, it bounds every wait
+    /// of a store call (R45): past it the call fails as unavailable.
     pub acquire_timeout: Duration,
     /// How often the store checks whether another process wrote to the file, to wake the
     /// runtime for jobs queued elsewhere (`subscribe_due`) and, when a running job was
@@ -71,7 +73,8 @@ impl SqliteStoreOptions {
         self
     }
 
-    /// Sets how long an operation waits for a free pooled connection.
+    /// Sets how long an operation waits for a free pooled connection (and a write for
+    /// this process's turn).
     #[must_use]
     pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout = timeout;

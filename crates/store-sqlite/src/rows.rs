@@ -1,10 +1,11 @@
-//! Rows ↔ [`JobInfo`], [`JobRecord`] and [`JobLog`]: codes for enums, JSON text for
-//! args, integer microseconds since the epoch for times.
+//! Rows ↔ [`JobInfo`] and [`JobRecord`]: codes for enums, JSON text for args and
+//! actions, integer microseconds since the epoch for times. (Run logs are read in
+//! `logs`, notifications in `outbox`.)
 
 use bgtasks_abstractions::{
-    Interruption, JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus,
+    Interruption, JobAction, JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus,
 };
-use bgtasks_store::{JobLog, JobLogEntry, JobRecord, LeaseInfo, StoreError};
+use bgtasks_store::{JobRecord, LeaseInfo, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -18,7 +19,8 @@ macro_rules! job_columns {
         "id, tenant_id, name, job_group, job_type, args, status, description, \
          creation_time, begin_time, end_time, last_run_time, next_run_time, kind, cron, \
          trigger_count, try_count, max_try_count, max_count, is_abandoned, interval_secs, \
-         priority, lock_timeout, node_name, result, source, base_interval"
+         priority, lock_timeout, node_name, result, source, base_interval, time_limit, \
+         actions"
     };
 }
 pub(crate) use job_columns;
@@ -30,7 +32,7 @@ macro_rules! record_columns {
         concat!(
             $crate::rows::job_columns!(),
             ", revision, lease_token, lease_node, lease_expires_at, lease_due_at, \
-             interrupt, triggered"
+             interrupt, triggered, attempts, rescues"
         )
     };
 }
@@ -94,6 +96,16 @@ pub(crate) fn args_text(job: &JobInfo) -> Result<String, StoreError> {
     })
 }
 
+/// The actions of a job as stored (a JSON array).
+pub(crate) fn actions_text(job: &JobInfo) -> Result<String, StoreError> {
+    serde_json::to_string(&job.actions).map_err(|error| {
+        other(format!(
+            "the actions of job `{}` do not serialize: {error}",
+            job.id
+        ))
+    })
+}
+
 /// A job's columns as one JSON array, in the order of [`job_columns`] (for statements
 /// that take many jobs at once through `jsonb_each`).
 pub(crate) fn job_values(job: &JobInfo) -> Result<serde_json::Value, StoreError> {
@@ -125,23 +137,9 @@ pub(crate) fn job_values(job: &JobInfo) -> Result<serde_json::Value, StoreError>
         job.result,
         job.source.code(),
         job.base_interval,
+        job.time_limit,
+        actions_text(job)?,
     ]))
-}
-
-/// A log's columns as one JSON array, in the order of `INSERT_LOGS`.
-pub(crate) fn log_values(log: &JobLog) -> serde_json::Value {
-    serde_json::json!([
-        log.job_id,
-        log.job_name,
-        log.job_group,
-        log.job_type,
-        log.message,
-        micros(log.run_time),
-        log.exception,
-        tenant_text(log.tenant_id),
-        log.node,
-        i64::try_from(log.duration_ms).unwrap_or(i64::MAX),
-    ])
 }
 
 /// Reads the columns of one row, naming the job and the column in every error.
@@ -165,7 +163,7 @@ impl<'r> RowReader<'r> {
         &self.job
     }
 
-    fn error(&self, column: &str, reason: impl std::fmt::Display) -> StoreError {
+    pub(crate) fn error(&self, column: &str, reason: impl std::fmt::Display) -> StoreError {
         corrupt(self.db, &self.job, column, reason)
     }
 
@@ -193,7 +191,7 @@ impl<'r> RowReader<'r> {
             .map_err(|e| self.error(column, e))
     }
 
-    fn i32(&self, column: &str) -> Result<i32, StoreError> {
+    pub(crate) fn i32(&self, column: &str) -> Result<i32, StoreError> {
         let value = self.int(column)?;
         i32::try_from(value).map_err(|_| self.error(column, format!("{value} is out of range")))
     }
@@ -206,7 +204,11 @@ impl<'r> RowReader<'r> {
         }
     }
 
-    fn code<T>(&self, column: &str, decode: impl Fn(i32) -> Option<T>) -> Result<T, StoreError> {
+    pub(crate) fn code<T>(
+        &self,
+        column: &str,
+        decode: impl Fn(i32) -> Option<T>,
+    ) -> Result<T, StoreError> {
         let value = self.i32(column)?;
         decode(value).ok_or_else(|| self.error(column, format!("unknown code {value}")))
     }
@@ -237,6 +239,9 @@ impl<'r> RowReader<'r> {
     pub(crate) fn job(&self) -> Result<JobInfo, StoreError> {
         let args_text = self.text("args")?;
         let args: JobArgs = serde_json::from_str(&args_text).map_err(|e| self.error("args", e))?;
+        let actions_text = self.text("actions")?;
+        let actions: Vec<JobAction> =
+            serde_json::from_str(&actions_text).map_err(|e| self.error("actions", e))?;
         Ok(JobInfo {
             id: self.text("id")?,
             tenant_id: self.tenant("tenant_id")?,
@@ -265,6 +270,8 @@ impl<'r> RowReader<'r> {
             result: self.opt_text("result")?,
             source: self.code("source", JobSource::from_code)?,
             base_interval: self.opt_int("base_interval")?,
+            time_limit: self.opt_int("time_limit")?,
+            actions,
         })
     }
 
@@ -294,32 +301,8 @@ impl<'r> RowReader<'r> {
             lease,
             interrupt,
             triggered: self.flag("triggered")?,
-        })
-    }
-
-    /// The log of a row of `bgtasks_job_logs`.
-    pub(crate) fn log(&self) -> Result<JobLog, StoreError> {
-        let duration = self.int("duration_ms")?;
-        Ok(JobLog {
-            job_id: self.text("job_id")?,
-            job_name: self.text("job_name")?,
-            job_group: self.text("job_group")?,
-            job_type: self.text("job_type")?,
-            message: self.text("message")?,
-            run_time: self.time("run_time")?,
-            exception: self.opt_text("exception")?,
-            tenant_id: self.tenant("tenant_id")?,
-            node: self.text("node")?,
-            duration_ms: u64::try_from(duration)
-                .map_err(|_| self.error("duration_ms", format!("{duration} is negative")))?,
-        })
-    }
-
-    /// The log of a row of `bgtasks_job_logs`, with its id.
-    pub(crate) fn log_entry(&self) -> Result<JobLogEntry, StoreError> {
-        Ok(JobLogEntry {
-            id: self.int("id")?,
-            log: self.log()?,
+            attempts: self.int("attempts")?,
+            rescues: self.i32("rescues")?,
         })
     }
 }

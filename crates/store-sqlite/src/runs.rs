@@ -18,9 +18,11 @@ use crate::{claims, completion, leases};
 
 #[async_trait]
 impl JobRuns for SqliteJobStore {
-    /// One `BEGIN IMMEDIATE` transaction: the (priority, tries) groups are walked from
-    /// the best down, and in each the runs due by `now` are leased, with one statement
-    /// per batch.
+    /// One `BEGIN IMMEDIATE` transaction, taken only when a cheap read finds a run due:
+    /// the (priority, tries) groups are walked from the best down, and in each the runs
+    /// due by `now` are leased (and their attempts counted), with one statement per
+    /// batch. A due row that does not decode, or a Period job whose cron does not parse,
+    /// is set aside (R42).
     async fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<ClaimedRun>, StoreError> {
         claims::claim(&self.inner, request).await
     }
@@ -46,7 +48,9 @@ impl JobRuns for SqliteJobStore {
     }
 
     /// The outcomes and the logs are written in one transaction, with one statement for
-    /// all the runs and one for all the logs: one disk sync.
+    /// all the runs and one for all the logs: one disk sync. The notifications of the
+    /// saved outcomes are stored in the same transaction, one statement each (rare: a
+    /// run's actions call for them).
     async fn complete(
         &self,
         runs: &[RunCompletion],
@@ -63,6 +67,7 @@ impl JobRuns for SqliteJobStore {
         completion::give_back(&self.inner, lease, how).await
     }
 
+    /// Takes the write lock only when a cheap read finds an expired lease.
     async fn rescue(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError> {
         leases::rescue(&self.inner, now).await
     }

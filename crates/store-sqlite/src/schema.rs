@@ -29,12 +29,17 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("../migrations/0002_revision_interrupts_tokens_nodes.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../migrations/0003_actions_attempts_outbox.sql"),
+    },
 ];
 
-/// The schema version this build writes and understands: 2 (the `bgtasks-store`
-/// contract: revisions, interruptions and triggers of runs in flight, store-wide lease
-/// tokens, nodes).
-pub const SCHEMA_VERSION: i64 = 2;
+/// The schema version this build writes and understands: 3 (the `bgtasks-store`
+/// contract v3: revisions, interruptions and triggers of runs in flight, store-wide lease
+/// tokens, nodes; actions and time limits stored with their jobs, attempts and rescues
+/// counted, failure types of run logs, the notification outbox).
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Checks that the database `db` is empty or ours and not newer than this build, then
 /// applies the missing migrations, all in one write transaction.

@@ -12,7 +12,6 @@ use bgtasks_store::StoreError;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqlitePool};
 
-use crate::actions::SqliteJobActionStore;
 use crate::errors::{open_error, other, store_error};
 use crate::gate::WriteGate;
 use crate::locks::SqliteJobLockProvider;
@@ -155,7 +154,7 @@ impl SqliteJobStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
-                writes: WriteGate::default(),
+                writes: WriteGate::new(options.acquire_timeout),
                 db,
                 signals,
                 schedules: ScheduleCache::default(),
@@ -172,15 +171,6 @@ impl SqliteJobStore {
     /// The path (or URL) of the database.
     pub fn database(&self) -> &str {
         &self.inner.db
-    }
-
-    /// The store of per-job actions, in the same database.
-    pub fn action_store(&self) -> SqliteJobActionStore {
-        SqliteJobActionStore::new(
-            self.inner.pool.clone(),
-            self.inner.db.clone(),
-            self.inner.writes.clone(),
-        )
     }
 
     /// A job lock provider on the same database, with an owner id of its own, whose
@@ -223,9 +213,10 @@ pub(crate) type WriteTx = sqlx::Transaction<'static, sqlx::Sqlite>;
 pub(crate) type WriteTurn<'a> = tokio::sync::MutexGuard<'a, ()>;
 
 impl Inner {
-    /// Waits for this process's turn to write (see [`WriteGate`]).
-    pub(crate) async fn write_gate(&self) -> WriteTurn<'_> {
-        self.writes.enter().await
+    /// Waits for this process's turn to write `operation` (see [`WriteGate`]), at most
+    /// the acquire timeout.
+    pub(crate) async fn write_gate(&self, operation: &str) -> Result<WriteTurn<'_>, StoreError> {
+        self.writes.enter(&self.db, operation).await
     }
 
     /// Waits for this process's turn to write, then opens a write transaction. Keep the
@@ -234,7 +225,7 @@ impl Inner {
         &self,
         operation: &str,
     ) -> Result<(WriteTurn<'_>, WriteTx), StoreError> {
-        let turn = self.write_gate().await;
+        let turn = self.write_gate(operation).await?;
         let tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -259,7 +250,8 @@ impl Inner {
     }
 
     /// The cron schedule of a Period job (parsed once per expression), `None` for other
-    /// kinds and for expressions that do not parse (such a job then has no next run).
+    /// kinds and for Period jobs that cannot be scheduled (such a job then has no next
+    /// run; a claim sets it aside).
     pub(crate) fn schedule_of(&self, job: &JobInfo) -> Option<Arc<CronSchedule>> {
         self.schedule_for(job.kind, job.cron.as_deref())
     }
@@ -270,10 +262,27 @@ impl Inner {
         kind: JobKind,
         cron: Option<&str>,
     ) -> Option<Arc<CronSchedule>> {
+        self.schedule_or_reason(kind, cron).ok().flatten()
+    }
+
+    /// The cron schedule of a Period job, `None` for other kinds, or why a Period job
+    /// cannot be scheduled: it has no cron expression, or one that does not parse (the
+    /// reason names the expression).
+    pub(crate) fn schedule_or_reason(
+        &self,
+        kind: JobKind,
+        cron: Option<&str>,
+    ) -> Result<Option<Arc<CronSchedule>>, String> {
         if kind != JobKind::Period {
-            return None;
+            return Ok(None);
         }
-        self.schedules.get(cron?)
+        let Some(cron) = cron else {
+            return Err("a Period job without a cron expression".to_owned());
+        };
+        self.schedules
+            .get(cron)
+            .map(Some)
+            .map_err(|reason| reason.to_string())
     }
 }
 
@@ -282,19 +291,24 @@ pub(crate) fn schedulable(job: &JobInfo) -> bool {
     !job.is_abandoned && job.status.is_schedulable() && job.next_run_time.is_some()
 }
 
+/// A parsed cron expression, or why it does not parse.
+type Parsed = Result<Arc<CronSchedule>, Arc<str>>;
+
 /// Parsed cron expressions, by text.
 #[derive(Default)]
-struct ScheduleCache(Mutex<HashMap<String, Option<Arc<CronSchedule>>>>);
+struct ScheduleCache(Mutex<HashMap<String, Parsed>>);
 
 impl ScheduleCache {
     const MAX: usize = 1024;
 
-    fn get(&self, expression: &str) -> Option<Arc<CronSchedule>> {
+    fn get(&self, expression: &str) -> Parsed {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(schedule) = map.get(expression) {
             return schedule.clone();
         }
-        let parsed = CronSchedule::parse(expression).ok().map(Arc::new);
+        let parsed: Parsed = CronSchedule::parse(expression)
+            .map(Arc::new)
+            .map_err(|error| Arc::from(error.to_string()));
         if map.len() >= Self::MAX {
             map.clear();
         }

@@ -1,5 +1,5 @@
-//! The store conformance suite on SQLite: a fresh file per case; "reopen" is a new
-//! connection pool on the same file, as a second process would open.
+//! The store conformance suite on SQLite: a new file for every fresh store; "reopen" is
+//! a new connection pool on the same file, as a second process would open.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,37 +8,45 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bgtasks_abstractions::SystemClock;
-use bgtasks_actions::JobActionStore;
 use bgtasks_sqlite::{SqliteJobStore, SqliteStoreOptions};
 use bgtasks_store::{JobLockProvider, JobStore};
 use bgtasks_store_conformance::StoreFactory;
 use tempfile::TempDir;
 
-/// Opens every store of a case on one file in a temp dir of its own.
+/// Opens the stores of a case in a temp dir of its own: each fresh store on a file of its
+/// own, each reopened one on the file of the store it reopens.
 struct Sqlite {
     dir: TempDir,
-    path: Mutex<Option<PathBuf>>,
+    /// The file of each fresh store (by the address of its handle), newest last.
+    files: Mutex<Vec<(usize, PathBuf)>>,
+}
+
+/// The identity of a store handle.
+fn key(store: &Arc<dyn JobStore>) -> usize {
+    Arc::as_ptr(store).cast::<()>() as usize
 }
 
 impl Sqlite {
     fn new() -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
-            path: Mutex::new(None),
+            files: Mutex::new(Vec::new()),
         }
     }
 
-    fn path(&self) -> PathBuf {
-        self.path
-            .lock()
-            .unwrap()
-            .clone()
+    /// The file of `store`, or of the newest fresh store.
+    fn path(&self, store: Option<&Arc<dyn JobStore>>) -> PathBuf {
+        let files = self.files.lock().unwrap();
+        let of_store = store.and_then(|s| files.iter().find(|(k, _)| *k == key(s)));
+        of_store
+            .or(files.last())
+            .map(|(_, path)| path.clone())
             .expect("fresh() runs first")
     }
 
-    /// Another handle on the file: a new pool, as another process would open.
-    async fn open(&self) -> SqliteJobStore {
-        SqliteJobStore::open(self.path(), SqliteStoreOptions::default())
+    /// A handle on a file: a new pool, as another process would open.
+    async fn open(&self, path: PathBuf) -> SqliteJobStore {
+        SqliteJobStore::open(path, SqliteStoreOptions::default())
             .await
             .unwrap()
     }
@@ -47,29 +55,31 @@ impl Sqlite {
 #[async_trait]
 impl StoreFactory for Sqlite {
     async fn fresh(&self) -> Arc<dyn JobStore> {
-        let path = self.dir.path().join("jobs.db");
-        *self.path.lock().unwrap() = Some(path);
-        Arc::new(self.open().await)
+        let n = self.files.lock().unwrap().len();
+        let path = self.dir.path().join(format!("jobs-{n}.db"));
+        let store: Arc<dyn JobStore> = Arc::new(self.open(path.clone()).await);
+        self.files.lock().unwrap().push((key(&store), path));
+        store
     }
 
-    async fn reopen(&self, _store: &Arc<dyn JobStore>) -> Arc<dyn JobStore> {
-        Arc::new(self.open().await)
+    async fn reopen(&self, store: &Arc<dyn JobStore>) -> Arc<dyn JobStore> {
+        Arc::new(self.open(self.path(Some(store))).await)
     }
 
     async fn locks(
         &self,
-        _store: &Arc<dyn JobStore>,
+        store: &Arc<dyn JobStore>,
     ) -> (Arc<dyn JobLockProvider>, Arc<dyn JobLockProvider>) {
         // Two processes: two pools, two lock owners.
-        let one = self.open().await.lock_provider(Arc::new(SystemClock));
-        let two = self.open().await.lock_provider(Arc::new(SystemClock));
+        let path = self.path(Some(store));
+        let one = self
+            .open(path.clone())
+            .await
+            .lock_provider(Arc::new(SystemClock));
+        let two = self.open(path).await.lock_provider(Arc::new(SystemClock));
         (Arc::new(one), Arc::new(two))
-    }
-
-    async fn action_store(&self, _store: &Arc<dyn JobStore>) -> Arc<dyn JobActionStore> {
-        Arc::new(self.open().await.action_store())
     }
 }
 
-// spec: R1, R3, R4, R5, R12, R20, R26, R27, R28, R29, R30, R31, R37, R38, R39, R40, R41, R46
+// spec: R1, R3, R4, R5, R12, R20, R26, R27, R28, R29, R30, R31, R37, R38, R39, R40, R41, R42, R43, R44, R46, R51
 bgtasks_store_conformance::job_store_conformance!(Sqlite::new());

@@ -246,15 +246,9 @@ async fn a_run_claimed_by_a_dead_node_is_rescued_and_completed_by_a_live_one() {
     let mut late = claimed.job.clone();
     late.result = Some("from the dead".into());
     assert_eq!(
-        dead.complete(
-            &[RunCompletion {
-                lease: claimed.lease.clone(),
-                job: late,
-            }],
-            &[]
-        )
-        .await
-        .unwrap(),
+        dead.complete(&[RunCompletion::new(claimed.lease.clone(), late)], &[])
+            .await
+            .unwrap(),
         vec![CompletionOutcome::LeaseLost],
         "the dead node's late result is refused"
     );

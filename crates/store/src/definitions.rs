@@ -64,6 +64,10 @@ pub struct DefinitionUpdate {
     pub lock_timeout: Option<i64>,
     /// A new node (`Some(None)` lets any node run it).
     pub node_name: Option<Option<String>>,
+    /// A new time limit in seconds (`Some(None)` removes it).
+    pub time_limit: Option<Option<i64>>,
+    /// New actions (replacing all of them).
+    pub actions: Option<Vec<bgtasks_abstractions::JobAction>>,
 }
 
 impl DefinitionUpdate {

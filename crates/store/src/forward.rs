@@ -5,6 +5,7 @@
 pub mod __private {
     pub use async_trait::async_trait;
     pub use bgtasks_abstractions::{JobInfo, RunLease};
+    pub use std::time::Duration;
     pub use tokio::sync::Notify;
 
     /// A point in time, as the store contract writes it.
@@ -29,7 +30,8 @@ pub mod __private {
 ///
 /// bgtasks_store::forward_capabilities!(
 ///     impl[S: JobStore + 'static] Wrapped<S> => |this| this.inner;
-///     JobDefinitions, JobRuns, JobControl, RunLogs, Maintenance, NodeRegistry
+///     JobDefinitions, JobRuns, JobControl, RunLogs, Maintenance, NodeRegistry,
+///     JobStatistics, NotificationOutbox
 /// );
 ///
 /// /// Any store, wrapped, is a store.
@@ -151,6 +153,37 @@ macro_rules! forward_capabilities {
             }
             async fn stop_lost(&self, node: &str, max: usize) -> Result<Vec<String>, $crate::StoreError> {
                 let $s = self; $inner.stop_lost(node, max).await
+            }
+            async fn prune_logs(&self, retention: &$crate::LogRetention, now: $crate::__private::Time, max: usize) -> Result<u64, $crate::StoreError> {
+                let $s = self; $inner.prune_logs(retention, now, max).await
+            }
+        }
+    };
+    (@JobStatistics [$($g:tt)*] $ty:ty, $s:ident, $inner:expr) => {
+        #[$crate::__private::async_trait]
+        impl<$($g)*> $crate::JobStatistics for $ty {
+            async fn counts(&self, now: $crate::__private::Time) -> Result<$crate::JobCounts, $crate::StoreError> {
+                let $s = self; $inner.counts(now).await
+            }
+            async fn run_history(&self, since: $crate::__private::Time, bucket: $crate::__private::Duration) -> Result<Vec<$crate::RunBucket>, $crate::StoreError> {
+                let $s = self; $inner.run_history(since, bucket).await
+            }
+        }
+    };
+    (@NotificationOutbox [$($g:tt)*] $ty:ty, $s:ident, $inner:expr) => {
+        #[$crate::__private::async_trait]
+        impl<$($g)*> $crate::NotificationOutbox for $ty {
+            async fn claim_notifications(&self, node: &str, now: $crate::__private::Time, limit: usize, lease: $crate::__private::Duration) -> Result<Vec<$crate::ClaimedNotification>, $crate::StoreError> {
+                let $s = self; $inner.claim_notifications(node, now, limit, lease).await
+            }
+            async fn record_delivery(&self, id: &str, token: i64, outcome: &$crate::DeliveryOutcome, now: $crate::__private::Time) -> Result<bool, $crate::StoreError> {
+                let $s = self; $inner.record_delivery(id, token, outcome, now).await
+            }
+            async fn list_notifications(&self, query: &$crate::NotificationQuery) -> Result<$crate::NotificationPage, $crate::StoreError> {
+                let $s = self; $inner.list_notifications(query).await
+            }
+            async fn prune_notifications(&self, before: $crate::__private::Time, max: usize) -> Result<u64, $crate::StoreError> {
+                let $s = self; $inner.prune_notifications(before, max).await
             }
         }
     };

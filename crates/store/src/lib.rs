@@ -9,9 +9,11 @@
 //! | [`RunLogs`] | append, query, find, remove run logs |
 //! | [`Maintenance`] | the system jobs' transitions: clean-up, polling, checking |
 //! | [`NodeRegistry`] | heartbeats of the nodes and the job types they run; jobs nobody can run |
+//! | [`JobStatistics`] | counts by status, type, group and node, the queue's lag, runs per minute by failure type |
+//! | [`NotificationOutbox`] | notifications stored with the outcome that called for them, claimed and delivered with leases (R51) |
 //! | [`JobLockProvider`] | exclusive job locks (R28), beside the jobs |
 //!
-//! A store implements the first six; [`JobStore`] is their sum, which the runtime holds as
+//! A store implements the first eight; [`JobStore`] is their sum, which the runtime holds as
 //! `Arc<dyn JobStore>`. A refused transition says why ([`Refusal`]): not found, lease
 //! lost, or state changed (with the job as it is now) — it is never applied over a newer
 //! state. [`rules`] states each transition as a function over a [`JobRecord`]; the
@@ -39,11 +41,13 @@ mod locks;
 mod logs;
 mod maintenance;
 mod nodes;
+mod outbox;
 mod outcome;
 mod query;
 mod record;
 pub mod rules;
 mod runs;
+mod statistics;
 
 pub use self::control::JobControl;
 pub use self::definitions::{DefinitionUpdate, JobDefinitions, RemoveIf};
@@ -52,24 +56,44 @@ pub use self::error::StoreError;
 pub use self::forward::__private;
 pub use self::locks::JobLockProvider;
 pub use self::logs::{JobLog, JobLogEntry, LogPage, LogQuery, RunLogs};
-pub use self::maintenance::Maintenance;
+pub use self::maintenance::{LogRetention, Maintenance};
 pub use self::nodes::{NodeHeartbeat, NodeRecord, NodeRegistry};
+pub use self::outbox::{
+    ClaimedNotification, DeliveryOutcome, NewNotification, NotificationKind, NotificationOutbox,
+    NotificationPage, NotificationQuery, NotificationRecord, NotificationState,
+};
 pub use self::outcome::{
     CompletionOutcome, Refusal, RenewOutcome, Transition, active_status, describe_refusal,
 };
 pub use self::query::{JobPage, JobQuery, JobSort, JobSortField, MAX_PAGE_SIZE, TimeRange};
 pub use self::record::{JobRecord, LeaseInfo};
 pub use self::runs::{ClaimRequest, ClaimedRun, GiveBack, JobRuns, Rescued, RunCompletion};
+pub use self::statistics::{JobCounts, JobStatistics, RunBucket};
 
 /// A whole job store: every capability. Implemented for any type that has them all; the
 /// runtime holds one as `Arc<dyn JobStore>`.
 pub trait JobStore:
-    JobDefinitions + JobRuns + JobControl + RunLogs + Maintenance + NodeRegistry
+    JobDefinitions
+    + JobRuns
+    + JobControl
+    + RunLogs
+    + Maintenance
+    + NodeRegistry
+    + JobStatistics
+    + NotificationOutbox
 {
 }
 
 impl<T> JobStore for T where
-    T: JobDefinitions + JobRuns + JobControl + RunLogs + Maintenance + NodeRegistry + ?Sized
+    T: JobDefinitions
+        + JobRuns
+        + JobControl
+        + RunLogs
+        + Maintenance
+        + NodeRegistry
+        + JobStatistics
+        + NotificationOutbox
+        + ?Sized
 {
 }
 
@@ -89,6 +113,8 @@ mod object_safety {
         fn _logs(_: Arc<dyn RunLogs>) {}
         fn _maintenance(_: Arc<dyn Maintenance>) {}
         fn _nodes(_: Arc<dyn NodeRegistry>) {}
+        fn _statistics(_: Arc<dyn JobStatistics>) {}
+        fn _outbox(_: Arc<dyn NotificationOutbox>) {}
         fn _upcast(store: Arc<dyn JobStore>) -> Arc<dyn JobControl> {
             store
         }

@@ -1,6 +1,7 @@
 //! Run logs (R12): one record per run, and the rescue records.
 
 use async_trait::async_trait;
+use bgtasks_abstractions::JobExceptionType;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -25,6 +26,10 @@ pub struct JobLog {
     pub run_time: DateTime<Utc>,
     /// The error text of a failed run, cut to the configured maximum length.
     pub exception: Option<String>,
+    /// The failure type the finder gave the error (`None` for a success, and for a run
+    /// interrupted before its end, which has an error text but no failure type).
+    #[serde(default)]
+    pub exception_type: Option<JobExceptionType>,
     /// The tenant of the job.
     pub tenant_id: Option<Uuid>,
     /// The node that ran the job.

@@ -1,10 +1,33 @@
 //! Maintenance: the system jobs' transitions (polling, checking, cleaning).
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use bgtasks_abstractions::JobInfo;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
+
+/// How long run logs are kept (R46): by age, and by count per job. Both are on by
+/// default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRetention {
+    /// Logs older than this (by run time) go; `None` keeps them whatever their age.
+    pub max_age: Option<Duration>,
+    /// Beyond this many logs of one job, its oldest go; `None` keeps them all.
+    pub max_per_job: Option<usize>,
+}
+
+impl Default for LogRetention {
+    /// 30 days, and 1,000 logs per job.
+    fn default() -> Self {
+        Self {
+            max_age: Some(Duration::from_secs(30 * 24 * 3600)),
+            max_per_job: Some(1000),
+        }
+    }
+}
 
 /// The transitions of the system jobs. Each is one atomic operation on the store whose
 /// conditions are checked per job inside it: none reads jobs and writes them back.
@@ -36,4 +59,15 @@ pub trait Maintenance: Send + Sync {
     /// no run in flight anywhere — scheduled nowhere — become Stopped; at most `max`.
     /// Returns their ids.
     async fn stop_lost(&self, node: &str, max: usize) -> Result<Vec<String>, StoreError>;
+
+    /// Retention (R46): removes the run logs older than `retention.max_age` before `now`,
+    /// and, of each job, those beyond its newest `retention.max_per_job`; at most `max`
+    /// in one call (a durable store removes them in one statement). Returns how many
+    /// went.
+    async fn prune_logs(
+        &self,
+        retention: &LogRetention,
+        now: DateTime<Utc>,
+        max: usize,
+    ) -> Result<u64, StoreError>;
 }

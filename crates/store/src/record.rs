@@ -24,6 +24,11 @@ pub struct JobRecord {
     /// Whether the job was triggered while it was running: it runs once more when the
     /// run in flight ends (R40).
     pub triggered: bool,
+    /// How many times the job has been claimed, ever (every claim counts an attempt, R43).
+    pub attempts: i64,
+    /// How many times in a row its run was rescued because its node died, since the last
+    /// completion (R43).
+    pub rescues: i32,
 }
 
 impl JobRecord {
@@ -35,6 +40,8 @@ impl JobRecord {
             lease: None,
             interrupt: None,
             triggered: false,
+            attempts: 0,
+            rescues: 0,
         }
     }
 

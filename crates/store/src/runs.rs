@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 
 use crate::error::StoreError;
 use crate::logs::JobLog;
+use crate::outbox::NewNotification;
 use crate::outcome::{CompletionOutcome, RenewOutcome};
 
 /// What a node asks for when it claims.
@@ -46,6 +47,11 @@ pub struct ClaimedRun {
     pub job: JobInfo,
     /// The lease on this run.
     pub lease: RunLease,
+    /// Which claim of the job this is (1 for the first; every claim counts, R43).
+    pub attempt: i64,
+    /// How many times in a row, before this claim, the job's run was rescued because its
+    /// node died (R43): a runtime fails a run rescued too often instead of running it.
+    pub rescues: i32,
 }
 
 /// The outcome of one run, to be saved under its lease.
@@ -56,6 +62,20 @@ pub struct RunCompletion {
     /// The job state the run produced; only its run-state fields are written
     /// ([`rules::apply_run_state`](crate::rules::apply_run_state)).
     pub job: JobInfo,
+    /// The notifications the outcome calls for, stored with it atomically if it is saved
+    /// (and only then), each unless it is throttled or already stored (R51).
+    pub notifications: Vec<NewNotification>,
+}
+
+impl RunCompletion {
+    /// A completion with no notifications.
+    pub fn new(lease: RunLease, job: JobInfo) -> Self {
+        Self {
+            lease,
+            job,
+            notifications: Vec::new(),
+        }
+    }
 }
 
 /// How a run without a result is handed back ([`JobRuns::give_back`]).
@@ -112,12 +132,14 @@ pub trait JobRuns: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Vec<RenewOutcome>, StoreError>;
 
-    /// Saves the outcomes of runs, each only if its lease is still the run's, and appends
-    /// `logs` — in one transaction on a durable store. Only the run-state fields are
-    /// written, so a definition edited during the run is kept. A job paused or stopped
-    /// during its run gets [`CompletionOutcome::Interrupted`] instead (R39); a job
-    /// triggered during its run is due again at once (R40). One outcome per run, in
-    /// order.
+    /// Saves the outcomes of runs, each only if its lease is still the run's, with the
+    /// notifications each saved outcome calls for, and appends `logs` — in one
+    /// transaction on a durable store. Only the run-state fields are written, so a
+    /// definition edited during the run is kept; the job's consecutive rescues go back to
+    /// zero. A job paused or stopped during its run gets
+    /// [`CompletionOutcome::Interrupted`] instead (R39, and its notifications are not
+    /// stored); a job triggered during its run is due again at once (R40). One outcome
+    /// per run, in order.
     async fn complete(
         &self,
         runs: &[RunCompletion],
@@ -133,8 +155,8 @@ pub trait JobRuns: Send + Sync {
     ) -> Result<CompletionOutcome, StoreError>;
 
     /// Makes runs whose lease expired before `now` (by the store's clock) due again at
-    /// the time they were due, without counting a failed try, logs each interruption
-    /// naming the node, and returns them.
+    /// the time they were due, without counting a failed try (but counting one more
+    /// rescue in a row, R43), logs each interruption naming the node, and returns them.
     async fn rescue(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError>;
 
     /// Whether the runtime should gather the completions and logs of concurrent runs into

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bgtasks_abstractions::{BoxError, JobEvent, JobEventContext, JobEventData};
+use bgtasks_abstractions::{BoxError, JobEvent, JobEventContext};
 
 use crate::store::{JobLog, JobStore, RunWriter};
 
@@ -32,13 +32,26 @@ impl JobLogEvent {
         self
     }
 
-    /// The record this event writes for a run.
-    pub fn log_for(&self, data: &JobEventData) -> JobLog {
-        let message = match (&data.interruption, &data.error, &data.result) {
+    /// The record this event writes for the run of `context`: a failure carries its
+    /// error and the failure type the finder gave it; an interruption (the runtime's, or
+    /// the store's when the job was paused or stopped during the run) carries a text
+    /// saying so and no failure type.
+    pub fn log_for(&self, context: &JobEventContext) -> JobLog {
+        let data = context.data();
+        let interruption = data.interruption.or(context.recorded_interruption());
+        let message = match (&interruption, &data.error, &data.result) {
             (Some(interruption), _, _) => format!("run interrupted: {interruption:?}"),
             (None, Some(_), _) => "run failed".to_owned(),
             (None, None, Some(result)) => result.clone(),
             (None, None, None) => "OK".to_owned(),
+        };
+        let (exception, exception_type) = match (interruption, &data.error) {
+            (Some(why), _) => (Some(format!("the run was interrupted: {why:?}")), None),
+            (None, Some(error)) => (
+                Some(cut(&error.chain_text(), self.max_error_chars)),
+                context.exception_type(),
+            ),
+            (None, None) => (None, None),
         };
         JobLog {
             job_id: data.key().to_owned(),
@@ -47,10 +60,8 @@ impl JobLogEvent {
             job_type: data.job_type().to_owned(),
             message: cut(&message, self.max_message_chars),
             run_time: data.run_time,
-            exception: data
-                .error
-                .as_ref()
-                .map(|e| cut(&e.chain_text(), self.max_error_chars)),
+            exception,
+            exception_type,
             tenant_id: data.tenant_id(),
             node: data.node.clone(),
             duration_ms: data.execution_duration_ms(),
@@ -81,7 +92,7 @@ impl JobEvent for JobLogEvent {
     }
 
     async fn on_after_executed(&self, context: &JobEventContext) -> Result<(), BoxError> {
-        self.writer.log(self.log_for(context.data())).await?;
+        self.writer.log(self.log_for(context)).await?;
         Ok(())
     }
 }
@@ -96,7 +107,7 @@ impl std::fmt::Debug for JobLogEvent {
 mod tests {
     use super::*;
     use crate::store::{InMemoryJobStore, RunLogs};
-    use bgtasks_abstractions::{JobError, JobInfo, JobOptOuts};
+    use bgtasks_abstractions::{JobError, JobEventData, JobInfo, JobOptOuts};
 
     #[tokio::test]
     async fn stores_one_cut_record_per_run() {

@@ -11,9 +11,11 @@ use tokio_util::task::TaskTracker;
 
 use super::local_queue::LocalQueue;
 use super::running::RunningRuns;
-use super::{RunState, Runtime, RuntimeInner};
+use super::{BackgroundService, RunState, Runtime, RuntimeInner};
 use crate::dispatcher::{JobDispatcher, StoreJobDispatcher};
-use crate::events::{JobEventTrigger, JobExecutedEvent, JobLogEvent, StaticJobEventProvider};
+use crate::events::{
+    JobEventTrigger, JobExecutedEvent, JobLogEvent, NotificationPlanner, StaticJobEventProvider,
+};
 use crate::lock::InMemoryJobLockProvider;
 use crate::registry::JobRunnableRegistry;
 use crate::retry::{ReferenceRetryPolicy, RetryPolicy};
@@ -58,6 +60,8 @@ pub struct RuntimeBuilder {
     listeners: Vec<Arc<dyn JobEvent>>,
     registry: JobRunnableRegistry,
     services: Services,
+    background_services: Vec<Arc<dyn BackgroundService>>,
+    planner: Option<Arc<dyn NotificationPlanner>>,
 }
 
 enum ExecutedEventChoice {
@@ -88,6 +92,8 @@ impl RuntimeBuilder {
             listeners: Vec::new(),
             registry: JobRunnableRegistry::new(),
             services: Services::new(),
+            background_services: Vec::new(),
+            planner: None,
         }
     }
 
@@ -201,6 +207,21 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Runs `service` beside the node's own loops while the runtime is started,
+    /// supervised like them and reported in its health under the service's name.
+    pub fn background_service(mut self, service: Arc<dyn BackgroundService>) -> Self {
+        self.background_services.push(service);
+        self
+    }
+
+    /// Asks `planner`, when each run's outcome is known, which notifications it calls
+    /// for; they are saved with the outcome, atomically (R51). Applies to the default
+    /// executed event.
+    pub fn notification_planner(mut self, planner: Arc<dyn NotificationPlanner>) -> Self {
+        self.planner = Some(planner);
+        self
+    }
+
     /// The store this builder will use, creating the default in-memory store if none
     /// was set, so that other parts (an action store, a notifier) can share it.
     pub fn store_handle(&mut self) -> Arc<dyn JobStore> {
@@ -248,11 +269,16 @@ impl RuntimeBuilder {
             .unwrap_or_else(|| Arc::new(StoreJobDispatcher));
         let writer = RunWriter::new(store.clone());
         let state_listener: Option<Arc<dyn JobEvent>> = match self.executed_event {
-            ExecutedEventChoice::Default => Some(Arc::new(
-                JobExecutedEvent::new(store.clone(), policy, clock.clone())
+            ExecutedEventChoice::Default => {
+                let mut event = JobExecutedEvent::new(store.clone(), policy, clock.clone())
                     .with_writer(writer.clone())
-                    .with_save_retry(save_retry_window(&options)),
-            )),
+                    .with_save_retry(save_retry_window(&options))
+                    .with_result_max_chars(options.result_max_chars);
+                if let Some(planner) = self.planner {
+                    event = event.with_planner(planner);
+                }
+                Some(Arc::new(event))
+            }
             ExecutedEventChoice::Custom(listener) => Some(listener),
             ExecutedEventChoice::None => None,
         };
@@ -276,6 +302,7 @@ impl RuntimeBuilder {
         let store_signal = store.subscribe_due();
         let control_signal = store.subscribe_control();
         let started_at = clock.now();
+        let background_services = self.background_services;
         let mut registry = self.registry;
         let mut services = self.services;
         let inner = Arc::new_cyclic(|weak| {
@@ -332,7 +359,10 @@ impl RuntimeBuilder {
                 control_signal,
                 claiming: tokio::sync::Mutex::new(()),
                 started_at,
-                health: super::health::Health::default(),
+                health: super::health::Health::new(
+                    background_services.iter().map(|s| s.name().to_owned()),
+                ),
+                background_services,
                 running: RunningRuns::default(),
                 caches: Arc::default(),
                 state: watch::channel(RunState::Stopped).0,

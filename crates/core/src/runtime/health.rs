@@ -57,12 +57,13 @@ impl fmt::Display for NodeLoop {
     }
 }
 
-/// One loop in a [`HealthReport`].
+/// One loop in a [`HealthReport`]: one of the [`NodeLoop`]s or a
+/// [`BackgroundService`](crate::BackgroundService).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LoopHealth {
-    /// Which loop.
-    pub name: NodeLoop,
+    /// The loop's name ([`NodeLoop::name`] or the service's name).
+    pub name: String,
     /// When it last completed an iteration (`None`: never yet).
     pub last_iteration: Option<DateTime<Utc>>,
     /// How many of its iterations panicked (each was survived).
@@ -100,14 +101,45 @@ impl HealthReport {
                 .iter()
                 .all(|l| l.last_iteration.is_some_and(|at| at >= since))
     }
+
+    /// The loop called `name`, if the node has one.
+    pub fn loop_named(&self, name: &str) -> Option<&LoopHealth> {
+        self.loops.iter().find(|l| l.name == name)
+    }
+}
+
+/// Which loop an iteration belongs to: one of the node's own, or the n-th background
+/// service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoopId {
+    Node(NodeLoop),
+    Service(usize),
+}
+
+impl From<NodeLoop> for LoopId {
+    fn from(which: NodeLoop) -> Self {
+        LoopId::Node(which)
+    }
+}
+
+#[derive(Debug)]
+struct LoopSlot {
+    name: String,
+    last_iteration: AtomicU64,
+    panics: AtomicU64,
 }
 
 /// The tracker the loops report to.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Health {
-    last_iteration: [AtomicU64; 4],
-    panics: [AtomicU64; 4],
+    loops: Vec<LoopSlot>,
     store: Mutex<StoreHealth>,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self::new(std::iter::empty::<String>())
+    }
 }
 
 #[derive(Debug, Default)]
@@ -122,9 +154,37 @@ fn micros(at: DateTime<Utc>) -> u64 {
 }
 
 impl Health {
+    /// A tracker for the node's loops and for background services of these names.
+    pub(crate) fn new(services: impl IntoIterator<Item = String>) -> Self {
+        let loops = NodeLoop::ALL
+            .iter()
+            .map(|which| which.name().to_owned())
+            .chain(services)
+            .map(|name| LoopSlot {
+                name,
+                last_iteration: AtomicU64::new(0),
+                panics: AtomicU64::new(0),
+            })
+            .collect();
+        Self {
+            loops,
+            store: Mutex::default(),
+        }
+    }
+
+    fn slot(&self, which: LoopId) -> Option<&LoopSlot> {
+        match which {
+            LoopId::Node(which) => self.loops.get(which.index()),
+            LoopId::Service(n) => self.loops.get(NodeLoop::ALL.len() + n),
+        }
+    }
+
     /// Records that `which` completed an iteration at `at`.
-    pub(crate) fn iterated(&self, which: NodeLoop, at: DateTime<Utc>) {
-        self.last_iteration[which.index()].store(micros(at).max(1), Ordering::Relaxed);
+    pub(crate) fn iterated(&self, which: impl Into<LoopId>, at: DateTime<Utc>) {
+        if let Some(slot) = self.slot(which.into()) {
+            slot.last_iteration
+                .store(micros(at).max(1), Ordering::Relaxed);
+        }
     }
 
     /// Records how a store call went.
@@ -158,18 +218,18 @@ impl Health {
         HealthReport {
             node: node.to_owned(),
             started,
-            loops: NodeLoop::ALL
+            loops: self
+                .loops
                 .iter()
-                .map(|&which| LoopHealth {
-                    name: which,
-                    last_iteration: match self.last_iteration[which.index()].load(Ordering::Relaxed)
-                    {
+                .map(|slot| LoopHealth {
+                    name: slot.name.clone(),
+                    last_iteration: match slot.last_iteration.load(Ordering::Relaxed) {
                         0 => None,
                         at => i64::try_from(at)
                             .ok()
                             .and_then(DateTime::<Utc>::from_timestamp_micros),
                     },
-                    panics: self.panics[which.index()].load(Ordering::Relaxed),
+                    panics: slot.panics.load(Ordering::Relaxed),
                 })
                 .collect(),
             store_reachable: store.reachable,
@@ -183,7 +243,7 @@ impl Health {
     /// loop backs off for `backoff` before its next iteration. `None` when it panicked.
     pub(crate) async fn supervise<T>(
         &self,
-        which: NodeLoop,
+        which: impl Into<LoopId>,
         node: &str,
         backoff: Duration,
         iteration: impl Future<Output = T>,
@@ -191,10 +251,17 @@ impl Health {
         match AssertUnwindSafe(iteration).catch_unwind().await {
             Ok(value) => Some(value),
             Err(panic) => {
-                let panics = self.panics[which.index()].fetch_add(1, Ordering::Relaxed) + 1;
-                tracing::error!(node, %which, panics, backoff_ms = backoff.as_millis() as u64,
+                let slot = self.slot(which.into());
+                let panics = slot.map_or(0, |s| s.panics.fetch_add(1, Ordering::Relaxed) + 1);
+                let which = slot.map_or("?", |s| s.name.as_str());
+                tracing::error!(
+                    node,
+                    loop_name = which,
+                    panics,
+                    backoff_ms = backoff.as_millis() as u64,
                     panic = crate::panic_message(panic.as_ref()),
-                    "an iteration of a background loop panicked; the loop goes on after a pause");
+                    "an iteration of a background loop panicked; the loop goes on after a pause"
+                );
                 tokio::time::sleep(backoff).await;
                 None
             }
@@ -220,8 +287,10 @@ mod tests {
         health.iterated(NodeLoop::Rescuer, now);
         health.store_answered(&Err::<(), _>("connection refused"), now);
         let report = health.report("n", true, 0);
-        let rescuer = &report.loops[2];
-        assert_eq!((rescuer.name, rescuer.panics), (NodeLoop::Rescuer, 1));
+        let rescuer = report
+            .loop_named("rescuer")
+            .expect("the rescuer is reported");
+        assert_eq!(rescuer.panics, 1);
         assert!(rescuer.last_iteration.is_some());
         assert_eq!(report.store_reachable, Some(false));
         assert_eq!(report.store_error.as_deref(), Some("connection refused"));

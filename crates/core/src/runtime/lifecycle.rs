@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bgtasks_abstractions::Interruption;
 
-use super::{RunState, RuntimeInner, leases, run_loop};
+use super::{RunState, RuntimeInner, leases, run_loop, services};
 use crate::scheduler::SchedulerError;
 
 /// Runs a store call at shutdown, bounded so that a store that is down cannot hold the
@@ -47,6 +47,13 @@ impl RuntimeInner {
             background.push(tokio::spawn(leases::renew(self.clone())));
             background.push(tokio::spawn(leases::rescue(self.clone())));
             background.push(tokio::spawn(leases::heartbeat(self.clone())));
+            for (index, service) in self.background_services.iter().enumerate() {
+                background.push(tokio::spawn(services::run(
+                    self.clone(),
+                    index,
+                    service.clone(),
+                )));
+            }
             for _ in 0..self.options.workers {
                 self.workers.spawn(run_loop::work(self.clone()));
             }
@@ -112,6 +119,9 @@ impl RuntimeInner {
             .collect();
         for task in background {
             task.abort();
+        }
+        for service in &self.background_services {
+            bounded(service.name(), grace, service.shutdown()).await;
         }
         let store_bound = grace.min(Duration::from_secs(10));
         bounded(

@@ -9,6 +9,7 @@ mod local_queue;
 mod report;
 mod run_loop;
 mod running;
+mod services;
 mod worker;
 
 use std::fmt;
@@ -32,6 +33,7 @@ pub use self::health::{HealthReport, LoopHealth, NodeLoop};
 use self::local_queue::LocalQueue;
 pub use self::report::RunReport;
 use self::running::RunningRuns;
+pub use self::services::{BackgroundService, ServiceContext};
 
 /// Where the runtime is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +88,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) completing: Arc<Semaphore>,
     pub(crate) reports: broadcast::Sender<RunReport>,
     pub(crate) system_jobs: Vec<JobInfo>,
+    /// Loops that run beside the node's own while it is started.
+    pub(crate) background_services: Vec<Arc<dyn BackgroundService>>,
 }
 
 impl Runtime {
@@ -134,6 +138,11 @@ impl Runtime {
     /// Where the runtime is in its life.
     pub fn state(&self) -> RunState {
         *self.inner.state.borrow()
+    }
+
+    /// The job types this node runs (the registered ones, system jobs included), sorted.
+    pub fn job_types(&self) -> &[String] {
+        &self.inner.job_types
     }
 
     /// How many runs are in flight on this node.

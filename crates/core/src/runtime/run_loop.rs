@@ -206,7 +206,7 @@ fn enqueue(inner: &RuntimeInner, runs: Vec<ClaimedRun>) {
 /// the runtime shuts down and the queue is empty. Once a runnable returns, the rest of
 /// its run (after-listeners, saving the outcome) goes on in a task of its own, so that
 /// the worker takes the next run while a store that
-/// [prefers batched writes](crate::store::JobStore::prefers_batched_writes) writes the
+/// [prefers batched writes](crate::store::JobRuns::prefers_batched_writes) writes the
 /// outcomes of many runs together (at most `max(workers + prefetch, 512)` runs wait
 /// for their outcome at once). On other stores the worker completes the run itself.
 pub(super) async fn work(inner: Arc<RuntimeInner>) {

@@ -52,10 +52,22 @@ pub(super) async fn execute(inner: &Arc<RuntimeInner>, queued: QueuedRun) -> Opt
         inner.running.remove(&run.job.id, run.lease.token);
         return None;
     }
-    let ClaimedRun { job, lease } = run;
+    let ClaimedRun {
+        job,
+        lease,
+        rescues,
+        ..
+    } = run;
     let run_time = inner.clock.now();
     let runnable = inner.registry.get(&job.job_type).cloned();
     let cancel = handle.cancel().clone();
+    let time_limit = job
+        .time_limit
+        .and_then(|secs| u64::try_from(secs).ok())
+        .map(Duration::from_secs)
+        .or_else(|| runnable.as_ref().and_then(|r| r.time_limit()));
+    let crashed = inner.options.max_rescues > 0
+        && u32::try_from(rescues).unwrap_or(u32::MAX) >= inner.options.max_rescues;
 
     let locked = job.lock_timeout > 0;
     if locked && !take_lock(inner, &job.id, job.lock_timeout, job.kind, &lease).await {
@@ -83,14 +95,23 @@ pub(super) async fn execute(inner: &Arc<RuntimeInner>, queued: QueuedRun) -> Opt
         .with_services(inner.services.clone());
     let started = tokio::time::Instant::now();
     let execution = match &runnable {
+        // Its node died running it, time after time: it does not run again, it fails
+        // (R43), and the retry policy decides what comes next.
+        Some(_) if crashed => Execution::Returned(Err(JobError::new(format!(
+            "job `{}` was not run: its run was rescued {rescues} times in a row, its node \
+             dying each time (the limit is {})",
+            data.key(),
+            inner.options.max_rescues
+        ))
+        .with_code(codes::CRASHED))),
         Some(runnable) => {
-            guarded(
-                runnable.as_ref(),
-                &run_context,
-                &cancel,
-                inner.options.interrupt_grace,
-            )
-            .await
+            let bounds = Bounds {
+                cancel: &cancel,
+                interrupt_grace: inner.options.interrupt_grace,
+                time_limit,
+                time_limit_grace: inner.options.time_limit_grace,
+            };
+            guarded(runnable.as_ref(), &run_context, bounds).await
         }
         None => Execution::Returned(Err(JobError::new(format!(
             "no runnable is registered for job type `{}` (job `{}`) on node `{}`",
@@ -160,23 +181,54 @@ pub(super) async fn complete(inner: &RuntimeInner, executed: Executed) {
     }
 }
 
+/// What bounds a run: its cancellation (and how long it may go on after it), and its
+/// time limit (and how long it may go on after that).
+struct Bounds<'a> {
+    cancel: &'a CancellationToken,
+    interrupt_grace: Duration,
+    time_limit: Option<Duration>,
+    time_limit_grace: Duration,
+}
+
 /// Runs the runnable, turning a panic into a System failure, and bounding how long it may
-/// go on once its cancellation signal fired.
+/// go on once its cancellation signal fired. Past its time limit the run is cancelled
+/// and, whatever it returns — or if it does not return within the grace and is dropped
+/// — fails with code `Timeout` (R44).
 async fn guarded(
     runnable: &dyn JobRunnable,
     context: &JobRunnableContext,
-    cancel: &CancellationToken,
-    grace: Duration,
+    bounds: Bounds<'_>,
 ) -> Execution {
     let execution = AssertUnwindSafe(runnable.execute(context)).catch_unwind();
     tokio::pin!(execution);
+    let limit = async {
+        match bounds.time_limit {
+            Some(limit) => tokio::time::sleep(limit).await,
+            None => std::future::pending().await,
+        }
+    };
     let finished = tokio::select! {
         biased;
         finished = &mut execution => finished,
-        _ = cancel.cancelled() => match tokio::time::timeout(grace, &mut execution).await {
-            Ok(finished) => finished,
-            Err(_) => return Execution::Dropped,
-        },
+        _ = bounds.cancel.cancelled() => {
+            match tokio::time::timeout(bounds.interrupt_grace, &mut execution).await {
+                Ok(finished) => finished,
+                Err(_) => return Execution::Dropped,
+            }
+        }
+        _ = limit => {
+            let limit = bounds.time_limit.unwrap_or_default();
+            bounds.cancel.cancel();
+            let returned = tokio::time::timeout(bounds.time_limit_grace, &mut execution).await;
+            return Execution::Returned(Err(JobError::new(format!(
+                "job `{}` (type `{}`) ran past its time limit of {:.0} s and was {}",
+                context.job_id(),
+                context.job_type(),
+                limit.as_secs_f64(),
+                if returned.is_ok() { "cancelled" } else { "cancelled, then dropped: it did not stop" }
+            ))
+            .with_code(codes::TIME_LIMIT)));
+        }
     };
     Execution::Returned(finished.unwrap_or_else(|panic| {
         Err(JobError::new(format!(

@@ -3,7 +3,6 @@
 
 use std::sync::{Arc, OnceLock};
 
-use bgtasks_abstractions::{JobInfo, RunLease};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{CompletionOutcome, JobLog, JobStore, RunCompletion, StoreError};
@@ -28,7 +27,7 @@ async fn complete_now(
 const MAX_BATCH: usize = 512;
 
 /// Where the executed and log events write. For a store that
-/// [prefers batched writes](JobStore::prefers_batched_writes), a background task gathers
+/// [prefers batched writes](super::JobRuns::prefers_batched_writes), a background task gathers
 /// the completions and logs of concurrent runs and writes them in one call
 /// ([`JobRuns::complete`](super::JobRuns::complete)). A completion's caller waits for its write, so no run is reported
 /// done before its state is saved; a run log is queued and written with the next batch
@@ -83,16 +82,12 @@ impl RunWriter {
         }))
     }
 
-    /// Saves a run's outcome under its lease.
+    /// Saves a run's outcome under its lease, with the notifications it calls for.
     pub async fn complete(
         &self,
-        lease: &RunLease,
-        job: &JobInfo,
+        completion: RunCompletion,
     ) -> Result<CompletionOutcome, StoreError> {
-        let completion = RunCompletion {
-            lease: lease.clone(),
-            job: job.clone(),
-        };
+        let retry = completion.clone();
         let Some(batches) = self.batches() else {
             return complete_now(self.store.as_ref(), completion).await;
         };
@@ -109,13 +104,7 @@ impl RunWriter {
         }
         match answer.await {
             Ok(result) => result.map_err(shared_error),
-            Err(_) => {
-                let completion = RunCompletion {
-                    lease: lease.clone(),
-                    job: job.clone(),
-                };
-                complete_now(self.store.as_ref(), completion).await
-            }
+            Err(_) => complete_now(self.store.as_ref(), retry).await,
         }
     }
 

@@ -118,7 +118,8 @@ impl CountingStore {
 
 bgtasks_core::store::forward_capabilities!(
     impl[] CountingStore => |this| this.inner;
-    JobDefinitions, JobControl, RunLogs, Maintenance, NodeRegistry
+    JobDefinitions, JobControl, RunLogs, Maintenance, NodeRegistry, JobStatistics,
+    NotificationOutbox
 );
 
 #[async_trait::async_trait]

@@ -25,7 +25,8 @@ struct PanickyStore {
 
 bgtasks_core::store::forward_capabilities!(
     impl[] PanickyStore => |this| this.inner;
-    JobDefinitions, JobControl, RunLogs, Maintenance, NodeRegistry
+    JobDefinitions, JobControl, RunLogs, Maintenance, NodeRegistry, JobStatistics,
+    NotificationOutbox
 );
 
 #[async_trait::async_trait]
@@ -113,7 +114,7 @@ async fn a_panic_in_a_claim_or_a_rescue_stops_nothing() {
     // Long enough for every loop to have iterated (renewals every 20 s by default).
     tokio::time::sleep(Duration::from_secs(25)).await;
     let health = runtime.health();
-    let of = |which: NodeLoop| health.loops.iter().find(|l| l.name == which).unwrap();
+    let of = |which: NodeLoop| health.loop_named(which.name()).unwrap();
     assert_eq!(of(NodeLoop::ClaimLoop).panics, 2, "{health:?}");
     assert_eq!(of(NodeLoop::Rescuer).panics, 1, "{health:?}");
     for which in NodeLoop::ALL {
@@ -125,4 +126,61 @@ async fn a_panic_in_a_claim_or_a_rescue_stops_nothing() {
     assert_eq!(health.store_reachable, Some(true));
     assert!(health.is_ready(runtime.clock().now() - chrono::Duration::seconds(30)));
     runtime.shutdown().await.unwrap();
+}
+
+/// A service that panics in its first iterations, then counts the ones that complete.
+struct Flaky {
+    panics_left: AtomicUsize,
+    completed: Arc<AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl bgtasks_core::BackgroundService for Flaky {
+    fn name(&self) -> &str {
+        "flaky service"
+    }
+
+    async fn run_once(&self, _: &bgtasks_core::ServiceContext) -> Duration {
+        if self
+            .panics_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            panic!("deliberate panic in a service");
+        }
+        self.completed.fetch_add(1, Ordering::SeqCst);
+        Duration::from_secs(1)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_background_service_is_supervised_like_the_node_loops() {
+    // spec: R42
+    let completed = Arc::new(AtomicUsize::new(0));
+    let (b, _) = builder();
+    let (runtime, _reports) = start(b.background_service(Arc::new(Flaky {
+        panics_left: AtomicUsize::new(2),
+        completed: completed.clone(),
+    })))
+    .await;
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let health = runtime.health();
+    let service = health
+        .loop_named("flaky service")
+        .expect("the service is in the health report");
+    assert_eq!(service.panics, 2, "{health:?}");
+    assert!(service.last_iteration.is_some(), "{health:?}");
+    assert!(
+        completed.load(Ordering::SeqCst) >= 5,
+        "the service went on after its panics: {}",
+        completed.load(Ordering::SeqCst)
+    );
+    runtime.shutdown().await.unwrap();
+    let after = completed.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(
+        completed.load(Ordering::SeqCst),
+        after,
+        "a service stops with the runtime"
+    );
 }

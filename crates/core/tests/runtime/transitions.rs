@@ -301,7 +301,8 @@ struct GatedClaims {
 
 bgtasks_core::store::forward_capabilities!(
     impl[] GatedClaims => |this| this.inner;
-    JobDefinitions, JobControl, RunLogs, Maintenance, NodeRegistry
+    JobDefinitions, JobControl, RunLogs, Maintenance, NodeRegistry, JobStatistics,
+    NotificationOutbox
 );
 
 #[async_trait::async_trait]

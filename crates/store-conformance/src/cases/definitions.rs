@@ -115,6 +115,11 @@ pub async fn updates_are_conditioned_on_the_revision(factory: &dyn StoreFactory)
         priority: Some(JobPriority::High),
         max_try_count: Some(9),
         node_name: Some(Some("node-b".into())),
+        time_limit: Some(Some(45)),
+        actions: Some(vec![
+            bgtasks_abstractions::JobAction::new("JobExecutedFailedProvider")
+                .with_parameter("to", "ops@example.com"),
+        ]),
         ..DefinitionUpdate::default()
     };
     let updated = store
@@ -130,6 +135,12 @@ pub async fn updates_are_conditioned_on_the_revision(factory: &dyn StoreFactory)
         (JobPriority::High, 9)
     );
     assert_eq!(updated.job.node_name.as_deref(), Some("node-b"));
+    assert_eq!(updated.job.time_limit, Some(45));
+    assert_eq!(updated.job.actions.len(), 1);
+    assert_eq!(
+        updated.job.actions[0].parameter_text("to").as_deref(),
+        Some("ops@example.com")
+    );
     assert_eq!(
         (
             updated.job.status,

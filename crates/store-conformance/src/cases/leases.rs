@@ -203,10 +203,7 @@ pub async fn completion_writes_only_the_run_state(factory: &dyn StoreFactory) {
     outcome.next_run_time = Some(t(451));
     outcome.result = Some("boom".into());
     outcome.base_interval = Some(300);
-    let completion = RunCompletion {
-        lease: run.lease.clone(),
-        job: outcome,
-    };
+    let completion = RunCompletion::new(run.lease.clone(), outcome);
     assert_eq!(
         complete(store.as_ref(), completion).await,
         CompletionOutcome::Saved

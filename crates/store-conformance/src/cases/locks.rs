@@ -1,4 +1,4 @@
-//! Locks and actions kept beside the jobs.
+//! Job locks kept beside the jobs (R28).
 
 use crate::StoreFactory;
 
@@ -14,11 +14,4 @@ pub async fn locks_exclude_across_handles(factory: &dyn StoreFactory) {
     );
     one.release("job-1").await.unwrap();
     assert!(two.try_lock("job-1", 60).await.unwrap(), "released");
-}
-
-/// R31: the action store beside the job store.
-pub async fn action_store_round_trips(factory: &dyn StoreFactory) {
-    let store = factory.fresh().await;
-    let actions = factory.action_store(&store).await;
-    crate::actions::round_trip(actions.as_ref()).await;
 }

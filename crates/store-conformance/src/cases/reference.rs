@@ -155,6 +155,13 @@ pub async fn round_trips_every_field_and_code(factory: &dyn StoreFactory) {
             result: Some("result text".into()),
             source: sources[i % 3],
             base_interval: Some(300),
+            time_limit: Some(90 + i as i64),
+            actions: vec![
+                bgtasks_abstractions::JobAction::new("JobExecutedFailedProvider")
+                    .with_parameter("to", "ops@example.com, dev@example.com")
+                    .with_parameter("culture", "zh-Hans"),
+                bgtasks_abstractions::JobAction::new("Other").with_parameter("n", i),
+            ],
         });
     }
     let mut bare = JobInfo::once("bare", "t");

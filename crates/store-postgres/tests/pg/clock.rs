@@ -1,13 +1,16 @@
-//! One clock (R45): on the database's clock (the default), leases expire, runs fall due
-//! and locks lapse by the database's `now()`, whatever time the caller passes.
+//! One clock (R45): on the database's clock (the default), leases expire, runs and
+//! notifications fall due, jobs count as due and locks lapse by the database's `now()`,
+//! whatever time the caller passes.
 
 use std::time::{Duration, Instant};
 
 use bgtasks_abstractions::JobStatus;
 use bgtasks_store::{
-    ClaimRequest, JobControl, JobDefinitions, JobLockProvider, JobRuns, RenewOutcome,
+    ClaimRequest, JobControl, JobDefinitions, JobLockProvider, JobRuns, JobStatistics,
+    NewNotification, NotificationKind, NotificationOutbox, RenewOutcome,
 };
 use bgtasks_store_conformance::queued;
+use bgtasks_store_conformance::support::{complete, finished};
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::support;
@@ -145,4 +148,57 @@ async fn locks_expire_by_the_database_clock_and_release_only_their_own() {
         taken.elapsed()
     );
     assert!(!a.try_lock("job", 60).await.unwrap());
+}
+
+// spec: R45, R51
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notification_claims_and_counts_use_the_database_clock() {
+    let url = support::fresh_database().await;
+    let store = support::connect(&url).await;
+    let mut job = queued("j", 0);
+    job.next_run_time = Some(year(2000));
+    let mut waiting = queued("waiting", 0);
+    waiting.next_run_time = Some(year(2001));
+    store.insert(&[job, waiting]).await.unwrap();
+    let run = store
+        .claim(&ClaimRequest {
+            node: "n",
+            now: year(1990),
+            limit: 1,
+            lease: Duration::from_secs(60),
+            job_types: None,
+        })
+        .await
+        .unwrap()
+        .remove(0);
+    let mut done = finished(&run, JobStatus::Completed);
+    done.notifications.push(NewNotification {
+        id: "note".into(),
+        job_id: "j".into(),
+        action: "mail".into(),
+        kind: NotificationKind::Success,
+        payload: serde_json::json!({}),
+        created_at: year(2000),
+        min_interval: None,
+    });
+    assert!(complete(&store, done).await.is_saved());
+
+    // A caller who believes it is 1990 would find nothing due; the database's clock says
+    // the notification (due in 2000) is, and leases it from its own now.
+    let claimed = store
+        .claim_notifications("n", year(1990), 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let (_, until) = claimed[0].notification.leased_to.clone().unwrap();
+    assert!(
+        (until - Utc::now()).num_seconds().abs() < 120,
+        "leased until the database's now + 60 s: {until}"
+    );
+    let counts = store.counts(year(1990)).await.unwrap();
+    assert_eq!(
+        (counts.due, counts.oldest_due),
+        (1, Some(year(2001))),
+        "due by the database's clock"
+    );
 }

@@ -1,11 +1,12 @@
 //! Faults: dropped connections are "unavailable" and the pool reconnects; rows that do not
 //! decode name the job and column, and a due one is set aside rather than blocking claims;
-//! NUL characters in a run's output never fail a batch; a batch insert keeps every field.
+//! NUL characters in a run's output (its result, logs and notifications) never fail a
+//! batch; a batch insert keeps every field.
 
-use bgtasks_abstractions::{JobArgs, JobInfo, JobPriority, JobSource, JobStatus};
+use bgtasks_abstractions::{JobAction, JobArgs, JobInfo, JobPriority, JobSource, JobStatus};
 use bgtasks_store::{
-    CompletionOutcome, JobControl, JobDefinitions, JobLog, JobRuns, RunCompletion, RunLogs,
-    StoreError,
+    CompletionOutcome, JobControl, JobDefinitions, JobLog, JobRuns, NewNotification,
+    NotificationKind, NotificationOutbox, NotificationQuery, RunCompletion, RunLogs, StoreError,
 };
 use bgtasks_store_conformance::{queued, t};
 
@@ -124,10 +125,17 @@ async fn a_nul_character_in_a_runs_output_does_not_fail_its_batch() {
             let mut job = run.job.clone();
             job.status = JobStatus::Completed;
             job.result = Some(format!("out\0put of {}", job.id));
-            RunCompletion {
-                lease: run.lease.clone(),
-                job,
-            }
+            let mut done = RunCompletion::new(run.lease.clone(), job);
+            done.notifications.push(NewNotification {
+                id: format!("note-{}", run.job.id),
+                job_id: run.job.id.clone(),
+                action: "mail".into(),
+                kind: NotificationKind::Completion,
+                payload: serde_json::json!({"result": "out\0put"}),
+                created_at: t(1),
+                min_interval: None,
+            });
+            done
         })
         .collect();
     let log = JobLog {
@@ -138,6 +146,7 @@ async fn a_nul_character_in_a_runs_output_does_not_fail_its_batch() {
         message: "mes\0sage".into(),
         run_time: t(1),
         exception: Some("bo\0om".into()),
+        exception_type: Some(bgtasks_abstractions::JobExceptionType::NETWORK),
         tenant_id: None,
         node: "n".into(),
         duration_ms: 1,
@@ -162,6 +171,20 @@ async fn a_nul_character_in_a_runs_output_does_not_fail_its_batch() {
     let logs = store.list_logs("a", 10).await.unwrap();
     assert_eq!(logs.len(), 2);
     assert_eq!(logs[0].exception.as_deref(), Some("bo\u{FFFD}om"));
+    assert_eq!(
+        logs[0].exception_type,
+        Some(bgtasks_abstractions::JobExceptionType::NETWORK),
+        "the failure type round-trips"
+    );
+    let notes = store
+        .list_notifications(&NotificationQuery {
+            limit: 10,
+            ..NotificationQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(notes.total, 2, "the notifications are stored too");
+    assert_eq!(notes.items[0].payload["result"], "out\u{FFFD}put");
     assert_eq!(logs[1].message, "mes\u{FFFD}sage");
 }
 
@@ -180,7 +203,9 @@ async fn a_batch_insert_keeps_every_field() {
         .with_priority(JobPriority::High)
         .with_lock_timeout(120)
         .with_node("node-a")
-        .with_source(JobSource::System);
+        .with_source(JobSource::System)
+        .with_time_limit(std::time::Duration::from_secs(90))
+        .with_action(JobAction::new("mail").with_parameter("to", "ops@example.com"));
     rich.status = JobStatus::FailedRetry;
     rich.creation_time = t(-100);
     rich.begin_time = t(-50);

@@ -1,11 +1,13 @@
 //! The PostgreSQL-specific tests, by subject.
 
+mod bounds;
 mod clock;
 mod connecting;
 mod faults;
 mod rules;
 mod schema;
 mod signals;
+mod upgrades;
 
 use std::time::Duration;
 

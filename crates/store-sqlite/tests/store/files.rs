@@ -5,9 +5,8 @@
 use std::sync::Arc;
 
 use bgtasks_abstractions::{
-    JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus, SystemClock,
+    JobAction, JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus, SystemClock,
 };
-use bgtasks_actions::{JobAction, JobActionStore};
 use bgtasks_sqlite::{SCHEMA_VERSION, SqliteJobStore, SqliteStoreOptions};
 use bgtasks_store::{
     CompletionOutcome, JobControl, JobDefinitions, JobLockProvider, JobRuns, RenewOutcome,
@@ -33,6 +32,8 @@ async fn reopening_the_file_keeps_every_job_token_log_action_and_lock() {
     full.node_name = Some("node-a".into());
     full.end_time = Some(t(100_000));
     full.base_interval = Some(60);
+    full.time_limit = Some(90);
+    full.actions = vec![JobAction::new("JobExecutedFailedProvider").with_parameter("to", "a@b.c")];
     let mut period = JobInfo::period("period", "t", "0/10 * * * * ?");
     period.status = JobStatus::Queuing;
     period.next_run_time = Some(t(10));
@@ -44,10 +45,7 @@ async fn reopening_the_file_keeps_every_job_token_log_action_and_lock() {
     outcome.status = JobStatus::Running;
     outcome.trigger_count = 1;
     outcome.result = Some("OK".into());
-    let completion = RunCompletion {
-        lease: first.lease.clone(),
-        job: outcome,
-    };
+    let completion = RunCompletion::new(first.lease.clone(), outcome);
     assert_eq!(
         store
             .complete(&[completion], &[log("full", 1, "OK")])
@@ -58,12 +56,6 @@ async fn reopening_the_file_keeps_every_job_token_log_action_and_lock() {
     let leased = claim(&store, "node-a", 11, 1).await.remove(0);
     assert_eq!(leased.job.id, "period");
     store.pause("period").await.unwrap().unwrap();
-    let actions = vec![JobAction::new("JobExecutedFailedProvider").with_parameter("to", "a@b.c")];
-    store
-        .action_store()
-        .set_actions("full", actions.clone())
-        .await
-        .unwrap();
     let locks = store.lock_provider(Arc::new(SystemClock));
     assert!(locks.try_lock("full", 600).await.unwrap());
     let saved_full = store.find("full").await.unwrap().unwrap();
@@ -82,8 +74,9 @@ async fn reopening_the_file_keeps_every_job_token_log_action_and_lock() {
     );
     assert_eq!(reopened.list_logs("full", 10).await.unwrap(), logs);
     assert_eq!(
-        reopened.action_store().get_actions("full").await.unwrap(),
-        actions
+        (saved_full.job.actions, saved_full.job.time_limit),
+        (full.actions, Some(90)),
+        "the actions and the time limit are kept with the job"
     );
     let other_locks = reopened.lock_provider(Arc::new(SystemClock));
     assert!(
@@ -153,7 +146,7 @@ async fn a_newer_schema_is_refused_naming_both_versions() {
     let path = dir.path().join("jobs.db");
     let store = open(&path).await;
     assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3);
     store.close().await;
     let mut conn = raw(&path).await;
     sqlx::query("UPDATE bgtasks_schema SET version = 7")

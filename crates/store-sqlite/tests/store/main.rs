@@ -1,14 +1,19 @@
 //! What is particular to the SQLite store: the file survives restarts and migrates from
-//! schema version 1; files that are not ours, are damaged or are newer are refused with
-//! the path in the error; rows that do not decode are named or set aside; writers on one
-//! file wait for each other rather than fail; writes and control transitions of another
-//! process wake this one; and the set-based SQL of the data path agrees with the rules.
+//! schema versions 1 and 2; files that are not ours, are damaged or are newer are refused
+//! with the path in the error; rows that do not decode (jobs, notifications) are named or
+//! set aside; writers on one file wait for each other rather than fail, within bounds,
+//! and calls with nothing to do take no write lock; writes and control transitions of
+//! another process wake this one; and the set-based SQL of the data path agrees with the
+//! rules.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bounds;
 mod files;
 mod locks;
 mod migration;
+mod migration_v2;
+mod outbox;
 mod rules;
 mod runs;
 mod signals;
@@ -50,6 +55,7 @@ pub(crate) fn log(job_id: &str, at: i64, message: &str) -> JobLog {
         message: message.into(),
         run_time: t(at),
         exception: None,
+        exception_type: None,
         tenant_id: None,
         node: "node-a".into(),
         duration_ms: 7,

@@ -1,14 +1,15 @@
-//! Migrating a file of schema version 1 (written by the previous release) to version 2:
-//! every job, run in flight, log, action and lock is kept, and lease tokens go on from
-//! above every token version 1 handed out (R38).
+//! Migrating a file of schema version 1 (written by the first release) to the current
+//! version: every job, run in flight, log, action and lock is kept (the actions now in
+//! their jobs), and lease tokens go on from above every token version 1 handed out
+//! (R38). The helpers here write files of older versions for `migration_v2` too.
 
 use std::sync::Arc;
 
 use bgtasks_abstractions::RunLease;
 use bgtasks_abstractions::{
-    JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus, SystemClock,
+    JobAction, JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus, SystemClock,
 };
-use bgtasks_actions::JobActionStore;
+use bgtasks_sqlite::SCHEMA_VERSION;
 use bgtasks_store::{
     CompletionOutcome, JobDefinitions, JobLockProvider, JobRecord, JobRuns, LeaseInfo,
     RenewOutcome, RunCompletion, RunLogs,
@@ -17,62 +18,122 @@ use sqlx::SqliteConnection;
 
 use crate::{LEASE, claim, open, raw, t};
 
-/// The schema of version 1, as the previous release created it.
-const V1: &str = include_str!("../../migrations/0001_jobs_logs_actions_locks.sql");
+/// The schema of version 1, as the first release created it.
+pub(crate) const V1: &str = include_str!("../../migrations/0001_jobs_logs_actions_locks.sql");
 
-/// Writes a job as version 1 did: its fencing token, and the lease of a run in flight.
-async fn insert_v1(
+/// Writes a job as an older schema did: every `JobInfo` field of version 1, the columns
+/// of `extra` (such as version 1's `fencing_token` or version 2's `revision`), and the
+/// lease of a run in flight.
+pub(crate) async fn insert_old(
     conn: &mut SqliteConnection,
     job: &JobInfo,
-    fencing_token: i64,
+    extra: &[(&str, i64)],
     lease: Option<&LeaseInfo>,
 ) {
-    sqlx::query(
-        "INSERT INTO bgtasks_jobs (id, tenant_id, name, job_group, job_type, args, status, \
-         description, creation_time, begin_time, end_time, last_run_time, next_run_time, kind, \
-         cron, trigger_count, try_count, max_try_count, max_count, is_abandoned, interval_secs, \
-         priority, lock_timeout, node_name, result, source, base_interval, fencing_token, \
-         lease_token, lease_node, lease_expires_at, lease_due_at) VALUES (?, ?, ?, ?, ?, ?, ?, \
-         ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(job.id.clone())
-    .bind(job.tenant_id.map(|t| t.hyphenated().to_string()))
-    .bind(job.name.clone())
-    .bind(job.group.clone())
-    .bind(job.job_type.clone())
-    .bind(serde_json::to_string(&job.args).unwrap())
-    .bind(i64::from(job.status.code()))
-    .bind(job.description.clone())
-    .bind(job.creation_time.timestamp_micros())
-    .bind(job.begin_time.timestamp_micros())
-    .bind(job.end_time.map(|t| t.timestamp_micros()))
-    .bind(job.last_run_time.map(|t| t.timestamp_micros()))
-    .bind(job.next_run_time.map(|t| t.timestamp_micros()))
-    .bind(i64::from(job.kind.code()))
-    .bind(job.cron.clone())
-    .bind(i64::from(job.trigger_count))
-    .bind(i64::from(job.try_count))
-    .bind(i64::from(job.max_try_count))
-    .bind(i64::from(job.max_count))
-    .bind(i64::from(job.is_abandoned))
-    .bind(job.interval)
-    .bind(i64::from(job.priority.code()))
-    .bind(job.lock_timeout)
-    .bind(job.node_name.clone())
-    .bind(job.result.clone())
-    .bind(i64::from(job.source.code()))
-    .bind(job.base_interval)
-    .bind(fencing_token)
-    .bind(lease.map(|l| l.token))
-    .bind(lease.map(|l| l.node.clone()))
-    .bind(lease.map(|l| l.expires_at.timestamp_micros()))
-    .bind(lease.map(|l| l.due_at.timestamp_micros()))
-    .execute(conn)
-    .await
-    .unwrap();
+    let mut columns: Vec<&str> = vec![
+        "id",
+        "tenant_id",
+        "name",
+        "job_group",
+        "job_type",
+        "args",
+        "status",
+        "description",
+        "creation_time",
+        "begin_time",
+        "end_time",
+        "last_run_time",
+        "next_run_time",
+        "kind",
+        "cron",
+        "trigger_count",
+        "try_count",
+        "max_try_count",
+        "max_count",
+        "is_abandoned",
+        "interval_secs",
+        "priority",
+        "lock_timeout",
+        "node_name",
+        "result",
+        "source",
+        "base_interval",
+        "lease_token",
+        "lease_node",
+        "lease_expires_at",
+        "lease_due_at",
+    ];
+    columns.extend(extra.iter().map(|(column, _)| *column));
+    let sql = format!(
+        "INSERT INTO bgtasks_jobs ({}) VALUES ({})",
+        columns.join(", "),
+        vec!["?"; columns.len()].join(", ")
+    );
+    // The statement is built from the fixed column names above only.
+    let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(job.id.clone())
+        .bind(job.tenant_id.map(|t| t.hyphenated().to_string()))
+        .bind(job.name.clone())
+        .bind(job.group.clone())
+        .bind(job.job_type.clone())
+        .bind(serde_json::to_string(&job.args).unwrap())
+        .bind(i64::from(job.status.code()))
+        .bind(job.description.clone())
+        .bind(job.creation_time.timestamp_micros())
+        .bind(job.begin_time.timestamp_micros())
+        .bind(job.end_time.map(|t| t.timestamp_micros()))
+        .bind(job.last_run_time.map(|t| t.timestamp_micros()))
+        .bind(job.next_run_time.map(|t| t.timestamp_micros()))
+        .bind(i64::from(job.kind.code()))
+        .bind(job.cron.clone())
+        .bind(i64::from(job.trigger_count))
+        .bind(i64::from(job.try_count))
+        .bind(i64::from(job.max_try_count))
+        .bind(i64::from(job.max_count))
+        .bind(i64::from(job.is_abandoned))
+        .bind(job.interval)
+        .bind(i64::from(job.priority.code()))
+        .bind(job.lock_timeout)
+        .bind(job.node_name.clone())
+        .bind(job.result.clone())
+        .bind(i64::from(job.source.code()))
+        .bind(job.base_interval)
+        .bind(lease.map(|l| l.token))
+        .bind(lease.map(|l| l.node.clone()))
+        .bind(lease.map(|l| l.expires_at.timestamp_micros()))
+        .bind(lease.map(|l| l.due_at.timestamp_micros()));
+    for (_, value) in extra {
+        insert = insert.bind(*value);
+    }
+    insert.execute(conn).await.unwrap();
 }
 
-fn running_job() -> JobInfo {
+/// Creates a file at schema `version`, applying the migrations up to it by hand as the
+/// releases of those versions did.
+pub(crate) async fn create_old(
+    path: &std::path::Path,
+    migrations: &[&'static str],
+    version: i64,
+) -> SqliteConnection {
+    let mut conn = raw(path).await;
+    sqlx::raw_sql(
+        "PRAGMA journal_mode = WAL; CREATE TABLE bgtasks_schema (version INTEGER NOT NULL);",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    for migration in migrations {
+        sqlx::raw_sql(*migration).execute(&mut conn).await.unwrap();
+    }
+    sqlx::query("INSERT INTO bgtasks_schema (version) VALUES (?)")
+        .bind(version)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn
+}
+
+pub(crate) fn running_job() -> JobInfo {
     let mut job = JobInfo::persistent("running", "report", 60, 0);
     job.tenant_id = Some(uuid::Uuid::new_v4());
     job.name = "nightly".into();
@@ -114,20 +175,9 @@ async fn a_version_1_file_keeps_everything_and_its_tokens_go_on_growing() {
         expires_at: t(30),
         due_at: t(0),
     };
-    let mut conn = raw(&path).await;
-    sqlx::raw_sql(
-        "PRAGMA journal_mode = WAL; CREATE TABLE bgtasks_schema (version INTEGER NOT NULL);",
-    )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    sqlx::raw_sql(V1).execute(&mut conn).await.unwrap();
-    sqlx::query("INSERT INTO bgtasks_schema (version) VALUES (1)")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    insert_v1(&mut conn, &running, 41, Some(&lease)).await;
-    insert_v1(&mut conn, &idle, 7, None).await;
+    let mut conn = create_old(&path, &[V1], 1).await;
+    insert_old(&mut conn, &running, &[("fencing_token", 41)], Some(&lease)).await;
+    insert_old(&mut conn, &idle, &[("fencing_token", 7)], None).await;
     sqlx::raw_sql(
         "INSERT INTO bgtasks_job_logs (job_id, job_name, job_group, job_type, message, run_time, \
            exception, tenant_id, node, duration_ms) \
@@ -143,17 +193,21 @@ async fn a_version_1_file_keeps_everything_and_its_tokens_go_on_growing() {
     sqlx::Connection::close(conn).await.unwrap();
 
     let store = open(&path).await;
-    assert_eq!(store.schema_version().await.unwrap(), 2);
+    assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+    let mut with_actions = running.clone();
+    with_actions.actions = vec![JobAction::new("Notify")];
     assert_eq!(
         store.find("running").await.unwrap().unwrap(),
         JobRecord {
-            job: running.clone(),
+            job: with_actions,
             revision: 1,
             lease: Some(lease.clone()),
             interrupt: None,
             triggered: false,
+            attempts: 0,
+            rescues: 0,
         },
-        "every field, and the lease of the run in flight"
+        "every field, its actions, and the lease of the run in flight"
     );
     assert_eq!(
         store.find("idle").await.unwrap().unwrap(),
@@ -161,8 +215,6 @@ async fn a_version_1_file_keeps_everything_and_its_tokens_go_on_growing() {
     );
     let logs = store.list_logs("running", 10).await.unwrap();
     assert_eq!((logs.len(), logs[0].message.as_str()), (1, "OK"));
-    let actions = store.action_store().get_actions("running").await.unwrap();
-    assert_eq!(actions.len(), 1);
     let locks = store.lock_provider(Arc::new(SystemClock));
     assert!(
         !locks.try_lock("running", 60).await.unwrap(),
@@ -203,13 +255,7 @@ async fn a_version_1_file_keeps_everything_and_its_tokens_go_on_growing() {
     done.trigger_count = 4;
     assert_eq!(
         store
-            .complete(
-                &[RunCompletion {
-                    lease: old,
-                    job: done
-                }],
-                &[]
-            )
+            .complete(&[RunCompletion::new(old, done)], &[])
             .await
             .unwrap(),
         vec![CompletionOutcome::Saved]

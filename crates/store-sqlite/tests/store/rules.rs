@@ -166,10 +166,7 @@ async fn scenario(kind: &str, start: JobInfo, meanwhile: Meanwhile, end: End) {
             assert_eq!(rescued.len(), 1, "{name}: rescued");
         }
         End::Completed | End::Retry | End::Abandoned | End::Again => {
-            let completion = RunCompletion {
-                lease: run.lease.clone(),
-                job: outcome(&run.job, end),
-            };
+            let completion = RunCompletion::new(run.lease.clone(), outcome(&run.job, end));
             let rule = rules::complete(&mut expected, &completion);
             let got = store.complete(&[completion], &[]).await.unwrap();
             assert_eq!(got, vec![rule], "{name}: the outcome");

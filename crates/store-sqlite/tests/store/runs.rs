@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bgtasks_abstractions::{Interruption, JobStatus};
+use bgtasks_abstractions::{Interruption, JobExceptionType, JobStatus};
 use bgtasks_store::{
     ClaimedRun, CompletionOutcome, DefinitionUpdate, JobControl, JobDefinitions, JobLog, JobQuery,
     JobRuns, RemoveIf, RunCompletion, RunLogs, StoreError,
@@ -16,10 +16,7 @@ fn outcome(run: &ClaimedRun, status: JobStatus) -> RunCompletion {
     let mut job = run.job.clone();
     job.status = status;
     job.trigger_count = 1;
-    RunCompletion {
-        lease: run.lease.clone(),
-        job,
-    }
+    RunCompletion::new(run.lease.clone(), job)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,6 +67,7 @@ async fn batched_completions_and_logs_answer_as_one_by_one_would() {
         .map(|i| {
             let mut entry = log("logged", i, &format!("run {i}"));
             entry.exception = (i % 2 == 0).then(|| format!("boom {i}"));
+            entry.exception_type = (i % 4 == 0).then_some(JobExceptionType::NETWORK);
             entry.tenant_id = (i == 7).then(uuid::Uuid::new_v4);
             entry
         })

@@ -160,6 +160,12 @@ pub fn apply_update(
     if let Some(node) = &update.node_name {
         job.node_name.clone_from(node);
     }
+    if let Some(limit) = update.time_limit {
+        job.time_limit = limit;
+    }
+    if let Some(actions) = &update.actions {
+        job.actions.clone_from(actions);
+    }
     record.revision = record.revision.saturating_add(1);
     let active = job.status.is_schedulable() && !job.is_abandoned;
     if update.changes_schedule() && active && record.lease.is_none() {

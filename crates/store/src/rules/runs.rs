@@ -56,7 +56,8 @@ fn end_lease(record: &mut JobRecord, due_at: DateTime<Utc>) {
 /// A run's completion: refused if the lease is not the run's; recorded as interrupted
 /// if the job was paused or stopped during the run (R39: no try charged, nothing
 /// counted, a paused job due again at the run's due time once resumed); else the run
-/// state is written (R20).
+/// state is written (R20). Either way the run ended, so the rescues in a row go back to
+/// zero.
 pub fn complete(record: &mut JobRecord, completion: &RunCompletion) -> CompletionOutcome {
     if !holds(record, completion.lease.token) {
         return CompletionOutcome::LeaseLost;
@@ -67,10 +68,12 @@ pub fn complete(record: &mut JobRecord, completion: &RunCompletion) -> Completio
         .map_or(completion.lease.due_at, |l| l.due_at);
     if let Some(why) = record.interrupt {
         record.job.next_run_time = due_again(record, due_at);
+        record.rescues = 0;
         end_lease(record, due_at);
         return CompletionOutcome::Interrupted(why);
     }
     apply_run_state(&mut record.job, &completion.job);
+    record.rescues = 0;
     end_lease(record, due_at);
     CompletionOutcome::Saved
 }
@@ -101,11 +104,13 @@ pub fn give_back(record: &mut JobRecord, token: i64, how: GiveBack) -> Completio
 }
 
 /// A rescue of a run whose lease expired: due again at the time it was due (unless the
-/// job is Stopped), no try charged. `false` if the job holds no lease.
+/// job is Stopped), no try charged, one more rescue in a row counted (R43). `false` if
+/// the job holds no lease.
 pub fn rescue(record: &mut JobRecord) -> bool {
     let Some(due_at) = record.lease.as_ref().map(|l| l.due_at) else {
         return false;
     };
+    record.rescues = record.rescues.saturating_add(1);
     record.job.next_run_time = due_again(record, due_at);
     end_lease(record, due_at);
     if record.job.status == JobStatus::Stopped {
@@ -173,13 +178,7 @@ mod tests {
             expires_at: at(60),
             due_at: at(10),
         };
-        (
-            record,
-            RunCompletion {
-                lease,
-                job: outcome,
-            },
-        )
+        (record, RunCompletion::new(lease, outcome))
     }
 
     #[test]

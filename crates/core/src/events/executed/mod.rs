@@ -6,11 +6,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bgtasks_abstractions::{
     BoxError, Clock, Interruption, JobEvent, JobEventContext, JobEventData, JobExceptionType,
-    JobInfo, JobKind, JobStatus, RunLease,
+    JobInfo, JobKind, JobStatus,
 };
 
+use crate::events::NotificationPlanner;
 use crate::retry::{RetryDecision, RetryPolicy, RunFailure};
-use crate::store::{CompletionOutcome, JobStore, RunWriter, StoreError};
+use crate::store::{CompletionOutcome, JobStore, RunCompletion, RunWriter, StoreError};
 
 /// After every run, takes the job as the run found it, applies R13–R19 (with the
 /// configured retry policy deciding what a failure means), and saves it (R20).
@@ -32,6 +33,8 @@ use crate::store::{CompletionOutcome, JobStore, RunWriter, StoreError};
 /// back to run again.
 pub struct JobExecutedEvent {
     writer: RunWriter,
+    result_max_chars: usize,
+    planner: Option<Arc<dyn NotificationPlanner>>,
     policy: Arc<dyn RetryPolicy>,
     clock: Arc<dyn Clock>,
     save_retry: Duration,
@@ -52,6 +55,8 @@ impl JobExecutedEvent {
     ) -> Self {
         Self {
             writer: RunWriter::direct(store),
+            result_max_chars: 4000,
+            planner: None,
             policy,
             clock,
             save_retry: SAVE_RETRY,
@@ -65,17 +70,27 @@ impl JobExecutedEvent {
         self
     }
 
-    /// Saves `job` under `lease`, trying again while the store is unavailable and the
+    /// Cuts the result a job keeps to `max_chars` characters (R46; 4000 by default).
+    pub fn with_result_max_chars(mut self, max_chars: usize) -> Self {
+        self.result_max_chars = max_chars;
+        self
+    }
+
+    /// Decides with `planner` the notifications each outcome calls for; they are saved
+    /// with it (R51).
+    pub fn with_planner(mut self, planner: Arc<dyn NotificationPlanner>) -> Self {
+        self.planner = Some(planner);
+        self
+    }
+
+    /// Saves the completion, trying again while the store is unavailable and the
     /// save-retry window lasts.
-    async fn complete(
-        &self,
-        lease: &RunLease,
-        job: &JobInfo,
-    ) -> Result<CompletionOutcome, StoreError> {
+    async fn complete(&self, completion: RunCompletion) -> Result<CompletionOutcome, StoreError> {
         let started = tokio::time::Instant::now();
         let mut pause = SAVE_PAUSE_FIRST;
+        let lease = completion.lease.clone();
         loop {
-            match self.writer.complete(lease, job).await {
+            match self.writer.complete(completion.clone()).await {
                 Err(error)
                     if error.is_transient() && started.elapsed() + pause <= self.save_retry =>
                 {
@@ -191,7 +206,22 @@ impl JobEvent for JobExecutedEvent {
             self.policy.as_ref(),
             self.clock.now(),
         );
-        match self.complete(lease, &job).await? {
+        if let Some(result) = job.result.as_mut()
+            && let Some((at, _)) = result.char_indices().nth(self.result_max_chars)
+        {
+            result.truncate(at);
+        }
+        let notifications = self
+            .planner
+            .as_ref()
+            .map(|planner| planner.plan(context, &job))
+            .unwrap_or_default();
+        let completion = RunCompletion {
+            lease: lease.clone(),
+            job: job.clone(),
+            notifications,
+        };
+        match self.complete(completion).await? {
             CompletionOutcome::Saved => context.record_saved_job(job),
             CompletionOutcome::Interrupted(why) => {
                 tracing::info!(job_id = data.key(), job_group = data.group(), job_name = data.name(),

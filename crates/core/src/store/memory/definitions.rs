@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bgtasks_abstractions::{CronSchedule, JobInfo, JobKind, JobStatus};
 use bgtasks_store::{
-    DefinitionUpdate, JobControl, JobDefinitions, JobPage, JobQuery, JobRecord, Maintenance,
-    Refusal, RemoveIf, StoreError, Transition, rules,
+    DefinitionUpdate, JobControl, JobDefinitions, JobPage, JobQuery, JobRecord, LogRetention,
+    Maintenance, Refusal, RemoveIf, StoreError, Transition, rules,
 };
 use chrono::{DateTime, Utc};
 
@@ -276,5 +276,37 @@ impl Maintenance for InMemoryJobStore {
             state.reindex(at);
         }
         Ok(stopped)
+    }
+
+    async fn prune_logs(
+        &self,
+        retention: &LogRetention,
+        now: DateTime<Utc>,
+        max: usize,
+    ) -> Result<u64, StoreError> {
+        let cutoff = retention.max_age.and_then(|age| {
+            chrono::Duration::from_std(age)
+                .ok()
+                .and_then(|age| now.checked_sub_signed(age))
+        });
+        let mut state = self.lock();
+        // Newest first: count each job's logs as they come, so the first `max_per_job` of
+        // a job are its newest.
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut doomed: HashSet<i64> = HashSet::new();
+        for entry in state.logs.iter().rev() {
+            if doomed.len() >= max {
+                break;
+            }
+            let count = seen.entry(entry.log.job_id.clone()).or_default();
+            *count += 1;
+            let too_old = cutoff.is_some_and(|cutoff| entry.log.run_time < cutoff);
+            let too_many = retention.max_per_job.is_some_and(|keep| *count > keep);
+            if too_old || too_many {
+                doomed.insert(entry.id);
+            }
+        }
+        state.logs.retain(|entry| !doomed.contains(&entry.id));
+        Ok(doomed.len() as u64)
     }
 }

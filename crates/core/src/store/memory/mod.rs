@@ -5,9 +5,11 @@
 mod definitions;
 mod index;
 mod logs;
+mod outbox;
 mod runs;
 mod slot;
 mod state;
+mod statistics;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

@@ -107,6 +107,13 @@ impl JobRuns for InMemoryJobStore {
                 slot.next_run_time = None;
                 continue;
             }
+            if let Some(reason) = slot.unschedulable() {
+                // Its cron does not parse: set aside, never blocking the others (R42).
+                tracing::error!(job_id = %slot.id, %reason, "a due job cannot be scheduled; it is set aside");
+                slot.set_aside(reason);
+                continue;
+            }
+            slot.attempts = slot.attempts.saturating_add(1);
             *last_token += 1;
             let token = *last_token;
             let mut job = slot.to_job();
@@ -139,6 +146,8 @@ impl JobRuns for InMemoryJobStore {
                     due_at: due,
                 },
                 job,
+                attempt: i64::from(slot.attempts),
+                rescues: i32::from(slot.rescues),
             });
         }
         Ok(claimed)
@@ -199,10 +208,15 @@ impl JobRuns for InMemoryJobStore {
     ) -> Result<Vec<CompletionOutcome>, StoreError> {
         let max_logs = self.max_logs;
         let mut state = self.lock();
-        let outcomes = runs
+        let outcomes: Vec<CompletionOutcome> = runs
             .iter()
             .map(|run| complete_one(&mut state, run))
             .collect();
+        for (run, outcome) in runs.iter().zip(&outcomes) {
+            if outcome.is_saved() && !run.notifications.is_empty() {
+                state.outbox.store_all(&run.notifications);
+            }
+        }
         for log in logs {
             state.add_log(log.clone(), max_logs);
         }
@@ -292,6 +306,7 @@ fn complete_one(state: &mut State, run: &RunCompletion) -> CompletionOutcome {
     state.unlist_lease(position);
     if let Some(slot) = state.slot_mut(at) {
         slot.lease = None;
+        slot.rescues = 0;
         slot.apply_run_state(&run.job);
     }
     state.reindex(at);
@@ -310,6 +325,7 @@ fn rescue_log(job: &JobInfo, node: &str, expired_at: DateTime<Utc>, now: DateTim
             "the lease of node `{node}` expired at {} before the run completed",
             expired_at.to_rfc3339()
         )),
+        exception_type: None,
         tenant_id: job.tenant_id,
         node: node.to_owned(),
         duration_ms: 0,

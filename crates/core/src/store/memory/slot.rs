@@ -23,7 +23,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use bgtasks_abstractions::{
-    CronSchedule, JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus,
+    CronSchedule, JobAction, JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus,
 };
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -48,7 +48,11 @@ pub(super) struct Slot {
     interval: i64,
     lock_timeout: i64,
     /// The revision of the job's definition (R37).
-    pub(super) revision: i64,
+    pub(super) revision: u32,
+    /// Claims ever (R43).
+    pub(super) attempts: u32,
+    /// Rescues in a row since the last completion (R43).
+    pub(super) rescues: u16,
     /// Changes with every change to the job; index entries of other generations are
     /// stale.
     pub(super) generation: u64,
@@ -73,6 +77,8 @@ struct Extra {
     node_name: Option<Arc<str>>,
     result: Option<Box<str>>,
     base_interval: Option<i64>,
+    time_limit: Option<i64>,
+    actions: Vec<JobAction>,
 }
 
 /// A cron expression as the job gave it, with its parse (`None` if it does not parse).
@@ -172,6 +178,8 @@ impl Slot {
             node_name: job.node_name.as_deref().map(|n| interner.text(n)),
             result: job.result.as_deref().map(boxed_text),
             base_interval: job.base_interval,
+            time_limit: job.time_limit,
+            actions: job.actions.clone(),
         };
         Self {
             name: (job.name != *id).then(|| boxed_text(&job.name)),
@@ -189,6 +197,8 @@ impl Slot {
             lock_timeout: job.lock_timeout,
             revision: 1,
             generation: 0,
+            attempts: 0,
+            rescues: 0,
             trigger_count: job.trigger_count,
             try_count: job.try_count,
             max_try_count: job.max_try_count,
@@ -201,12 +211,15 @@ impl Slot {
         }
     }
 
-    /// Replaces the job with `job`, keeping the lease, the revision and the generation.
+    /// Replaces the job with `job`, keeping the lease, the revision, the counts of
+    /// attempts and rescues, and the generation.
     pub(super) fn replace(&mut self, job: &JobInfo, interner: &mut Interner) {
         let mut next = Self::new(job, self.id.clone(), interner);
         next.lease = self.lease.take();
         next.revision = self.revision;
         next.generation = self.generation;
+        next.attempts = self.attempts;
+        next.rescues = self.rescues;
         *self = next;
     }
 
@@ -246,12 +259,36 @@ impl Slot {
             result: extra.and_then(|e| e.result.as_deref()).map(str::to_owned),
             source: self.source,
             base_interval: extra.and_then(|e| e.base_interval),
+            time_limit: extra.and_then(|e| e.time_limit),
+            actions: extra.map(|e| e.actions.clone()).unwrap_or_default(),
         }
     }
 
     /// The parsed cron schedule, if the job has a cron expression that parses.
     pub(super) fn schedule(&self) -> Option<&CronSchedule> {
         self.cron.as_deref().and_then(|c| c.schedule.as_ref())
+    }
+
+    /// Why a Period job cannot be scheduled (its cron does not parse), if it cannot.
+    pub(super) fn unschedulable(&self) -> Option<String> {
+        if self.kind != JobKind::Period {
+            return None;
+        }
+        match self.cron.as_deref() {
+            Some(cron) if cron.schedule.is_some() => None,
+            Some(cron) => Some(match CronSchedule::parse(&cron.text) {
+                Err(error) => format!("set aside: {error}"),
+                Ok(_) => format!("set aside: cron expression `{}` does not parse", cron.text),
+            }),
+            None => Some("set aside: a Period job without a cron expression".to_owned()),
+        }
+    }
+
+    /// Sets the job aside: Stopped, no next run, `reason` as its result (R42).
+    pub(super) fn set_aside(&mut self, reason: String) {
+        self.status = JobStatus::Stopped;
+        self.next_run_time = None;
+        self.extra.get_or_insert_with(Box::default).result = Some(reason.into_boxed_str());
     }
 
     /// The node the job is pinned to, if any.

@@ -48,6 +48,8 @@ pub(super) struct State {
     pub(super) logs: VecDeque<JobLogEntry>,
     pub(super) next_log_id: i64,
     pub(super) nodes: BTreeMap<String, NodeHeartbeat>,
+    /// The outbox (R51), oldest first.
+    pub(super) outbox: super::outbox::Outbox,
     due_subscribers: Vec<Weak<Notify>>,
     control_subscribers: Vec<Weak<Notify>>,
     pub(super) next_generation: u64,
@@ -214,7 +216,7 @@ impl State {
         let lease = self.lease_of(slot);
         Some(JobRecord {
             job: slot.to_job(),
-            revision: slot.revision,
+            revision: i64::from(slot.revision),
             lease: lease.map(|l| LeaseInfo {
                 node: l.node.to_string(),
                 token: l.token,
@@ -223,6 +225,8 @@ impl State {
             }),
             interrupt: lease.and_then(|l| l.interrupt),
             triggered: lease.is_some_and(|l| l.triggered),
+            attempts: i64::from(slot.attempts),
+            rescues: i32::from(slot.rescues),
         })
     }
 
@@ -237,7 +241,9 @@ impl State {
             return;
         };
         slot.replace(&record.job, interner);
-        slot.revision = record.revision;
+        slot.revision = u32::try_from(record.revision).unwrap_or(u32::MAX);
+        slot.attempts = u32::try_from(record.attempts).unwrap_or(u32::MAX);
+        slot.rescues = u16::try_from(record.rescues).unwrap_or(u16::MAX);
         let position = slot.lease;
         let mut newly_interrupted = false;
         match (position, &record.lease) {

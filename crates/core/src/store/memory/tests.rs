@@ -51,10 +51,7 @@ async fn complete(
     lease: &bgtasks_abstractions::RunLease,
     job: &JobInfo,
 ) -> CompletionOutcome {
-    let completion = RunCompletion {
-        lease: lease.clone(),
-        job: job.clone(),
-    };
+    let completion = RunCompletion::new(lease.clone(), job.clone());
     store.complete(&[completion], &[]).await.unwrap()[0]
 }
 
@@ -129,13 +126,15 @@ mod compact {
             any::<bool>(),
             (0i32..4, 0i32..4, 0i32..4, 0i32..4),
             (any::<i64>(), any::<i64>(), prop::option::of(any::<i64>())),
+            (prop::option::of(1i64..100), any::<bool>()),
         );
         (names, times, state).prop_map(
             |(
                 (id, name, group, job_type, description, cron, node, result, tenant, arg),
                 (creation, begin, end, last, next),
-                (status, kind, priority, source, abandoned, counts, numbers),
+                (status, kind, priority, source, abandoned, counts, numbers, extras),
             )| {
+                let (time_limit, with_action) = extras;
                 let (trigger_count, try_count, max_try_count, max_count) = counts;
                 let (interval, lock_timeout, base_interval) = numbers;
                 let name = name.unwrap_or_else(|| id.clone());
@@ -168,6 +167,15 @@ mod compact {
                     result,
                     source,
                     base_interval,
+                    time_limit,
+                    actions: if with_action {
+                        vec![
+                            bgtasks_abstractions::JobAction::new("mail")
+                                .with_parameter("to", "a@b.c"),
+                        ]
+                    } else {
+                        Vec::new()
+                    },
                 }
             },
         )

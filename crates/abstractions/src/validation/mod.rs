@@ -21,6 +21,12 @@ pub const MAX_COUNT: i64 = 1_000_000_000;
 pub const MIN_TIME_SECS: i64 = 0;
 /// The latest time a job may name: 9999-12-31T23:59:59Z.
 pub const MAX_TIME_SECS: i64 = 253_402_300_799;
+/// Longest time limit of a run, in seconds: thirty days.
+pub const MAX_TIME_LIMIT_SECS: i64 = 30 * 24 * 3600;
+/// The most actions a job may carry.
+pub const MAX_ACTIONS: usize = 32;
+/// Largest serialized actions of a job, in bytes.
+pub const MAX_ACTIONS_BYTES: usize = 64 * 1024;
 
 /// A job definition that cannot be queued.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -126,6 +132,24 @@ pub enum JobDefinitionError {
         #[source]
         source: NotAnObject,
     },
+    /// A time limit that is not a positive number of seconds up to the limit.
+    #[error("job `{job}`: time limit {value} s is out of range (1 to {max} s)")]
+    TimeLimitOutOfRange {
+        /// The job id.
+        job: String,
+        /// The value given.
+        value: i64,
+        /// The limit.
+        max: i64,
+    },
+    /// The actions are too many, too large, or one has no name.
+    #[error("job `{job}`: actions: {reason}")]
+    InvalidActions {
+        /// The job id.
+        job: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The arguments are too large.
     #[error("job `{job}`: arguments are {len} bytes as JSON, more than the {max} allowed")]
     ArgsTooLarge {
@@ -217,6 +241,16 @@ impl JobInfo {
                 end: end.to_rfc3339(),
             });
         }
+        if let Some(limit) = self.time_limit
+            && !(1..=MAX_TIME_LIMIT_SECS).contains(&limit)
+        {
+            return Err(JobDefinitionError::TimeLimitOutOfRange {
+                job: job(),
+                value: limit,
+                max: MAX_TIME_LIMIT_SECS,
+            });
+        }
+        self.validate_actions(&job)?;
         let args_len = serde_json::to_vec(&self.args).map(|v| v.len()).unwrap_or(0);
         if args_len > MAX_ARGS_BYTES {
             return Err(JobDefinitionError::ArgsTooLarge {
@@ -242,6 +276,28 @@ impl JobInfo {
             }),
             _ => Ok(None),
         }
+    }
+
+    fn validate_actions(&self, job: &impl Fn() -> String) -> Result<(), JobDefinitionError> {
+        let invalid = |reason: String| JobDefinitionError::InvalidActions { job: job(), reason };
+        if self.actions.len() > MAX_ACTIONS {
+            return Err(invalid(format!(
+                "{} actions, more than the {MAX_ACTIONS} allowed",
+                self.actions.len()
+            )));
+        }
+        if let Some(position) = self.actions.iter().position(|a| a.name.trim().is_empty()) {
+            return Err(invalid(format!("action {} has no name", position + 1)));
+        }
+        let len = serde_json::to_vec(&self.actions)
+            .map(|v| v.len())
+            .unwrap_or(0);
+        if len > MAX_ACTIONS_BYTES {
+            return Err(invalid(format!(
+                "{len} bytes as JSON, more than the {MAX_ACTIONS_BYTES} allowed"
+            )));
+        }
+        Ok(())
     }
 
     /// Decodes a job definition from JSON (as a store or an API would receive it) and
@@ -320,173 +376,4 @@ fn check_len(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn period_jobs_need_a_valid_cron() {
-        // spec: R3
-        let mut job = JobInfo::period("report", "t", "");
-        assert_eq!(
-            job.validate().unwrap_err().to_string(),
-            "job `report` is a Period job but has no cron expression"
-        );
-        job.cron = None;
-        assert!(matches!(
-            job.validate(),
-            Err(JobDefinitionError::MissingCron { .. })
-        ));
-        job.cron = Some("* * *".into());
-        let err = job.validate().unwrap_err().to_string();
-        assert!(
-            err.starts_with("job `report`: invalid cron expression `* * *`"),
-            "{err}"
-        );
-        job.cron = Some("0/30 * * * * ?".into());
-        assert!(job.validate().unwrap().is_some());
-    }
-
-    #[test]
-    fn negative_numbers_are_refused() {
-        // spec: R2
-        let job = JobInfo::once("j", "t").with_interval(-5);
-        assert_eq!(
-            job.validate().unwrap_err().to_string(),
-            "job `j`: interval must not be negative, got -5"
-        );
-        let job = JobInfo::once("j", "t").with_max_try_count(-1);
-        assert!(
-            job.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("max try count")
-        );
-        let job = JobInfo::persistent("p", "t", 0, 3);
-        assert!(matches!(
-            job.validate(),
-            Err(JobDefinitionError::ZeroInterval { .. })
-        ));
-    }
-
-    #[test]
-    fn every_number_and_time_is_range_checked() {
-        // spec: R42
-        let err = JobInfo::persistent("p", "t", 9_000_000_000_000, 0)
-            .validate()
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "job `p`: interval is 9000000000000, more than the {MAX_INTERVAL_SECS} allowed"
-            )
-        );
-        assert!(
-            JobInfo::persistent("p", "t", MAX_INTERVAL_SECS, 0)
-                .validate()
-                .is_ok(),
-            "the limit itself is allowed"
-        );
-        let err = JobInfo::once("j", "t")
-            .with_lock_timeout(MAX_LOCK_TIMEOUT_SECS + 1)
-            .validate()
-            .unwrap_err();
-        assert!(err.to_string().contains("lock timeout"), "{err}");
-        let err = JobInfo::once("j", "t")
-            .with_max_try_count(i32::MAX)
-            .validate()
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("max try count is 2147483647"),
-            "{err}"
-        );
-        let far = chrono::DateTime::from_timestamp(MAX_TIME_SECS + 1, 0).unwrap();
-        let err = JobInfo::once("j", "t")
-            .with_begin_time(far)
-            .validate()
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "job `j`: begin time +10000-01-01T00:00:00+00:00 is outside the years 1970 to 9999"
-        );
-        let before = chrono::DateTime::from_timestamp(-1, 0).unwrap();
-        let mut job = JobInfo::once("j", "t");
-        job.next_run_time = Some(before);
-        assert!(matches!(
-            job.validate(),
-            Err(JobDefinitionError::TimeOutOfRange {
-                field: "next run time",
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn ids_types_and_sizes_are_checked() {
-        // spec: R1
-        assert!(matches!(
-            JobInfo::once(" ", "t").validate(),
-            Err(JobDefinitionError::EmptyId { .. })
-        ));
-        assert!(matches!(
-            JobInfo::once("j", "").validate(),
-            Err(JobDefinitionError::EmptyJobType { .. })
-        ));
-        let long = "x".repeat(300);
-        let err = JobInfo::once("j", "t")
-            .with_name(long)
-            .validate()
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "job `j`: name is 300 characters long, more than the 255 allowed"
-        );
-        let big = JobInfo::once("j", "t").with_arg("blob", "y".repeat(MAX_ARGS_BYTES));
-        assert!(matches!(
-            big.validate(),
-            Err(JobDefinitionError::ArgsTooLarge { .. })
-        ));
-        let now = chrono::Utc::now();
-        let backwards = JobInfo::once("j", "t")
-            .with_begin_time(now)
-            .with_end_time(now - chrono::Duration::hours(1));
-        assert!(matches!(
-            backwards.validate(),
-            Err(JobDefinitionError::EndBeforeBegin { .. })
-        ));
-    }
-
-    #[test]
-    fn json_definitions_are_decoded_with_clear_errors() {
-        // spec: R1
-        let err = JobInfo::from_json(r#"{"id":"imp","job_type":"t","args":[1]}"#).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "job `imp`: job arguments must be a JSON object, found an array `[1]`"
-        );
-        let err = JobInfo::from_json(r#"{"id":"imp","job_type":"t","status":99}"#).unwrap_err();
-        assert!(
-            err.to_string().contains("unknown job status code 99"),
-            "{err}"
-        );
-        let err = JobInfo::from_json("[]").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            JobDefinitionError::Malformed {
-                job: None,
-                reason: "a job definition is a JSON object, not an array".into()
-            }
-            .to_string()
-        );
-        let err = JobInfo::from_json("{not json").unwrap_err();
-        assert!(
-            err.to_string().starts_with("job definition is not valid"),
-            "{err}"
-        );
-        let ok = JobInfo::from_json(
-            r#"{"id":"imp","job_type":"t","args":{"a":1},"kind":2,"interval":5}"#,
-        )
-        .unwrap();
-        assert_eq!(ok.kind, JobKind::Persistent);
-        assert_eq!(ok.max_try_count, 50);
-    }
-}
+mod tests;

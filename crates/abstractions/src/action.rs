@@ -5,11 +5,10 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// One action a job carries: the name of a registered [`JobActionDefinition`] and the
-/// parameters it is configured with. Serializes as `{"name": ..., "parameters": {...}}`,
-/// so a durable store can keep a job's actions as one JSON column.
-///
-/// [`JobActionDefinition`]: crate::JobActionDefinition
+/// One action a job carries (R31): the name of a registered action definition (in
+/// `bgtasks-actions`) and the parameters it is configured with. A job's actions are part
+/// of its definition ([`JobInfo::actions`](crate::JobInfo::actions)), stored with it.
+/// Serializes as `{"name": ..., "parameters": {...}}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobAction {
     /// The name of the action's definition, e.g. `"JobExecutedFailedProvider"`.
