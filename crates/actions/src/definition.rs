@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use bgtasks_abstractions::JobExceptionType;
 
-use crate::action::JobAction;
 use crate::action_type::JobActionType;
 use crate::notifier::JobActionNotifier;
 use crate::parameter::JobActionParameterDefinition;
+use bgtasks_abstractions::JobAction;
 
 /// A registered action: its name, when it fires, the parameters it takes and the
 /// notifiers that carry it out. Cheap to clone: notifiers are shared.

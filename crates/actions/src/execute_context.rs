@@ -1,52 +1,63 @@
 //! What a notifier receives (R32).
 
-use bgtasks_abstractions::{JobEventContext, JobEventData};
+use bgtasks_abstractions::JobAction;
+use bgtasks_core::store::NotificationKind;
 use serde_json::Value;
 
-use crate::action::JobAction;
 use crate::definition::JobActionDefinition;
+use crate::notification::Notification;
+use crate::summary::RunSummary;
 
-/// The context of one notifier call: the run's event context, the job's action with its
-/// parameters, and the action's definition.
+/// The context of one notifier call: the notification being delivered (the run it is
+/// about and the job's action with its parameters) and the action's definition.
 #[derive(Debug, Clone, Copy)]
 pub struct JobActionExecuteContext<'a> {
-    event: &'a JobEventContext,
-    action: &'a JobAction,
+    notification: &'a Notification,
     definition: &'a JobActionDefinition,
 }
 
 impl<'a> JobActionExecuteContext<'a> {
-    /// A context for `action` after the run described by `event`.
-    pub fn new(
-        event: &'a JobEventContext,
-        action: &'a JobAction,
-        definition: &'a JobActionDefinition,
-    ) -> Self {
+    /// A context for delivering `notification`, an action of `definition`.
+    pub fn new(notification: &'a Notification, definition: &'a JobActionDefinition) -> Self {
         Self {
-            event,
-            action,
+            notification,
             definition,
         }
     }
 
-    /// The run's event context (its data, failure type and saved job).
-    pub fn event(&self) -> &'a JobEventContext {
-        self.event
+    /// The notification.
+    pub fn notification(&self) -> &'a Notification {
+        self.notification
     }
 
-    /// The run's data.
-    pub fn data(&self) -> &'a JobEventData {
-        self.event.data()
+    /// The notification's stable identity: the same on every attempt to deliver it.
+    pub fn notification_id(&self) -> &'a str {
+        &self.notification.id
+    }
+
+    /// Which attempt to deliver it this is (1 on the first).
+    pub fn attempt(&self) -> u32 {
+        self.notification.attempt
+    }
+
+    /// Which hook it calls.
+    pub fn kind(&self) -> NotificationKind {
+        self.notification.kind
+    }
+
+    /// The run it is about.
+    pub fn run(&self) -> &'a RunSummary {
+        &self.notification.run
     }
 
     /// The job's id.
     pub fn job_id(&self) -> &'a str {
-        self.event.data().key()
+        &self.notification.run.job_id
     }
 
     /// The job's action.
     pub fn action(&self) -> &'a JobAction {
-        self.action
+        &self.notification.action
     }
 
     /// The action's definition.
@@ -56,11 +67,11 @@ impl<'a> JobActionExecuteContext<'a> {
 
     /// The raw value of one of the action's parameters.
     pub fn parameter(&self, name: &str) -> Option<&'a Value> {
-        self.action.parameter(name)
+        self.notification.action.parameter(name)
     }
 
     /// One of the action's parameters as text; `None` when missing, null or blank.
     pub fn parameter_text(&self, name: &str) -> Option<String> {
-        self.action.parameter_text(name)
+        self.notification.action.parameter_text(name)
     }
 }

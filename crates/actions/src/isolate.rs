@@ -5,8 +5,9 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-use bgtasks_abstractions::BoxError;
 use futures_util::FutureExt;
+
+use crate::notifier::DeliveryError;
 
 /// How an isolated call ended.
 #[derive(Debug)]
@@ -14,7 +15,7 @@ pub(crate) enum CallOutcome {
     /// It returned `Ok`.
     Done,
     /// It returned an error.
-    Failed(BoxError),
+    Failed(DeliveryError),
     /// It panicked, with this message.
     Panicked(String),
     /// It did not finish within the timeout and was dropped.
@@ -24,7 +25,7 @@ pub(crate) enum CallOutcome {
 /// Runs `call` with `timeout`, catching a panic.
 pub(crate) async fn isolated<F>(timeout: Duration, call: F) -> CallOutcome
 where
-    F: Future<Output = Result<(), BoxError>>,
+    F: Future<Output = Result<(), DeliveryError>>,
 {
     match tokio::time::timeout(timeout, AssertUnwindSafe(call).catch_unwind()).await {
         Ok(Ok(Ok(()))) => CallOutcome::Done,
@@ -50,14 +51,16 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn every_ending_is_caught() {
-        // spec: R32
+        // spec: R51
         let second = Duration::from_secs(1);
         assert!(matches!(
             isolated(second, async { Ok(()) }).await,
             CallOutcome::Done
         ));
-        let failed = isolated(second, async { Err::<(), BoxError>("nope".into()) }).await;
-        assert!(matches!(failed, CallOutcome::Failed(e) if e.to_string() == "nope"));
+        let failed = isolated(second, async { Err(DeliveryError::permanent("nope")) }).await;
+        assert!(
+            matches!(failed, CallOutcome::Failed(e) if e.is_permanent() && e.to_string() == "nope")
+        );
         let panicked = isolated(second, async {
             if second > Duration::ZERO {
                 panic!("boom {}", 42);

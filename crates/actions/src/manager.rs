@@ -19,7 +19,8 @@ impl<T: JobActionDefinitionProvider + ?Sized> JobActionDefinitionProvider for Ar
 }
 
 /// The registered action definitions, by name. Built once at start-up from providers,
-/// then shared (as an `Arc`) with the [`JobActionEvent`](crate::JobActionEvent).
+/// then shared (as an `Arc`) by the [`JobActionPlanner`](crate::JobActionPlanner) and the
+/// [`NotificationDelivery`](crate::NotificationDelivery).
 #[derive(Debug, Clone, Default)]
 pub struct JobActionDefinitionManager {
     definitions: HashMap<String, JobActionDefinition>,

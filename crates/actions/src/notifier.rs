@@ -1,37 +1,100 @@
-//! Who carries out an action (R32).
+//! Who carries out an action (R32), and how a delivery can fail (R51).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bgtasks_abstractions::BoxError;
+use bgtasks_abstractions::{BoxError, JobAction};
+use bgtasks_core::store::NotificationKind;
 
 use crate::execute_context::JobActionExecuteContext;
+use crate::throttle::Throttle;
 
-/// Carries out an action: sends a mail, calls a webhook... Every hook has a no-op default,
-/// so implement only those you need. Each call is bounded by the action event's timeout;
-/// an error or a panic is logged and reaches neither the other notifiers nor the job.
+/// Why a delivery failed, and whether trying again can help.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Trying again later may succeed: a server that is down, an SMTP 4xx, a timeout.
+    /// The notification is retried with back-off.
+    #[error("{0}")]
+    Transient(#[source] BoxError),
+    /// Trying again cannot succeed: an SMTP 5xx, a bad address, a template that does not
+    /// render. The notification fails for good with this reason.
+    #[error("{0}")]
+    Permanent(#[source] BoxError),
+}
+
+impl DeliveryError {
+    /// A failure worth retrying.
+    pub fn transient(error: impl Into<BoxError>) -> Self {
+        DeliveryError::Transient(error.into())
+    }
+
+    /// A failure not worth retrying.
+    pub fn permanent(error: impl Into<BoxError>) -> Self {
+        DeliveryError::Permanent(error.into())
+    }
+
+    /// Whether trying again cannot help.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, DeliveryError::Permanent(_))
+    }
+}
+
+/// Any other error is taken as transient: it is retried.
+impl From<BoxError> for DeliveryError {
+    fn from(error: BoxError) -> Self {
+        DeliveryError::Transient(error)
+    }
+}
+
+/// Carries out an action: sends a mail, calls a webhook... A notifier does not run in
+/// the run's listener: the run's outcome stores a notification for each notifier that
+/// [`handles`](Self::handles) its kind, and a delivery loop on any node calls the hook
+/// later, at least once, until it succeeds or fails for good (R51). So a hook may be
+/// called again for the same notification (after a crash, or a timeout that hid a
+/// success): use [`JobActionExecuteContext::notification_id`] to recognise a repeat.
+///
+/// Every hook has a no-op default; implement those you need and say which in
+/// [`handles`](Self::handles), so that no notification is stored for the others.
 #[async_trait]
 pub trait JobActionNotifier: Send + Sync {
-    /// A name for logs.
+    /// The notifier's name: part of each notification's identity, so keep it stable
+    /// across releases and the same on every node.
     fn name(&self) -> &str {
         std::any::type_name::<Self>()
     }
 
+    /// Whether it carries out notifications of this kind (default: every kind).
+    fn handles(&self, _kind: NotificationKind) -> bool {
+        true
+    }
+
+    /// How failure notifications of `action` are throttled (default: none). Called when
+    /// a run fails, with the job's action and its parameters.
+    fn throttle(&self, _action: &JobAction) -> Throttle {
+        Throttle::NONE
+    }
+
     /// The run failed and a [`Failed`](crate::JobActionType::Failed) action fired.
-    async fn notify_error(&self, _context: &JobActionExecuteContext<'_>) -> Result<(), BoxError> {
+    async fn notify_error(
+        &self,
+        _context: &JobActionExecuteContext<'_>,
+    ) -> Result<(), DeliveryError> {
         Ok(())
     }
 
     /// The run succeeded and a [`Successed`](crate::JobActionType::Successed) action fired.
-    async fn notify_success(&self, _context: &JobActionExecuteContext<'_>) -> Result<(), BoxError> {
+    async fn notify_success(
+        &self,
+        _context: &JobActionExecuteContext<'_>,
+    ) -> Result<(), DeliveryError> {
         Ok(())
     }
 
-    /// The run succeeded: called for every action of the job, after `notify_success`.
+    /// The run succeeded: called for every action of the job.
     async fn notify_complete(
         &self,
         _context: &JobActionExecuteContext<'_>,
-    ) -> Result<(), BoxError> {
+    ) -> Result<(), DeliveryError> {
         Ok(())
     }
 }
@@ -42,15 +105,32 @@ impl<T: JobActionNotifier + ?Sized> JobActionNotifier for Arc<T> {
         (**self).name()
     }
 
-    async fn notify_error(&self, context: &JobActionExecuteContext<'_>) -> Result<(), BoxError> {
+    fn handles(&self, kind: NotificationKind) -> bool {
+        (**self).handles(kind)
+    }
+
+    fn throttle(&self, action: &JobAction) -> Throttle {
+        (**self).throttle(action)
+    }
+
+    async fn notify_error(
+        &self,
+        context: &JobActionExecuteContext<'_>,
+    ) -> Result<(), DeliveryError> {
         (**self).notify_error(context).await
     }
 
-    async fn notify_success(&self, context: &JobActionExecuteContext<'_>) -> Result<(), BoxError> {
+    async fn notify_success(
+        &self,
+        context: &JobActionExecuteContext<'_>,
+    ) -> Result<(), DeliveryError> {
         (**self).notify_success(context).await
     }
 
-    async fn notify_complete(&self, context: &JobActionExecuteContext<'_>) -> Result<(), BoxError> {
+    async fn notify_complete(
+        &self,
+        context: &JobActionExecuteContext<'_>,
+    ) -> Result<(), DeliveryError> {
         (**self).notify_complete(context).await
     }
 }

@@ -7,7 +7,7 @@
 //! | `bgtasks-abstractions` | job model, events, failure types, finder | always ([`abstractions`]) |
 //! | `bgtasks-store` | the store contract: capability traits, transitions and their rules | always ([`store`]) |
 //! | `bgtasks-core` | runtime, in-memory store, retry policies | always ([`core`]) |
-//! | `bgtasks-actions` | job actions and the listener that fires notifiers | `actions` |
+//! | `bgtasks-actions` | job actions: notifications planned with each outcome, delivered from the store's outbox | `actions` |
 //! | `bgtasks-exception-handling` | the failed-job e-mail (handlebars, fluent, lettre) | `exception-handling` |
 //! | `bgtasks-sqlite` | the SQLite store: one machine, several processes | `sqlite` |
 //! | `bgtasks-postgres` | the PostgreSQL store: many nodes | `postgres` |
@@ -33,7 +33,6 @@ pub use bgtasks_postgres as postgres;
 /// The SQLite store (feature `sqlite`).
 #[cfg(feature = "sqlite")]
 pub use bgtasks_sqlite as sqlite;
-#[cfg(feature = "actions")]
 pub mod stores;
 
 pub use bgtasks_abstractions::{
@@ -48,8 +47,8 @@ pub use bgtasks_core::retry::{
 };
 pub use bgtasks_core::store::InMemoryJobStore;
 pub use bgtasks_core::{
-    BuildError, JobDispatcher, JobLockProvider, JobScheduler, RunReport, RunState, Runtime,
-    RuntimeBuilder, SchedulerError,
+    BackgroundService, BuildError, HealthReport, JobDispatcher, JobLockProvider, JobScheduler,
+    RunReport, RunState, Runtime, RuntimeBuilder, SchedulerError,
 };
 pub use bgtasks_store::{
     CompletionOutcome, DefinitionUpdate, JobControl, JobDefinitions, JobLog, JobLogEntry, JobPage,

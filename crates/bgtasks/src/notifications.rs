@@ -3,24 +3,26 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use bgtasks_actions::{JobActionDefinitionManager, JobActionEvent, JobActionStore};
+use bgtasks_actions::JobActionDefinitionManager;
 use bgtasks_exception_handling::{
     FileMailTransport, JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier,
     MailTransport, SmtpConfigError, SmtpMailTransport,
 };
 
-/// The action listener with the failed-job e-mail registered, reading each job's actions
-/// from `actions` and sending through `transport`. Register it with
-/// [`RuntimeBuilder::listener`](crate::RuntimeBuilder::listener); then a job that carries
-/// a `JobExecutedFailedProvider` action with a `to` parameter is mailed when it fails.
-pub fn failure_email_listener(
-    actions: Arc<dyn JobActionStore>,
+/// The action definitions with the failed-job e-mail registered, sending through
+/// `transport`. Wire them with
+/// [`JobActionsExt::job_actions`](crate::actions::JobActionsExt::job_actions); then a job
+/// that carries a `JobExecutedFailedProvider` action with a `to` parameter is mailed when
+/// it fails, the mail stored with the failed outcome and delivered — retried while the
+/// server is down — by any node.
+pub fn failure_email_definitions(
     transport: Arc<dyn MailTransport>,
-) -> Arc<JobActionEvent> {
+) -> Arc<JobActionDefinitionManager> {
     let notifier = Arc::new(JobExecutedFailedNotifier::new(transport));
-    let definitions = JobActionDefinitionManager::new()
-        .with_provider(&JobExecutedFailedDefinitionProvider::new(notifier));
-    Arc::new(JobActionEvent::new(actions, Arc::new(definitions)))
+    Arc::new(
+        JobActionDefinitionManager::new()
+            .with_provider(&JobExecutedFailedDefinitionProvider::new(notifier)),
+    )
 }
 
 /// The sender of development mail.

@@ -3,17 +3,14 @@
 use std::sync::Arc;
 
 use bgtasks_abstractions::Clock;
-use bgtasks_actions::{InMemoryJobActionStore, JobActionStore};
 use bgtasks_core::store::{InMemoryJobStore, JobStore, StoreError};
 use bgtasks_core::{InMemoryJobLockProvider, JobLockProvider};
 
-/// A store opened from a URL, with the action store and the lock provider that go with
-/// it (on the same database, so that several processes share them).
+/// A store opened from a URL, with the lock provider that goes with it (on the same
+/// database, so that several processes share it).
 pub struct OpenedStore {
     /// The job store.
     pub jobs: Arc<dyn JobStore>,
-    /// The job actions, kept beside the jobs.
-    pub actions: Arc<dyn JobActionStore>,
     /// Exclusive job locks over the same database.
     pub locks: Arc<dyn JobLockProvider>,
     /// What was opened, for logs (never a password).
@@ -65,7 +62,6 @@ pub async fn open_store(url: &str, clock: Arc<dyn Clock>) -> Result<OpenedStore,
     match scheme.as_str() {
         "memory" => Ok(OpenedStore {
             jobs: Arc::new(InMemoryJobStore::new()),
-            actions: Arc::new(InMemoryJobActionStore::new()),
             locks: Arc::new(InMemoryJobLockProvider::new(clock)),
             description: "in-memory store".to_owned(),
         }),
@@ -93,7 +89,6 @@ async fn open_sqlite(
     };
     let _ = shown;
     Ok(OpenedStore {
-        actions: Arc::new(store.action_store()),
         locks: Arc::new(store.lock_provider(clock)),
         description: format!("SQLite store {}", store.database()),
         jobs: Arc::new(store),
@@ -117,7 +112,6 @@ async fn open_postgres(url: &str, _shown: String) -> Result<OpenedStore, OpenSto
     use bgtasks_postgres::{PostgresJobStore, PostgresStoreOptions};
     let store = PostgresJobStore::connect(url, PostgresStoreOptions::default()).await?;
     Ok(OpenedStore {
-        actions: Arc::new(store.action_store()),
         locks: Arc::new(store.lock_provider()),
         description: format!("PostgreSQL store {}", store.server()),
         jobs: Arc::new(store),

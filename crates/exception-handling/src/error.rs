@@ -68,6 +68,22 @@ pub enum NotifyError {
     },
 }
 
+impl NotifyError {
+    /// Whether sending again cannot help: a bad address, a missing sender, a template
+    /// that does not render, a message lettre refuses, or a permanent SMTP answer (5xx).
+    /// A server that is down, a timeout or an SMTP 4xx is worth retrying.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            NotifyError::Transport { source, .. } => source.is_permanent(),
+            NotifyError::InvalidAddress { .. }
+            | NotifyError::NoRecipients { .. }
+            | NotifyError::NoSender { .. }
+            | NotifyError::Render { .. }
+            | NotifyError::Message { .. } => true,
+        }
+    }
+}
+
 /// A template could not be registered.
 #[derive(Debug, thiserror::Error)]
 #[error("the mail template `{name}` is invalid: {source}")]

@@ -1,6 +1,7 @@
 //! What the failure template shows (R34).
 
-use bgtasks_abstractions::{JobArgs, JobEventData, TENANT_ID_ARG};
+use bgtasks_abstractions::{JobArgs, TENANT_ID_ARG};
+use bgtasks_actions::RunSummary;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -43,28 +44,27 @@ pub struct FailureMailModel {
 }
 
 impl FailureMailModel {
-    /// The model of the run described by `data`.
+    /// The model of the run `run` (as its notification carries it).
     pub fn from_run(
-        data: &JobEventData,
+        run: &RunSummary,
         title: impl Into<String>,
         footer: impl Into<String>,
         body: Option<String>,
     ) -> Self {
-        let args = data.args();
+        let args = &run.args;
         Self {
             title: title.into(),
-            id: data.key().to_owned(),
-            group: arg_text(args, GROUP_ARG).unwrap_or_else(|| data.group().to_owned()),
-            name: arg_text(args, NAME_ARG).unwrap_or_else(|| data.name().to_owned()),
-            job_type: arg_text(args, TYPE_ARG).unwrap_or_else(|| data.job_type().to_owned()),
-            trigger_time: data.run_time.format(TRIGGER_TIME_FORMAT).to_string(),
-            message: data
-                .error
+            id: run.job_id.clone(),
+            group: arg_text(args, GROUP_ARG).unwrap_or_else(|| run.group.clone()),
+            name: arg_text(args, NAME_ARG).unwrap_or_else(|| run.name.clone()),
+            job_type: arg_text(args, TYPE_ARG).unwrap_or_else(|| run.job_type.clone()),
+            trigger_time: run.run_time.format(TRIGGER_TIME_FORMAT).to_string(),
+            message: run
+                .failure
                 .as_ref()
-                .map(|e| e.innermost_message())
+                .map(|f| f.innermost_message.clone())
                 .unwrap_or_default(),
-            tenant_name: arg_text(args, TENANT_ID_ARG)
-                .or_else(|| data.job().tenant_id.map(|t| t.to_string())),
+            tenant_name: arg_text(args, TENANT_ID_ARG).or_else(|| run.tenant_id.clone()),
             body,
             footer: footer.into(),
         }
@@ -84,7 +84,7 @@ fn arg_text(args: &JobArgs, key: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use bgtasks_abstractions::{JobError, JobInfo};
+    use bgtasks_abstractions::{JobError, JobEventContext, JobEventData, JobInfo};
     use chrono::{TimeZone, Utc};
 
     use super::*;
@@ -93,11 +93,11 @@ mod tests {
     #[error("connection refused by db-1")]
     struct Cause;
 
-    fn data(job: JobInfo) -> JobEventData {
+    fn data(job: JobInfo) -> RunSummary {
         let run_time = Utc.with_ymd_and_hms(2024, 3, 9, 7, 5, 1).single().unwrap();
-        let mut data = JobEventData::new(job, run_time, "n");
+        let mut data = JobEventData::new(job.clone(), run_time, "n");
         data.error = Some(JobError::wrap("sync failed", Cause));
-        data
+        RunSummary::of(&JobEventContext::standalone(data), &job)
     }
 
     #[test]

@@ -4,52 +4,28 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bgtasks_abstractions::BoxError;
-use bgtasks_actions::{JobActionExecuteContext, JobActionNotifier};
+use bgtasks_abstractions::JobAction;
+use bgtasks_actions::{
+    DeliveryError, JobActionExecuteContext, JobActionNotifier, NotificationKind, NotifyPolicy,
+    Throttle,
+};
 use chrono::Datelike;
 use lettre::Message;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use tracing::{debug, info, warn};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue, MessageId};
+use tracing::{info, warn};
 
 use crate::error::{LocalizationError, NotifyError, TemplateError};
 use crate::localization::Localizer;
 use crate::model::FailureMailModel;
 use crate::options::JobExecutedFailedOptions;
 use crate::parameters::names;
-use crate::policy::{FailureStage, NotifyPolicy};
 use crate::recipients::{parse_mailbox, parse_recipients};
 use crate::render_data::{context_globals, render_data};
 use crate::templates::{BUILTIN_TEMPLATE, MailTemplates};
-use crate::throttle::MailThrottle;
 use crate::transport::MailTransport;
 
 /// The header naming the job a failure mail is about.
 pub const JOB_ID_HEADER: &str = "X-Bgtasks-Job-Id";
-
-/// What became of one failure.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MailOutcome {
-    /// The mail went to this many recipients.
-    Sent {
-        /// How many recipients the envelope had.
-        recipients: usize,
-    },
-    /// No mail was sent, on purpose.
-    Skipped(SkipReason),
-}
-
-/// Why no mail was sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SkipReason {
-    /// The run did not fail.
-    NotFailed,
-    /// The policy does not mail this failure.
-    Policy(NotifyPolicy),
-    /// The job mailed less than the minimum interval ago.
-    TooSoon(Duration),
-}
 
 /// Sends an HTML e-mail about a failed run to the action's `to` addresses: register it
 /// through [`JobExecutedFailedDefinitionProvider`](crate::JobExecutedFailedDefinitionProvider)
@@ -59,13 +35,18 @@ pub enum SkipReason {
 /// The mail is rendered from a handlebars template (the built-in one or one registered
 /// with [`with_template`](Self::with_template)) with labels localized by Fluent, and sent
 /// through a [`MailTransport`]. Which failures mail is chosen by the `notify` policy and
-/// the `min_interval_secs` parameter, with defaults from [`JobExecutedFailedOptions`].
+/// the `min_interval_secs` parameter, with defaults from [`JobExecutedFailedOptions`];
+/// both are decided with the run's outcome and kept in the store (R51).
+///
+/// A mail's Message-ID is made from its notification's identity, so a mail sent again
+/// (after a crash between sending and recording it) is the same message to a mail
+/// client. A refusal that sending again cannot cure (a bad address, an SMTP 5xx) fails
+/// the notification for good; anything else (a server down, a 4xx, a timeout) is retried.
 pub struct JobExecutedFailedNotifier {
     transport: Arc<dyn MailTransport>,
     templates: MailTemplates,
     localizer: Localizer,
     options: JobExecutedFailedOptions,
-    throttle: MailThrottle,
 }
 
 impl JobExecutedFailedNotifier {
@@ -77,7 +58,6 @@ impl JobExecutedFailedNotifier {
             templates: MailTemplates::new(),
             localizer: Localizer::new(),
             options: JobExecutedFailedOptions::default(),
-            throttle: MailThrottle::default(),
         }
     }
 
@@ -124,10 +104,11 @@ impl JobExecutedFailedNotifier {
     }
 
     /// Builds the failure mail for `context` without sending it: checks the addresses,
-    /// picks the culture and template, and renders the HTML body.
+    /// picks the culture and template, renders the HTML body, and sets the Message-ID
+    /// from the notification's identity.
     pub fn compose(&self, context: &JobActionExecuteContext<'_>) -> Result<Message, NotifyError> {
         let job_id = context.job_id();
-        let data = context.data();
+        let run = context.run();
         let to_value = context.parameter(names::TO).cloned().unwrap_or_default();
         let to = parse_recipients(job_id, &to_value)?;
         let from = match context.parameter_text(names::FROM) {
@@ -147,7 +128,7 @@ impl JobExecutedFailedNotifier {
         let footer = context.parameter_text(names::FOOTER).unwrap_or_else(|| {
             format!(
                 "Copyright © {} {}",
-                data.run_time.year(),
+                run.run_time.year(),
                 self.options.copyright_holder
             )
         });
@@ -156,7 +137,7 @@ impl JobExecutedFailedNotifier {
             .unwrap_or_else(|| self.options.default_culture.clone());
         let culture = self.localizer.resolve(&requested);
         let model = FailureMailModel::from_run(
-            data,
+            run,
             subject.clone(),
             footer,
             context.parameter_text(names::BODY),
@@ -177,7 +158,16 @@ impl JobExecutedFailedNotifier {
                     source: Box::new(source),
                 })?;
 
-        let mut builder = Message::builder().from(from).subject(subject);
+        let domain = from.email.domain().to_owned();
+        let message_id = context.notification().message_id(if domain.is_empty() {
+            &self.options.message_id_domain
+        } else {
+            &domain
+        });
+        let mut builder = Message::builder()
+            .from(from)
+            .subject(subject)
+            .header(MessageId::from(message_id));
         for mailbox in to {
             builder = builder.to(mailbox);
         }
@@ -193,41 +183,22 @@ impl JobExecutedFailedNotifier {
             })
     }
 
-    /// Sends the failure mail for `context` if the run failed and the policy and the
-    /// minimum interval allow it; says what it did.
+    /// Sends the failure mail for `context`; returns how many recipients it went to.
     pub async fn send_failure_mail(
         &self,
         context: &JobActionExecuteContext<'_>,
-    ) -> Result<MailOutcome, NotifyError> {
-        let data = context.data();
-        if !data.failed() {
-            return Ok(MailOutcome::Skipped(SkipReason::NotFailed));
-        }
-        let job_id = context.job_id();
-        // Compose first, so that a misconfigured action shows up on every failure.
+    ) -> Result<usize, NotifyError> {
         let message = self.compose(context)?;
-
-        let stage = FailureStage::of(context.event());
-        let policy = self.policy(context);
-        if !policy.wants(stage) {
-            return Ok(MailOutcome::Skipped(SkipReason::Policy(policy)));
-        }
-        let min_interval = self.min_interval(context);
-        if !stage.last && self.throttle.too_soon(job_id, data.run_time, min_interval) {
-            return Ok(MailOutcome::Skipped(SkipReason::TooSoon(min_interval)));
-        }
-
         let recipients = message.envelope().to().len();
         self.transport
             .send(&message)
             .await
             .map_err(|source| NotifyError::Transport {
-                job_id: job_id.to_owned(),
+                job_id: context.job_id().to_owned(),
                 endpoint: self.transport.endpoint(),
                 source,
             })?;
-        self.throttle.record(job_id, data.run_time, stage.last);
-        Ok(MailOutcome::Sent { recipients })
+        Ok(recipients)
     }
 
     fn template_name(&self, job_id: &str, requested: Option<String>) -> String {
@@ -245,29 +216,29 @@ impl JobExecutedFailedNotifier {
         }
     }
 
-    fn policy(&self, context: &JobActionExecuteContext<'_>) -> NotifyPolicy {
-        let Some(text) = context.parameter_text(names::NOTIFY) else {
+    fn policy(&self, action: &JobAction) -> NotifyPolicy {
+        let Some(text) = action.parameter_text(names::NOTIFY) else {
             return self.options.default_policy;
         };
         text.parse().unwrap_or_else(|error| {
-            let job_id = context.job_id();
-            warn!(job_id, %error, "job `{job_id}`: {error}; using `{}`", self.options.default_policy);
-            self.options.default_policy
+            let default = self.options.default_policy;
+            warn!(action = %action.name, %error, "action `{}`: {error}; using `{default}`", action.name);
+            default
         })
     }
 
-    fn min_interval(&self, context: &JobActionExecuteContext<'_>) -> Duration {
-        let Some(text) = context.parameter_text(names::MIN_INTERVAL_SECS) else {
+    fn min_interval(&self, action: &JobAction) -> Duration {
+        let Some(text) = action.parameter_text(names::MIN_INTERVAL_SECS) else {
             return self.options.default_min_interval;
         };
         match text.trim().parse::<u64>() {
             Ok(seconds) => Duration::from_secs(seconds),
             Err(error) => {
-                let job_id = context.job_id();
                 warn!(
-                    job_id,
+                    action = %action.name,
                     value = %text,
-                    "job `{job_id}`: `min_interval_secs` must be a whole number of seconds, not `{text}` ({error}); using the default"
+                    "action `{}`: `min_interval_secs` must be a whole number of seconds, not `{text}` ({error}); using the default",
+                    action.name
                 );
                 self.options.default_min_interval
             }
@@ -292,19 +263,36 @@ impl JobActionNotifier for JobExecutedFailedNotifier {
         "JobExecutedFailedNotifier"
     }
 
-    async fn notify_error(&self, context: &JobActionExecuteContext<'_>) -> Result<(), BoxError> {
-        let job_id = context.job_id();
-        match self.send_failure_mail(context).await? {
-            MailOutcome::Sent { recipients } => info!(
-                job_id,
-                recipients,
-                server = %self.transport.endpoint(),
-                "sent the failure mail of job `{job_id}` to {recipients} recipients"
-            ),
-            MailOutcome::Skipped(reason) => {
-                debug!(job_id, ?reason, "no failure mail for job `{job_id}`")
-            }
+    fn handles(&self, kind: NotificationKind) -> bool {
+        kind == NotificationKind::Failure
+    }
+
+    fn throttle(&self, action: &JobAction) -> Throttle {
+        Throttle {
+            policy: self.policy(action),
+            min_interval: self.min_interval(action),
         }
-        Ok(())
+    }
+
+    async fn notify_error(
+        &self,
+        context: &JobActionExecuteContext<'_>,
+    ) -> Result<(), DeliveryError> {
+        let job_id = context.job_id();
+        match self.send_failure_mail(context).await {
+            Ok(recipients) => {
+                info!(
+                    job_id,
+                    recipients,
+                    notification = context.notification_id(),
+                    attempt = context.attempt(),
+                    server = %self.transport.endpoint(),
+                    "sent the failure mail of job `{job_id}` to {recipients} recipients"
+                );
+                Ok(())
+            }
+            Err(error) if error.is_permanent() => Err(DeliveryError::permanent(error)),
+            Err(error) => Err(DeliveryError::transient(error)),
+        }
     }
 }

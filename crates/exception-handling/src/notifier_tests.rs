@@ -2,14 +2,19 @@
 
 use std::sync::Arc;
 
-use bgtasks_abstractions::{JobError, JobEventContext, JobEventData, JobInfo, JobStatus};
-use bgtasks_actions::{JobAction, JobActionExecuteContext};
+use std::time::Duration;
+
+use bgtasks_abstractions::{JobError, JobEventContext, JobEventData, JobInfo};
+use bgtasks_actions::{
+    DeliveryError, FailureStage, JobAction, JobActionExecuteContext, JobActionNotifier,
+    Notification, NotificationKind, NotifyPolicy, RunSummary,
+};
 use chrono::{TimeZone, Utc};
 
 use crate::transport::{InMemoryMailTransport, MailTransport};
 use crate::{
     JOB_EXECUTED_FAILED_ACTION, JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier,
-    MailOutcome, NotifyError, SkipReason,
+    NotifyError,
 };
 
 fn transport() -> Arc<InMemoryMailTransport> {
@@ -17,24 +22,40 @@ fn transport() -> Arc<InMemoryMailTransport> {
     Arc::new(InMemoryMailTransport::new().with_from(from))
 }
 
-fn failed_run(job: JobInfo, message: &str) -> JobEventContext {
+fn failed_run(job: JobInfo, message: &str) -> RunSummary {
     let run_time = Utc
         .with_ymd_and_hms(2031, 12, 24, 18, 30, 5)
         .single()
         .unwrap();
-    let mut data = JobEventData::new(job, run_time, "node-a");
+    let mut data = JobEventData::new(job.clone(), run_time, "node-a");
     data.error = Some(JobError::new(message.to_owned()));
-    JobEventContext::standalone(data)
+    RunSummary::of(&JobEventContext::standalone(data), &job)
 }
 
-/// Composes the mail for `action` after `event` and returns its decoded HTML body.
-fn html(
-    notifier: &Arc<JobExecutedFailedNotifier>,
-    event: &JobEventContext,
-    action: &JobAction,
-) -> String {
+/// The failure notification of `run` for `action`.
+fn notification(run: &RunSummary, action: &JobAction) -> Notification {
+    Notification {
+        id: Notification::identity(
+            &run.job_id,
+            7,
+            0,
+            "JobExecutedFailedNotifier",
+            NotificationKind::Failure,
+        ),
+        kind: NotificationKind::Failure,
+        attempt: 1,
+        created_at: run.run_time,
+        action: action.clone(),
+        notifier: "JobExecutedFailedNotifier".into(),
+        run: run.clone(),
+    }
+}
+
+/// Composes the mail for `action` after `run` and returns its decoded HTML body.
+fn html(notifier: &Arc<JobExecutedFailedNotifier>, run: &RunSummary, action: &JobAction) -> String {
     let definition = JobExecutedFailedDefinitionProvider::new(notifier.clone()).definition();
-    let ctx = JobActionExecuteContext::new(event, action, &definition);
+    let notification = notification(run, action);
+    let ctx = JobActionExecuteContext::new(&notification, &definition);
     let message = notifier.compose(&ctx).unwrap();
     body_text(&message.formatted())
 }
@@ -232,87 +253,94 @@ fn bad_template_sources_are_refused_with_their_name() {
 }
 
 #[tokio::test]
-async fn addresses_sender_subject_and_skips() {
+async fn addresses_sender_subject_and_the_message_id() {
     // spec: R33
+    // spec: R51
     let transport = transport();
     let notifier = Arc::new(JobExecutedFailedNotifier::new(transport.clone()));
     let definition = JobExecutedFailedDefinitionProvider::new(notifier.clone()).definition();
-    let event = failed_run(JobInfo::new("job-9", "t"), "x");
+    let run = failed_run(JobInfo::new("job-9", "t"), "x");
 
     let action = JobAction::new(JOB_EXECUTED_FAILED_ACTION)
         .with_parameter("to", "a@example.com, b@example.com")
         .with_parameter("subject", "Nightly failed")
         .with_parameter("from", "Robot <robot@example.com>");
-    let ctx = JobActionExecuteContext::new(&event, &action, &definition);
-    let outcome = notifier.send_failure_mail(&ctx).await.unwrap();
-    assert_eq!(outcome, MailOutcome::Sent { recipients: 2 });
+    let delivered = notification(&run, &action);
+    let ctx = JobActionExecuteContext::new(&delivered, &definition);
+    assert_eq!(notifier.send_failure_mail(&ctx).await.unwrap(), 2);
+    notifier.notify_error(&ctx).await.unwrap();
     let sent = transport.sent();
     let text = sent[0].text();
     assert!(text.contains("From: Robot <robot@example.com>"), "{text}");
     assert!(text.contains("Subject: Nightly failed"), "{text}");
     assert!(text.contains("X-Bgtasks-Job-Id: job-9"), "{text}");
+    let message_id = delivered.message_id("example.com");
+    assert!(
+        text.contains(&format!("Message-ID: {message_id}")),
+        "{text}"
+    );
+    assert_eq!(
+        sent[1].text().lines().find(|l| l.starts_with("Message-ID")),
+        text.lines().find(|l| l.starts_with("Message-ID")),
+        "a repeat is the same message"
+    );
 
     let bad =
         JobAction::new(JOB_EXECUTED_FAILED_ACTION).with_parameter("to", "a@example.com, nope");
-    let ctx = JobActionExecuteContext::new(&event, &bad, &definition);
+    let delivered = notification(&run, &bad);
+    let ctx = JobActionExecuteContext::new(&delivered, &definition);
     let err = notifier.send_failure_mail(&ctx).await.unwrap_err();
     assert!(matches!(&err, NotifyError::InvalidAddress { address, .. } if address == "nope"));
     assert!(err.to_string().contains("job `job-9`"), "{err}");
+    assert!(err.is_permanent(), "a bad address is not retried");
+    assert!(matches!(
+        notifier.notify_error(&ctx).await,
+        Err(DeliveryError::Permanent(_))
+    ));
 
     // No sender anywhere.
     let bare = Arc::new(JobExecutedFailedNotifier::new(Arc::new(
         InMemoryMailTransport::new(),
     )));
-    let plain = action_with(&[]);
-    let ctx = JobActionExecuteContext::new(&event, &plain, &definition);
+    let plain = notification(&run, &action_with(&[]));
+    let ctx = JobActionExecuteContext::new(&plain, &definition);
     let err = bare.send_failure_mail(&ctx).await.unwrap_err();
     assert!(matches!(err, NotifyError::NoSender { .. }), "{err}");
-
-    // A succeeded run sends nothing.
-    let ok =
-        JobEventContext::standalone(JobEventData::new(JobInfo::new("j", "t"), Utc::now(), "n"));
-    let ctx = JobActionExecuteContext::new(&ok, &action, &definition);
-    assert_eq!(
-        notifier.send_failure_mail(&ctx).await.unwrap(),
-        MailOutcome::Skipped(SkipReason::NotFailed)
-    );
-    assert_eq!(transport.sent().len(), 1);
+    assert_eq!(transport.sent().len(), 2);
 }
 
-#[tokio::test]
-async fn min_interval_counts_run_times_and_the_final_failure_always_mails() {
+#[test]
+fn the_policy_and_the_interval_come_from_the_action_or_the_defaults() {
     // spec: R33
-    let transport = transport();
-    let notifier = Arc::new(JobExecutedFailedNotifier::new(transport.clone()));
-    let definition = JobExecutedFailedDefinitionProvider::new(notifier.clone()).definition();
-    let action = action_with(&[("min_interval_secs", "600")]);
-    let start = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).single().unwrap();
-    let mut outcomes = Vec::new();
-    // Failures every 4 minutes; the 5th abandons the job.
-    for n in 1..=5_i32 {
-        let mut data = JobEventData::new(
-            JobInfo::new("job-t", "t"),
-            start + chrono::TimeDelta::minutes(4 * i64::from(n - 1)),
-            "n",
-        );
-        data.error = Some(JobError::new("x"));
-        let event = JobEventContext::standalone(data);
-        let mut saved = JobInfo::new("job-t", "t").with_max_try_count(5);
-        saved.try_count = n;
-        if n == 5 {
-            saved.is_abandoned = true;
-            saved.status = JobStatus::Stopped;
-        }
-        event.record_saved_job(saved);
-        let ctx = JobActionExecuteContext::new(&event, &action, &definition);
-        outcomes.push(matches!(
-            notifier.send_failure_mail(&ctx).await.unwrap(),
-            MailOutcome::Sent { .. }
-        ));
-    }
-    // 0 min mails, 4 and 8 are too soon, 12 mails, 16 is too soon but final.
-    assert_eq!(outcomes, vec![true, false, false, true, true]);
-    assert_eq!(transport.sent().len(), 3);
+    let notifier = JobExecutedFailedNotifier::new(transport());
+    assert!(notifier.handles(NotificationKind::Failure));
+    assert!(
+        !notifier.handles(NotificationKind::Completion),
+        "no row for a no-op hook"
+    );
+    let throttle = notifier.throttle(&action_with(&[
+        ("notify", "first-and-final"),
+        ("min_interval_secs", "600"),
+    ]));
+    assert_eq!(throttle.policy, NotifyPolicy::FirstAndFinal);
+    assert_eq!(throttle.min_interval, Duration::from_secs(600));
+    let middle = FailureStage::default();
+    assert_eq!(throttle.decide(middle), None);
+    let last = FailureStage {
+        first: false,
+        last: true,
+    };
+    assert_eq!(
+        throttle.decide(last),
+        Some(None),
+        "the final failure always mails"
+    );
+    // Bad values fall back to the defaults.
+    let fallback = notifier.throttle(&action_with(&[
+        ("notify", "sometimes"),
+        ("min_interval_secs", "ten"),
+    ]));
+    assert_eq!(fallback, bgtasks_actions::Throttle::NONE);
 }
 
 #[test]

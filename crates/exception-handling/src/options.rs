@@ -3,11 +3,14 @@
 use std::time::Duration;
 
 use crate::parameters::DEFAULT_SUBJECT;
-use crate::policy::NotifyPolicy;
+use bgtasks_actions::NotifyPolicy;
 
 /// Defaults of the failed-job notifier for actions that do not set a parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobExecutedFailedOptions {
+    /// The domain of each mail's Message-ID when the sender has none to give
+    /// (`bgtasks.local`); normally the sender's domain is used.
+    pub message_id_domain: String,
     /// The culture when the action sets none (`en`).
     pub default_culture: String,
     /// The subject when the action sets none ("From job execute exception").
@@ -24,6 +27,7 @@ pub struct JobExecutedFailedOptions {
 impl Default for JobExecutedFailedOptions {
     fn default() -> Self {
         Self {
+            message_id_domain: "bgtasks.local".to_owned(),
             default_culture: "en".to_owned(),
             default_subject: DEFAULT_SUBJECT.to_owned(),
             default_policy: NotifyPolicy::Every,

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bgtasks_abstractions::{JobError, JobInfo, JobRunnableContext, JobStatus, job_fn};
-use bgtasks_actions::{
-    InMemoryJobActionStore, JobAction, JobActionDefinitionManager, JobActionEvent, JobActionStore,
-};
+use bgtasks_actions::{DeliveryOptions, JobAction, JobActionDefinitionManager, JobActionsExt};
 use bgtasks_core::retry::FixedIntervalRetryPolicy;
-use bgtasks_core::store::{InMemoryJobStore, JobDefinitions, RunLogs};
+use bgtasks_core::store::{
+    InMemoryJobStore, JobDefinitions, NotificationOutbox, NotificationQuery, NotificationState,
+    RunLogs,
+};
 use bgtasks_core::{JobScheduler, RunReport, Runtime};
 use bgtasks_exception_handling::{
     JOB_EXECUTED_FAILED_ACTION, JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier,
@@ -23,11 +24,8 @@ use tokio::sync::broadcast;
 
 /// A runtime whose failed jobs retry every 50 ms, with the failure e-mail wired to
 /// `transport`, and a runnable type `fails` that always fails with a Network failure.
-fn runtime(
-    transport: Option<Arc<dyn MailTransport>>,
-) -> (Runtime, Arc<InMemoryJobStore>, Arc<dyn JobActionStore>) {
+fn runtime(transport: Option<Arc<dyn MailTransport>>) -> (Runtime, Arc<InMemoryJobStore>) {
     let store = Arc::new(InMemoryJobStore::new());
-    let actions: Arc<dyn JobActionStore> = Arc::new(InMemoryJobActionStore::new());
     let mut builder = Runtime::builder()
         .store(store.clone())
         .retry_policy(Arc::new(FixedIntervalRetryPolicy::new(
@@ -43,12 +41,16 @@ fn runtime(
         let notifier = Arc::new(JobExecutedFailedNotifier::new(transport));
         let definitions = JobActionDefinitionManager::new()
             .with_provider(&JobExecutedFailedDefinitionProvider::new(notifier));
-        builder = builder.listener(Arc::new(JobActionEvent::new(
-            actions.clone(),
-            Arc::new(definitions),
-        )));
+        let options = DeliveryOptions {
+            poll_interval: Duration::from_millis(50),
+            notifier_timeout: Duration::from_secs(5),
+            ..DeliveryOptions::default()
+        };
+        builder = builder
+            .job_actions_with(Arc::new(definitions), options)
+            .unwrap();
     }
-    (builder.build().unwrap(), store, actions)
+    (builder.build().unwrap(), store)
 }
 
 async fn until_abandoned(
@@ -74,25 +76,22 @@ async fn until_abandoned(
 async fn each_policy_mails_the_expected_failures_of_a_ladder_that_ends_in_abandonment() {
     // spec: R32, R33
     let server = SmtpServer::start();
-    let (runtime, store, actions) = runtime(Some(Arc::new(server.transport())));
+    let (runtime, store) = runtime(Some(Arc::new(server.transport())));
     let mut reports = runtime.subscribe();
     runtime.start().await.unwrap();
     let mut expected = Vec::new();
     for (policy, mails) in [("every", 4), ("first-and-final", 2), ("final", 1)] {
         let id = unique_job_id(policy);
-        actions
-            .set_actions(
-                &id,
-                vec![
-                    JobAction::new(JOB_EXECUTED_FAILED_ACTION)
-                        .with_parameter("to", "ops@example.com, oncall@example.com")
-                        .with_parameter("notify", policy),
-                ],
-            )
-            .await
-            .unwrap();
         runtime
-            .queue(JobInfo::once(id.clone(), "fails").with_max_try_count(4))
+            .queue(
+                JobInfo::once(id.clone(), "fails")
+                    .with_max_try_count(4)
+                    .with_action(
+                        JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+                            .with_parameter("to", "ops@example.com, oncall@example.com")
+                            .with_parameter("notify", policy),
+                    ),
+            )
             .await
             .unwrap();
         expected.push((id, mails));
@@ -116,40 +115,62 @@ async fn each_policy_mails_the_expected_failures_of_a_ladder_that_ends_in_abando
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dead_smtp_server_changes_nothing_in_the_jobs_saved_state() {
-    // spec: R32, R36
+async fn a_dead_smtp_server_changes_nothing_in_the_jobs_state_and_keeps_the_mail() {
+    // spec: R32, R36, R51
+    let port = free_port();
     let dead = SmtpMailTransport::builder("127.0.0.1")
-        .port(free_port())
+        .port(port)
         .tls(SmtpTls::None)
         .from("jobs@example.com".parse().unwrap())
         .timeout(Duration::from_secs(2))
         .build()
         .unwrap();
-    let (with_mail, mailed_store, actions) = runtime(Some(Arc::new(dead)));
-    let (without_mail, plain_store, _) = runtime(None);
+    let (with_mail, mailed_store) = runtime(Some(Arc::new(dead)));
+    let (without_mail, plain_store) = runtime(None);
     let id = unique_job_id("dead-smtp");
-    actions
-        .set_actions(
-            &id,
-            vec![
-                JobAction::new(JOB_EXECUTED_FAILED_ACTION).with_parameter("to", "ops@example.com"),
-            ],
-        )
-        .await
-        .unwrap();
     for runtime in [&with_mail, &without_mail] {
         let mut reports = runtime.subscribe();
         runtime.start().await.unwrap();
-        let started = std::time::Instant::now();
         runtime
-            .queue(JobInfo::once(id.clone(), "fails").with_max_try_count(3))
+            .queue(
+                JobInfo::once(id.clone(), "fails")
+                    .with_max_try_count(3)
+                    .with_action(
+                        JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+                            .with_parameter("to", "ops@example.com"),
+                    ),
+            )
             .await
             .unwrap();
         until_abandoned(&mut reports, 1).await;
+    }
+    // The three mails wait in the outbox, each tried and kept for a retry.
+    let query = NotificationQuery {
+        job_id: Some(id.clone()),
+        limit: 10,
+        ..NotificationQuery::default()
+    };
+    let pending = loop {
+        let page = mailed_store.list_notifications(&query).await.unwrap();
+        if page.items.len() == 3
+            && page
+                .items
+                .iter()
+                .all(|n| n.attempts >= 1 && n.leased_to.is_none())
+        {
+            break page.items;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for notification in &pending {
+        assert_eq!(notification.state, NotificationState::Pending);
+        let error = notification.last_error.as_deref().unwrap_or_default();
         assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "each send is bounded by its timeout"
+            error.contains(&format!("smtp://127.0.0.1:{port}")),
+            "{error}"
         );
+    }
+    for runtime in [&with_mail, &without_mail] {
         runtime.shutdown().await.unwrap();
     }
     let comparable = |mut job: JobInfo| {
@@ -168,5 +189,14 @@ async fn a_dead_smtp_server_changes_nothing_in_the_jobs_saved_state() {
     assert_eq!(
         mailed_store.list_logs(&id, 10).await.unwrap().len(),
         plain_store.list_logs(&id, 10).await.unwrap().len()
+    );
+    assert!(
+        plain_store
+            .list_notifications(&query)
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "no actions wired, no notifications"
     );
 }

@@ -1,5 +1,5 @@
-//! The failed-job e-mail through a real SMTP server (aiosmtpd), driven by the action
-//! event as the runtime drives it (R32–R35).
+//! The failed-job e-mail through a real SMTP server (aiosmtpd), planned from a run's
+//! outcome and delivered as the delivery loop delivers it (R32–R35, R51).
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -10,12 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bgtasks_abstractions::{
-    DefaultJobExceptionTypeFinder, JobError, JobEvent, JobEventContext, JobEventData,
-    JobExceptionType, JobInfo, JobStatus, Services,
+    DefaultJobExceptionTypeFinder, JobError, JobEventContext, JobEventData, JobExceptionType,
+    JobInfo, JobStatus, RunLease, Services,
 };
 use bgtasks_actions::{
-    InMemoryJobActionStore, JobAction, JobActionDefinitionManager, JobActionEvent, JobActionStore,
+    DeliveryError, DeliveryOptions, JobAction, JobActionDefinitionManager, JobActionPlanner,
+    Notification, NotificationDelivery,
 };
+use bgtasks_core::events::NotificationPlanner;
+use bgtasks_core::store::{InMemoryJobStore, rules};
 use bgtasks_exception_handling::{
     JOB_EXECUTED_FAILED_ACTION, JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier,
     MailTransport,
@@ -23,10 +26,32 @@ use bgtasks_exception_handling::{
 use chrono::{DateTime, TimeZone, Utc};
 use support::{Logs, SmtpServer, TEST_FROM, unique_job_id};
 
-/// The action event wired to `transport`, with the notifier and the in-memory store.
+/// The planner and the delivery wired to a notifier: what a node does with a run's
+/// outcome and then with the notifications stored with it.
 struct Host {
-    store: Arc<InMemoryJobActionStore>,
-    listener: JobActionEvent,
+    planner: JobActionPlanner,
+    delivery: NotificationDelivery,
+}
+
+impl Host {
+    /// Plans the notifications of a run and delivers each at once, in order; returns
+    /// how each delivery went.
+    async fn after_run(
+        &self,
+        context: &JobEventContext,
+        outcome: &JobInfo,
+    ) -> Vec<Result<(), DeliveryError>> {
+        let mut results = Vec::new();
+        for planned in self.planner.plan(context, outcome) {
+            let notification = Notification::from_record(&rules::stored(&planned)).unwrap();
+            results.push(
+                self.delivery
+                    .deliver_notification("node-a", &notification)
+                    .await,
+            );
+        }
+        results
+    }
 }
 
 fn host_with(notifier: JobExecutedFailedNotifier, accepted: Option<JobExceptionType>) -> Host {
@@ -34,10 +59,19 @@ fn host_with(notifier: JobExecutedFailedNotifier, accepted: Option<JobExceptionT
     if let Some(types) = accepted {
         provider = provider.with_accepted_failure_types(types);
     }
-    let definitions = JobActionDefinitionManager::new().with_provider(&provider);
-    let store = Arc::new(InMemoryJobActionStore::new());
-    let listener = JobActionEvent::new(store.clone(), Arc::new(definitions));
-    Host { store, listener }
+    let definitions = Arc::new(JobActionDefinitionManager::new().with_provider(&provider));
+    let options = DeliveryOptions {
+        notifier_timeout: Duration::from_secs(10),
+        ..DeliveryOptions::default()
+    };
+    Host {
+        planner: JobActionPlanner::new(definitions.clone()),
+        delivery: NotificationDelivery::new(
+            Arc::new(InMemoryJobStore::new()),
+            definitions,
+            options,
+        ),
+    }
 }
 
 fn host(transport: Arc<dyn MailTransport>) -> Host {
@@ -49,19 +83,36 @@ fn run_time() -> DateTime<Utc> {
 }
 
 /// The context the runtime builds after a run of `job` that failed with `error` (or
-/// succeeded), with `saved` as the executed event saved the job.
-fn after_run(job: JobInfo, error: Option<JobError>, saved: Option<JobInfo>) -> JobEventContext {
-    let mut data = JobEventData::new(job, run_time(), "node-a");
+/// succeeded), claimed with lease `token`.
+fn after_run(job: &JobInfo, error: Option<JobError>, token: i64) -> JobEventContext {
+    let mut data = JobEventData::new(job.clone(), run_time(), "node-a");
     data.error = error;
-    let ctx = JobEventContext::new(
+    data.lease = Some(RunLease {
+        job_id: job.id.clone(),
+        token,
+        node: "node-a".into(),
+        expires_at: run_time(),
+        due_at: run_time(),
+    });
+    JobEventContext::new(
         data,
         Services::new(),
         Arc::new(DefaultJobExceptionTypeFinder::default()),
-    );
-    if let Some(saved) = saved {
-        ctx.record_saved_job(saved);
-    }
-    ctx
+    )
+}
+
+/// The job as its first failure left it.
+fn failed_once(job: &JobInfo) -> JobInfo {
+    let mut outcome = job.clone();
+    outcome.try_count = 1;
+    outcome.status = JobStatus::FailedRetry;
+    outcome
+}
+
+/// Runs `job` (with its actions) once, failing with `error`, through `h`.
+async fn fail(h: &Host, job: &JobInfo, error: JobError) -> Vec<Result<(), DeliveryError>> {
+    h.after_run(&after_run(job, Some(error), 1), &failed_once(job))
+        .await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,27 +131,20 @@ async fn a_failed_run_mails_every_recipient_an_english_html_report() {
     let id = unique_job_id("recipients");
     let job = JobInfo::new(id.clone(), "WarehouseSync")
         .with_group("etl")
-        .with_name("Nightly sync");
-    h.store
-        .set_actions(
-            &id,
-            vec![
-                JobAction::new(JOB_EXECUTED_FAILED_ACTION)
-                    .with_parameter(
-                        "to",
-                        "ops@example.com, Dev Team <dev@example.com>,oncall@example.com",
-                    )
-                    .with_parameter("subject", format!("Job {id} failed")),
-            ],
-        )
-        .await
-        .unwrap();
+        .with_name("Nightly sync")
+        .with_action(
+            JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+                .with_parameter(
+                    "to",
+                    "ops@example.com, Dev Team <dev@example.com>,oncall@example.com",
+                )
+                .with_parameter("subject", format!("Job {id} failed")),
+        );
 
     let error = JobError::wrap("sync failed", Outer(Inner));
-    h.listener
-        .on_after_executed(&after_run(job, Some(error), None))
-        .await
-        .unwrap();
+    let results = fail(&h, &job, error).await;
+    assert_eq!(results.len(), 1);
+    assert!(results[0].is_ok(), "{results:?}");
 
     let mails = server.wait_for(&id, 1).await;
     let mail = &mails[0];
@@ -156,23 +200,15 @@ async fn zh_hans_labels_and_the_tenant_line() {
     let server = SmtpServer::start();
     let h = host(Arc::new(server.transport()));
     let id = unique_job_id("zh-hans");
-    let job = JobInfo::new(id.clone(), "Billing").with_arg("TenantId", "tenant-acme");
-    h.store
-        .set_actions(
-            &id,
-            vec![
-                JobAction::new(JOB_EXECUTED_FAILED_ACTION)
-                    .with_parameter("to", "ops@example.com")
-                    .with_parameter("culture", "zh-Hans")
-                    .with_parameter("footer", "版权所有 示例公司"),
-            ],
-        )
-        .await
-        .unwrap();
-    h.listener
-        .on_after_executed(&after_run(job, Some(JobError::new("余额不足")), None))
-        .await
-        .unwrap();
+    let job = JobInfo::new(id.clone(), "Billing")
+        .with_arg("TenantId", "tenant-acme")
+        .with_action(
+            JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+                .with_parameter("to", "ops@example.com")
+                .with_parameter("culture", "zh-Hans")
+                .with_parameter("footer", "版权所有 示例公司"),
+        );
+    fail(&h, &job, JobError::new("余额不足")).await;
 
     let mails = server.wait_for(&id, 1).await;
     let html = &mails[0].html;
@@ -208,27 +244,16 @@ async fn context_values_reach_a_custom_template() {
         .unwrap();
     let h = host_with(notifier, None);
     let id = unique_job_id("custom-template");
-    h.store
-        .set_actions(
-            &id,
-            vec![JobAction::new(JOB_EXECUTED_FAILED_ACTION)
-                .with_parameter("to", "ops@example.com")
-                .with_parameter("template", "ops-card")
-                .with_parameter(
-                    "context",
-                    r#"{"team": {"name": "Billing", "oncall": "Ana"}, "runbook": "https://runbooks.example.com/billing"}"#,
-                )],
-        )
-        .await
-        .unwrap();
-    h.listener
-        .on_after_executed(&after_run(
-            JobInfo::new(id.clone(), "t"),
-            Some(JobError::new("x")),
-            None,
-        ))
-        .await
-        .unwrap();
+    let job = JobInfo::new(id.clone(), "t").with_action(
+        JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+            .with_parameter("to", "ops@example.com")
+            .with_parameter("template", "ops-card")
+            .with_parameter(
+                "context",
+                r#"{"team": {"name": "Billing", "oncall": "Ana"}, "runbook": "https://runbooks.example.com/billing"}"#,
+            ),
+    );
+    fail(&h, &job, JobError::new("x")).await;
 
     let mails = server.wait_for(&id, 1).await;
     assert_eq!(
@@ -247,23 +272,14 @@ async fn succeeded_runs_excluded_failure_types_and_missing_recipients_send_nothi
     let _guard = logs.capture();
     let server = SmtpServer::start();
     let transport: Arc<dyn MailTransport> = Arc::new(server.transport());
+    let mail_to_ops =
+        || JobAction::new(JOB_EXECUTED_FAILED_ACTION).with_parameter("to", "ops@example.com");
 
-    // A succeeded run.
+    // A succeeded run: the mail notifier handles failures only, so nothing is planned.
     let h = host(transport.clone());
     let ok_id = unique_job_id("succeeded");
-    h.store
-        .set_actions(
-            &ok_id,
-            vec![
-                JobAction::new(JOB_EXECUTED_FAILED_ACTION).with_parameter("to", "ops@example.com"),
-            ],
-        )
-        .await
-        .unwrap();
-    h.listener
-        .on_after_executed(&after_run(JobInfo::new(ok_id.clone(), "t"), None, None))
-        .await
-        .unwrap();
+    let ok = JobInfo::new(ok_id.clone(), "t").with_action(mail_to_ops());
+    assert!(h.after_run(&after_run(&ok, None, 1), &ok).await.is_empty());
 
     // A business failure, but the action accepts only network failures.
     let network_only = host_with(
@@ -271,66 +287,28 @@ async fn succeeded_runs_excluded_failure_types_and_missing_recipients_send_nothi
         Some(JobExceptionType::NETWORK),
     );
     let biz_id = unique_job_id("excluded-type");
-    network_only
-        .store
-        .set_actions(
-            &biz_id,
-            vec![
-                JobAction::new(JOB_EXECUTED_FAILED_ACTION).with_parameter("to", "ops@example.com"),
-            ],
+    let biz = JobInfo::new(biz_id.clone(), "t").with_action(mail_to_ops());
+    assert!(
+        fail(
+            &network_only,
+            &biz,
+            JobError::business("invoice already paid")
         )
         .await
-        .unwrap();
-    network_only
-        .listener
-        .on_after_executed(&after_run(
-            JobInfo::new(biz_id.clone(), "t"),
-            Some(JobError::business("invoice already paid")),
-            None,
-        ))
-        .await
-        .unwrap();
+        .is_empty()
+    );
 
-    // No `to` at all.
+    // No `to` at all: logged and skipped.
     let no_to_id = unique_job_id("missing-to");
-    h.store
-        .set_actions(
-            &no_to_id,
-            vec![JobAction::new(JOB_EXECUTED_FAILED_ACTION).with_parameter("subject", "hi")],
-        )
-        .await
-        .unwrap();
-    let result = h
-        .listener
-        .on_after_executed(&after_run(
-            JobInfo::new(no_to_id.clone(), "t"),
-            Some(JobError::new("x")),
-            None,
-        ))
-        .await;
-    assert!(result.is_ok());
+    let no_to = JobInfo::new(no_to_id.clone(), "t")
+        .with_action(JobAction::new(JOB_EXECUTED_FAILED_ACTION).with_parameter("subject", "hi"));
+    assert!(fail(&h, &no_to, JobError::new("x")).await.is_empty());
 
     // A network failure of the network-only action does mail: the server works.
     let net_id = unique_job_id("accepted-type");
-    network_only
-        .store
-        .set_actions(
-            &net_id,
-            vec![
-                JobAction::new(JOB_EXECUTED_FAILED_ACTION).with_parameter("to", "ops@example.com"),
-            ],
-        )
-        .await
-        .unwrap();
-    network_only
-        .listener
-        .on_after_executed(&after_run(
-            JobInfo::new(net_id.clone(), "t"),
-            Some(JobError::http(503, "upstream down")),
-            None,
-        ))
-        .await
-        .unwrap();
+    let net = JobInfo::new(net_id.clone(), "t").with_action(mail_to_ops());
+    let results = fail(&network_only, &net, JobError::http(503, "upstream down")).await;
+    assert!(results.len() == 1 && results[0].is_ok(), "{results:?}");
     server.wait_for(&net_id, 1).await;
 
     for id in [&ok_id, &biz_id, &no_to_id] {
@@ -352,18 +330,13 @@ async fn policies_send_the_expected_number_of_mails() {
     const FAILURES: i32 = 5;
     for (policy, expected) in [("every", 5), ("first-and-final", 2), ("final", 1)] {
         let id = unique_job_id(policy);
-        h.store
-            .set_actions(
-                &id,
-                vec![
-                    JobAction::new(JOB_EXECUTED_FAILED_ACTION)
-                        .with_parameter("to", "ops@example.com")
-                        .with_parameter("notify", policy),
-                ],
-            )
-            .await
-            .unwrap();
-        let mut job = JobInfo::new(id.clone(), "t").with_max_try_count(FAILURES);
+        let mut job = JobInfo::new(id.clone(), "t")
+            .with_max_try_count(FAILURES)
+            .with_action(
+                JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+                    .with_parameter("to", "ops@example.com")
+                    .with_parameter("notify", policy),
+            );
         for attempt in 1..=FAILURES {
             let mut saved = job.clone();
             saved.try_count = attempt;
@@ -374,11 +347,13 @@ async fn policies_send_the_expected_number_of_mails() {
                 saved.status = JobStatus::FailedRetry;
             }
             let ctx = after_run(
-                job.clone(),
+                &job,
                 Some(JobError::new(format!("try {attempt}"))),
-                Some(saved.clone()),
+                i64::from(attempt),
             );
-            h.listener.on_after_executed(&ctx).await.unwrap();
+            for result in h.after_run(&ctx, &saved).await {
+                result.unwrap();
+            }
             job = saved;
         }
         let mails = server.wait_for(&id, expected).await;
@@ -395,11 +370,8 @@ async fn policies_send_the_expected_number_of_mails() {
 }
 
 #[tokio::test]
-async fn a_down_or_silent_server_is_logged_and_bounded_by_the_timeout() {
-    // spec: R33, R36
-    let logs = Logs::default();
-    let _guard = logs.capture();
-
+async fn a_down_or_silent_server_is_a_transient_failure_bounded_by_the_timeout() {
+    // spec: R33, R36, R51
     // Nothing listens on this port: refused at once.
     let closed = support::free_port();
     // This one accepts connections but never says a word.
@@ -416,34 +388,23 @@ async fn a_down_or_silent_server_is_logged_and_bounded_by_the_timeout() {
             .unwrap();
         let h = host(Arc::new(transport));
         let id = unique_job_id("down");
-        h.store
-            .set_actions(
-                &id,
-                vec![
-                    JobAction::new(JOB_EXECUTED_FAILED_ACTION)
-                        .with_parameter("to", "ops@example.com"),
-                ],
-            )
-            .await
-            .unwrap();
+        let job = JobInfo::new(id.clone(), "t").with_action(
+            JobAction::new(JOB_EXECUTED_FAILED_ACTION).with_parameter("to", "ops@example.com"),
+        );
         let started = std::time::Instant::now();
-        let result = h
-            .listener
-            .on_after_executed(&after_run(
-                JobInfo::new(id.clone(), "t"),
-                Some(JobError::new("x")),
-                None,
-            ))
-            .await;
+        let results = fail(&h, &job, JobError::new("x")).await;
         let elapsed = started.elapsed();
-        assert!(result.is_ok());
         assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
-        let text = logs.text();
-        let line = text
-            .lines()
-            .find(|l| l.contains("ERROR") && l.contains(id.as_str()))
-            .unwrap_or_else(|| panic!("no error logged for {id}:\n{text}"));
-        assert!(line.contains(&format!("smtp://127.0.0.1:{port}")), "{line}");
+        let [Err(error)] = results.as_slice() else {
+            panic!("one failed delivery: {results:?}");
+        };
+        assert!(
+            !error.is_permanent(),
+            "a server that is down is retried: {error}"
+        );
+        let text = error.to_string();
+        assert!(text.contains(&format!("smtp://127.0.0.1:{port}")), "{text}");
+        assert!(text.contains(&format!("job `{id}`")), "{text}");
     }
     drop(silent);
 }
@@ -457,24 +418,13 @@ async fn the_file_transport_writes_eml_files() {
     assert!(transport.endpoint().starts_with("file://"));
     let h = host(Arc::new(transport));
     let id = unique_job_id("file");
-    h.store
-        .set_actions(
-            &id,
-            vec![
-                JobAction::new(JOB_EXECUTED_FAILED_ACTION)
-                    .with_parameter("to", "a@example.com, b@example.com"),
-            ],
-        )
-        .await
-        .unwrap();
-    h.listener
-        .on_after_executed(&after_run(
-            JobInfo::new(id.clone(), "t"),
-            Some(JobError::new("disk full")),
-            None,
-        ))
-        .await
-        .unwrap();
+    let job = JobInfo::new(id.clone(), "t").with_action(
+        JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+            .with_parameter("to", "a@example.com, b@example.com"),
+    );
+    for result in fail(&h, &job, JobError::new("disk full")).await {
+        result.unwrap();
+    }
     let files: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -9,10 +9,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bgtasks::actions::{InMemoryJobActionStore, JobAction, JobActionStore};
+use bgtasks::actions::{JobAction, JobActionsExt};
 use bgtasks::core::clock::TokioClock;
 use bgtasks::exception_handling::{InMemoryMailTransport, JOB_EXECUTED_FAILED_ACTION};
-use bgtasks::notifications::failure_email_listener;
+use bgtasks::notifications::failure_email_definitions;
 use bgtasks::{
     BackgroundTasks, InMemoryJobStore, JobDefinitions, JobError, JobInfo, JobKind,
     JobRunnableContext, JobScheduler, JobStatus, NodeRegistry, Runtime, job_fn,
@@ -49,16 +49,16 @@ async fn refused(runtime: &Runtime, store: &InMemoryJobStore, job: JobInfo) -> S
 
 #[tokio::test]
 async fn unsupported_cron_forms_are_refused_saying_why() {
+    // spec: R29, R50
     let (runtime, store) = runtime();
-    let quartz = "Quartz `L`, `W` and `#`";
     let cases = [
-        ("0 0 12 L * ?", quartz),
-        ("0 0 12 LW * ?", quartz),
-        ("0 0 12 L-3 * ?", quartz),
-        ("0 0 12 15W * ?", quartz),
-        ("0 0 12 ? * 6L", quartz),
-        ("0 0 12 ? * 6#3", quartz),
-        ("0 15 10 ? * MON#2", quartz),
+        (
+            "TZ=Mars/Olympus 0 0 12 * * ?",
+            "unknown time zone `Mars/Olympus`",
+        ),
+        ("TZ= 0 0 12 * * ?", "no time zone after `TZ=`"),
+        ("0 0 12 L-3W * ?", "`L-n` with `W`"),
+        ("0 0 12 ? * 6#6", "day-of-week field `6#6`"),
         ("0 12 * * *", "5-field Unix form is not supported"),
         ("*/5 * * * *", "5-field Unix form is not supported"),
         ("0 0 12 * * ? 2030 1", "expected 6 or 7 fields"),
@@ -87,12 +87,22 @@ async fn unsupported_cron_forms_are_refused_saying_why() {
         err,
         "job `no-cron` is a Period job but has no cron expression"
     );
-    // The reference's own Quartz forms are accepted.
+    // The reference's own Quartz forms are accepted, with Quartz `L`, `W` and `#`, and
+    // with a time zone.
     for (i, cron) in [
         "0/30 * * * * ?",
         "0 0 0/2 * * ?",
         "0 0/10 * * * ? *",
         "0 0 2 * * ? ",
+        "0 0 12 L * ?",
+        "0 0 12 LW * ?",
+        "0 0 12 L-3 * ?",
+        "0 0 12 15W * ?",
+        "0 0 12 ? * 6L",
+        "0 0 12 ? * 6#3",
+        "0 15 10 ? * MON#2",
+        "TZ=Europe/Berlin 0 30 2 * * ?",
+        "CRON_TZ=America/New_York 0 0 9 ? * MON-FRI",
     ]
     .iter()
     .enumerate()
@@ -263,12 +273,11 @@ async fn bad_action_parameters_are_logged_by_name_and_change_nothing() {
             .finish(),
     );
     let store = Arc::new(InMemoryJobStore::new());
-    let actions = Arc::new(InMemoryJobActionStore::new());
     let transport = Arc::new(InMemoryMailTransport::new());
     let runtime = BackgroundTasks::builder()
         .clock(Arc::new(TokioClock::new()))
         .store(store.clone())
-        .listener(failure_email_listener(actions.clone(), transport.clone()))
+        .job_actions(failure_email_definitions(transport.clone()))
         .runnable(
             "fails",
             job_fn(|_ctx: JobRunnableContext| async {
@@ -302,15 +311,13 @@ async fn bad_action_parameters_are_logged_by_name_and_change_nothing() {
         if let Some(to) = to {
             action = action.with_parameter("to", to);
         }
-        actions.set_actions(id, vec![action]).await.unwrap();
-        runtime.queue(JobInfo::once(id, "fails")).await.unwrap();
+        runtime
+            .queue(JobInfo::once(id, "fails").with_action(action))
+            .await
+            .unwrap();
     }
-    actions
-        .set_actions("unknown-action", vec![JobAction::new("NoSuchAction")])
-        .await
-        .unwrap();
     runtime
-        .queue(JobInfo::once("unknown-action", "fails"))
+        .queue(JobInfo::once("unknown-action", "fails").with_action(JobAction::new("NoSuchAction")))
         .await
         .unwrap();
     for _ in 0..cases.len() + 1 {
@@ -326,7 +333,8 @@ async fn bad_action_parameters_are_logged_by_name_and_change_nothing() {
             report.job_id
         );
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Long enough for the delivery loop (every second) to try the planned mails.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     for (id, _, says) in cases {
         assert!(

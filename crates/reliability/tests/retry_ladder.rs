@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bgtasks::actions::{InMemoryJobActionStore, JobAction, JobActionStore};
+use bgtasks::actions::{JobAction, JobActionsExt};
 use bgtasks::core::clock::TokioClock;
 use bgtasks::exception_handling::{InMemoryMailTransport, JOB_EXECUTED_FAILED_ACTION};
-use bgtasks::notifications::failure_email_listener;
+use bgtasks::notifications::failure_email_definitions;
 use bgtasks::{
     BackgroundTasks, InMemoryJobStore, JobDefinitions, JobError, JobExceptionType, JobInfo,
     JobPriority, JobRunnableContext, JobScheduler, JobStatus, RunReport, job_fn,
@@ -25,14 +25,13 @@ const POLICIES: [(&str, usize); 3] = [("every", 6), ("first-and-final", 2), ("fi
 #[tokio::test(start_paused = true)]
 async fn six_failures_climb_the_reference_ladder_and_mail_per_policy() {
     let store = Arc::new(InMemoryJobStore::new());
-    let actions = Arc::new(InMemoryJobActionStore::new());
     let transport = Arc::new(
         InMemoryMailTransport::new().with_from("Jobs <jobs@bgtasks.test>".parse().unwrap()),
     );
     let runtime = BackgroundTasks::builder()
         .clock(Arc::new(TokioClock::new()))
         .store(store.clone())
-        .listener(failure_email_listener(actions.clone(), transport.clone()))
+        .job_actions(failure_email_definitions(transport.clone()))
         .runnable(
             "fails",
             job_fn(|_ctx: JobRunnableContext| async move {
@@ -45,19 +44,16 @@ async fn six_failures_climb_the_reference_ladder_and_mail_per_policy() {
     runtime.start().await.unwrap();
     for (policy, _) in POLICIES {
         let id = format!("ladder-{policy}");
-        actions
-            .set_actions(
-                &id,
-                vec![
-                    JobAction::new(JOB_EXECUTED_FAILED_ACTION)
-                        .with_parameter("to", "ops@example.com")
-                        .with_parameter("notify", policy),
-                ],
-            )
-            .await
-            .unwrap();
         runtime
-            .queue(JobInfo::once(id, "fails").with_max_try_count(6))
+            .queue(
+                JobInfo::once(id, "fails")
+                    .with_max_try_count(6)
+                    .with_action(
+                        JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+                            .with_parameter("to", "ops@example.com")
+                            .with_parameter("notify", policy),
+                    ),
+            )
             .await
             .unwrap();
     }

@@ -47,25 +47,20 @@ pub(crate) fn void_invoice() -> impl JobRunnable {
     })
 }
 
-/// The failure e-mails the demo asks for: the invoice job mails its first and its final
-/// failure, in Chinese; the sync job mails only a final failure (it recovers, so none).
-pub(crate) fn demo_actions() -> Vec<(&'static str, JobAction)> {
-    vec![
-        (
-            "void-invoice",
-            JobAction::new(JOB_EXECUTED_FAILED_ACTION)
-                .with_parameter("to", "billing@example.com, oncall@example.com")
-                .with_parameter("subject", "Invoice job failed")
-                .with_parameter("culture", "zh-Hans")
-                .with_parameter("notify", "first-and-final"),
-        ),
-        (
-            "flaky-sync",
-            JobAction::new(JOB_EXECUTED_FAILED_ACTION)
-                .with_parameter("to", "integrations@example.com")
-                .with_parameter("notify", "final"),
-        ),
-    ]
+/// The failure e-mail of the invoice job: its first and its final failure, in Chinese.
+fn invoice_mail() -> JobAction {
+    JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+        .with_parameter("to", "billing@example.com, oncall@example.com")
+        .with_parameter("subject", "Invoice job failed")
+        .with_parameter("culture", "zh-Hans")
+        .with_parameter("notify", "first-and-final")
+}
+
+/// The failure e-mail of the sync job: only a final failure (it recovers, so none).
+fn sync_mail() -> JobAction {
+    JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+        .with_parameter("to", "integrations@example.com")
+        .with_parameter("notify", "final")
 }
 
 /// The demo's jobs.
@@ -81,12 +76,14 @@ pub(crate) fn demo_jobs() -> Vec<JobInfo> {
             .with_group("demo")
             .with_name("Sync that times out twice")
             .with_arg("endpoint", "https://partner.example/api")
-            .with_interval(1),
+            .with_interval(1)
+            .with_action(sync_mail()),
         JobInfo::once("void-invoice", "invoice")
             .with_group("demo")
             .with_name("Invoice refused by a business rule")
             .with_arg("invoice", 1042)
             .with_interval(1)
-            .with_max_try_count(3),
+            .with_max_try_count(3)
+            .with_action(invoice_mail()),
     ]
 }

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use bgtasks::abstractions::SystemClock;
-use bgtasks::actions::JobActionStore;
+use bgtasks::actions::JobActionsExt;
 use bgtasks::prelude::*;
 use bgtasks::{BackgroundTasksOptions, notifications, stores};
 use tokio::sync::broadcast::error::RecvError;
@@ -55,18 +55,11 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mail_dir = args.data_dir.join("mail");
     let transport = notifications::mail_transport_from_env(&mail_dir)?;
     let store = stores::open_store(&args.store_url(), Arc::new(SystemClock)).await?;
-    for (job_id, action) in jobs::demo_actions() {
-        store.actions.set_actions(job_id, vec![action]).await?;
-    }
-    let actions = store.actions.clone();
     let runtime = BackgroundTasks::builder()
         .options(options)
         .store(store.jobs.clone())
         .lock_provider(store.locks.clone())
-        .listener(notifications::failure_email_listener(
-            actions,
-            transport.clone(),
-        ))
+        .job_actions(notifications::failure_email_definitions(transport.clone()))
         .runnable("heartbeat", jobs::heartbeat())
         .runnable("report", jobs::report())
         .runnable("sync", jobs::flaky_sync())

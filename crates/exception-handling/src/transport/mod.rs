@@ -38,6 +38,19 @@ pub enum MailTransportError {
     Other(#[source] bgtasks_abstractions::BoxError),
 }
 
+impl MailTransportError {
+    /// Whether the server refused the message for good (an SMTP 5xx answer): sending it
+    /// again cannot succeed. Connection failures, timeouts and 4xx answers are transient.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            MailTransportError::Smtp(error) => error.is_permanent(),
+            MailTransportError::File(_)
+            | MailTransportError::TimedOut(_)
+            | MailTransportError::Other(_) => false,
+        }
+    }
+}
+
 /// Delivers a built message. Implement it to send mail another way (an HTTP mail API,
 /// a queue...); the notifier holds it as `Arc<dyn MailTransport>`.
 #[async_trait]

@@ -5,7 +5,7 @@
 //! bgtasks-reliability-worker --store URL --node NAME --runs-dir DIR
 //!     [--workers N] [--lease-ms MS] [--renew-ms MS] [--rescue-ms MS] [--grace-ms MS]
 //!     [--interrupt-grace-ms MS] [--types T1,T2,...] [--smtp HOST:PORT]
-//!     [--claim-delay-ms MS]
+//!     [--alerts deliver|plan-only] [--alert-retry-ms MS] [--claim-delay-ms MS]
 //! ```
 //!
 //! It opens the store (`sqlite://PATH` or `postgres://…`), registers the job types named
@@ -14,8 +14,11 @@
 //! unless the arg `ignore_cancel` is true — to the node's run log, and sets the result
 //! `tag <tag> by pid <pid>` from the arg `tag`; with the arg `fail` true the run then
 //! fails), and a listener that appends a `claim`
-//! line with the lease before each run. With `--smtp` it also sends the failed-job e-mail
-//! of jobs that carry that action. With `--claim-delay-ms` every claim that took runs
+//! line with the lease before each run. With `--smtp` it also plans the failed-job e-mail
+//! of jobs that carry that action with each outcome and delivers the outbox's mails
+//! (polling every 200 ms, retrying after `--alert-retry-ms`, default 1000, doubling up to
+//! 10 s, 60 attempts); with `--alerts plan-only` it stores the mails with the outcomes but
+//! never delivers any — a node that dies before it sends. With `--claim-delay-ms` every claim that took runs
 //! prints `claimed <count> <node>` and hands them to the runtime only after that delay —
 //! a slow store answer, so that a scenario can stop the process mid-claim. It starts the
 //! runtime and prints `ready <node> <pid>`. `SIGUSR1` holds its claims (the runtime
@@ -33,6 +36,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bgtasks::abstractions::SystemClock;
+use bgtasks::actions::{DeliveryOptions, JobActionPlanner, JobActionsExt};
 use bgtasks::store::{ClaimRequest, ClaimedRun, JobRuns, StoreError};
 use bgtasks::stores::open_store;
 use bgtasks::{
@@ -55,12 +59,15 @@ struct Args {
     interrupt_grace: Duration,
     types: Vec<String>,
     smtp: Option<(String, u16)>,
+    deliver_alerts: bool,
+    delivery: DeliveryOptions,
     claim_delay: Option<Duration>,
 }
 
 const USAGE: &str = "usage: bgtasks-reliability-worker --store URL --node NAME --runs-dir DIR \
 [--workers N] [--lease-ms MS] [--renew-ms MS] [--rescue-ms MS] [--grace-ms MS] [--interrupt-grace-ms MS] \
-[--types T1,T2,...] [--smtp HOST:PORT] [--claim-delay-ms MS]";
+[--types T1,T2,...] [--smtp HOST:PORT] [--alerts deliver|plan-only] [--alert-retry-ms MS] \
+[--claim-delay-ms MS]";
 
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut store = None;
@@ -78,6 +85,16 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         interrupt_grace: Duration::from_secs(1),
         types: vec!["record".to_owned(), "tick".to_owned()],
         smtp: None,
+        deliver_alerts: true,
+        delivery: DeliveryOptions {
+            batch_size: 16,
+            lease: Duration::from_secs(15),
+            poll_interval: Duration::from_millis(200),
+            notifier_timeout: Duration::from_secs(10),
+            first_retry: Duration::from_secs(1),
+            max_retry: Duration::from_secs(10),
+            max_attempts: 60,
+        },
         claim_delay: None,
     };
     while let Some(flag) = argv.next() {
@@ -103,6 +120,18 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--grace-ms" => args.grace = millis(value()?)?,
             "--interrupt-grace-ms" => args.interrupt_grace = millis(value()?)?,
             "--claim-delay-ms" => args.claim_delay = Some(millis(value()?)?),
+            "--alert-retry-ms" => args.delivery.first_retry = millis(value()?)?,
+            "--alerts" => {
+                args.deliver_alerts = match value()?.as_str() {
+                    "deliver" => true,
+                    "plan-only" => false,
+                    other => {
+                        return Err(format!(
+                            "`--alerts` = `{other}`: expected `deliver` or `plan-only`"
+                        ));
+                    }
+                };
+            }
             "--types" => {
                 args.types = value()?
                     .split(',')
@@ -162,7 +191,8 @@ struct DelayedClaims {
 
 bgtasks::store::forward_capabilities!(
     impl[] DelayedClaims => |this| this.inner;
-    JobDefinitions, JobControl, RunLogs, Maintenance, NodeRegistry
+    JobDefinitions, JobControl, RunLogs, Maintenance, NodeRegistry, JobStatistics,
+    NotificationOutbox
 );
 
 #[async_trait]
@@ -305,10 +335,14 @@ async fn run(args: Args) -> Result<(), String> {
             .timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| format!("the SMTP transport: {e}"))?;
-        builder = builder.listener(bgtasks::notifications::failure_email_listener(
-            store.actions.clone(),
-            Arc::new(transport),
-        ));
+        let definitions = bgtasks::notifications::failure_email_definitions(Arc::new(transport));
+        builder = if args.deliver_alerts {
+            builder
+                .job_actions_with(definitions, args.delivery.clone())
+                .map_err(|e| e.to_string())?
+        } else {
+            builder.notification_planner(Arc::new(JobActionPlanner::new(definitions)))
+        };
     }
     let runtime = builder.build().map_err(|e| e.to_string())?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;

@@ -1,22 +1,24 @@
 //! Scenario 10, against the store: bad input is refused with a clear error and nothing
 //! is lost or half-done. Stores that cannot be opened (a closed port, a directory, a
 //! foreign SQLite file, a file that is not SQLite) are refused naming what was asked for
-//! and left untouched; invalid job definitions (Quartz `L`/`W`/`#`, the 5-field Unix form,
-//! out-of-range and never-firing crons, oversize ids, names and arguments, malformed
-//! JSON) are refused and nothing reaches the store — not even the valid jobs of a batch
-//! that holds one bad job; an unknown job type fails its run as a System failure and is
-//! retried on the ladder (450 s later, it does not spin); an invalid e-mail address in
-//! `to` is logged naming it and changes nothing in the job's state; and a valid job queued
-//! after all that runs normally. API-level checks of the same inputs, in more variants,
-//! are in `crates/reliability/tests/bad_input.rs`.
+//! and left untouched; invalid job definitions (an unknown cron time zone, Quartz `L-n`
+//! with `W` and out-of-range `#` or `W`, the 5-field Unix form, out-of-range and
+//! never-firing crons, oversize ids, names and arguments, malformed JSON) are refused and
+//! nothing reaches the store — not even the valid jobs of a batch that holds one bad job;
+//! an unknown job type fails its run as a System failure and is retried on the ladder
+//! (450 s later, it does not spin); an invalid e-mail address in `to` is logged naming it
+//! and changes nothing in the job's state; and a valid job queued after all that runs
+//! normally. API-level checks of the same inputs, in more variants, are in
+//! `crates/reliability/tests/bad_input.rs`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bgtasks::abstractions::SystemClock;
-use bgtasks::actions::JobAction;
+use bgtasks::actions::{JobAction, JobActionsExt};
 use bgtasks::exception_handling::{InMemoryMailTransport, JOB_EXECUTED_FAILED_ACTION};
-use bgtasks::notifications::failure_email_listener;
+use bgtasks::notifications::failure_email_definitions;
+use bgtasks::store::{NotificationQuery, NotificationState};
 use bgtasks::stores::open_store;
 use bgtasks::{
     BackgroundTasks, JobError, JobInfo, JobRunnableContext, JobScheduler, JobStatus, job_fn,
@@ -149,20 +151,16 @@ async fn refused_definitions(env: &Env) -> Res<String> {
         .ctx("build the runtime")?;
     let crons = [
         (
-            "bad-cron-last-day",
-            "0 0 12 L * ?",
-            "Quartz `L`, `W` and `#`",
+            "bad-cron-zone",
+            "TZ=Mars/Olympus 0 0 12 * * ?",
+            "unknown time zone `Mars/Olympus`",
         ),
+        ("bad-cron-last-weekday", "0 0 12 L-3W * ?", "`L-n` with `W`"),
+        ("bad-cron-nth", "0 0 12 ? * 6#6", "day-of-week field `6#6`"),
         (
             "bad-cron-weekday",
-            "0 0 12 15W * ?",
-            "Quartz `L`, `W` and `#`",
-        ),
-        ("bad-cron-nth", "0 0 12 ? * 6#3", "Quartz `L`, `W` and `#`"),
-        (
-            "bad-cron-last-friday",
-            "0 0 12 ? * 6L",
-            "Quartz `L`, `W` and `#`",
+            "0 0 12 32W * ?",
+            "day-of-month field `32W`",
         ),
         (
             "bad-cron-unix",
@@ -253,7 +251,7 @@ async fn refused_definitions(env: &Env) -> Res<String> {
     let mut batch: Vec<JobInfo> = (0..3)
         .map(|i| JobInfo::once(format!("batch-ok-{i}"), "ok"))
         .collect();
-    batch.push(JobInfo::period("batch-bad", "ok", "0 0 12 L * ?"));
+    batch.push(JobInfo::period("batch-bad", "ok", "0 0 12 L-3W * ?"));
     let err = runtime
         .queue_many(batch)
         .await
@@ -281,10 +279,7 @@ async fn bad_runs(env: &Env) -> Res<String> {
         .workers(2)
         .store(env.store.jobs.clone())
         .lock_provider(env.store.locks.clone())
-        .listener(failure_email_listener(
-            env.store.actions.clone(),
-            transport.clone(),
-        ))
+        .job_actions(failure_email_definitions(transport.clone()))
         .runnable(
             "ok",
             job_fn(|_ctx: JobRunnableContext| async { Ok::<(), JobError>(()) }),
@@ -299,23 +294,17 @@ async fn bad_runs(env: &Env) -> Res<String> {
         .ctx("build the runtime")?;
     let mut reports = runtime.subscribe();
     runtime.start().await.ctx("start")?;
-    env.store
-        .actions
-        .set_actions(
-            "bad-mail",
-            vec![
-                JobAction::new(JOB_EXECUTED_FAILED_ACTION)
-                    .with_parameter("to", "ops@example.com, not-an-address"),
-            ],
-        )
-        .await
-        .ctx("set actions")?;
     runtime
         .queue(JobInfo::once("mystery", "no-such-type"))
         .await
         .ctx("queue a job of an unknown type")?;
     runtime
-        .queue(JobInfo::once("bad-mail", "fails"))
+        .queue(
+            JobInfo::once("bad-mail", "fails").with_action(
+                JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+                    .with_parameter("to", "ops@example.com, not-an-address"),
+            ),
+        )
         .await
         .ctx("queue a job with a bad address")?;
     let report = tokio::time::timeout(Duration::from_secs(15), reports.recv())
@@ -379,6 +368,27 @@ async fn bad_runs(env: &Env) -> Res<String> {
         transport.sent().is_empty(),
         "a mail went out despite the bad address"
     );
+    // The alert failed for good, its reason recorded in the outbox (R51).
+    let alerts = env
+        .store
+        .jobs
+        .list_notifications(&NotificationQuery {
+            job_id: Some("bad-mail".into()),
+            limit: 10,
+            ..NotificationQuery::default()
+        })
+        .await
+        .ctx("list the job's notifications")?
+        .items;
+    ensure!(
+        alerts.len() == 1
+            && alerts[0].state == NotificationState::Failed
+            && alerts[0]
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains(said)),
+        "the bad address's alert: {alerts:?}"
+    );
     // Neither spins, and the node goes on.
     runtime
         .queue(JobInfo::once("good-after", "ok"))
@@ -410,8 +420,8 @@ async fn bad_runs(env: &Env) -> Res<String> {
     runtime.shutdown().await.ctx("shut down")?;
     Ok(
         "a job of a type no node has left due, untried and reported as runnable by no live node \
-        (R41); a bad address in `to` logged by name, no mail, job state as without it; the next \
-        job ran normally"
+        (R41); a bad address in `to` logged by name, no mail, its alert failed for good with the \
+        reason in the outbox, job state as without it; the next job ran normally"
             .to_owned(),
     )
 }

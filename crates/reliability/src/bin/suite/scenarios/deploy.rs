@@ -36,22 +36,13 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
         .map(|i| format!("deploy-old-{i}-{}", &tag[..6]))
         .collect();
     let failing = old_ids[0].clone();
-    let mail = vec![
-        JobAction::new(JOB_EXECUTED_FAILED_ACTION)
-            .with_parameter("to", "ops@example.com")
-            .with_parameter("notify", "always"),
-    ];
-    for id in new_ids.iter().chain(&old_ids) {
-        env.store
-            .actions
-            .set_actions(id, mail.clone())
-            .await
-            .ctx("set the failure mail")?;
-    }
+    let mail = JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+        .with_parameter("to", "ops@example.com")
+        .with_parameter("notify", "every");
     let mut jobs: Vec<_> = new_ids
         .iter()
         .map(|id| {
-            let mut job = record(id.clone(), 10);
+            let mut job = record(id.clone(), 10).with_action(mail.clone());
             job.job_type = "report-v2".into();
             job
         })
@@ -60,6 +51,7 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
         record(id.clone(), 10)
             .with_arg("fail", *id == failing)
             .with_max_try_count(1)
+            .with_action(mail.clone())
     }));
     env.queue(jobs).await?;
 

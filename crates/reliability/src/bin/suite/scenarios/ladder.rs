@@ -8,9 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bgtasks::actions::JobAction;
+use bgtasks::actions::{JobAction, JobActionsExt};
 use bgtasks::exception_handling::JOB_EXECUTED_FAILED_ACTION;
-use bgtasks::notifications::failure_email_listener;
+use bgtasks::notifications::failure_email_definitions;
 use bgtasks::{
     BackgroundTasks, JobError, JobExceptionType, JobInfo, JobPriority, JobRunnableContext,
     JobScheduler, JobStatus, job_fn,
@@ -26,10 +26,7 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
         .workers(1)
         .store(env.store.jobs.clone())
         .lock_provider(env.store.locks.clone())
-        .listener(failure_email_listener(
-            env.store.actions.clone(),
-            Arc::new(smtp.transport()?),
-        ))
+        .job_actions(failure_email_definitions(Arc::new(smtp.transport()?)))
         .runnable(
             "fails",
             job_fn(|_ctx: JobRunnableContext| async move {
@@ -41,23 +38,16 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
     let mut reports = runtime.subscribe();
     runtime.start().await.ctx("start")?;
     let id = format!("ladder-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    env.store
-        .actions
-        .set_actions(
-            &id,
-            vec![
-                JobAction::new(JOB_EXECUTED_FAILED_ACTION)
-                    .with_parameter("to", "ops@example.com, oncall@example.com")
-                    .with_parameter("notify", "first-and-final"),
-            ],
-        )
-        .await
-        .ctx("set the job's actions")?;
     runtime
         .queue(
             JobInfo::once(id.clone(), "fails")
                 .with_interval(1)
-                .with_max_try_count(4),
+                .with_max_try_count(4)
+                .with_action(
+                    JobAction::new(JOB_EXECUTED_FAILED_ACTION)
+                        .with_parameter("to", "ops@example.com, oncall@example.com")
+                        .with_parameter("notify", "first-and-final"),
+                ),
         )
         .await
         .ctx("queue")?;

@@ -3,7 +3,9 @@
 //! one that refuses the session and a port nobody listens on; a notifier that panics —
 //! while a real SMTP server stands beside them. Runs and the job state they save are
 //! exactly as without them, the log event still writes every run, the real server still
-//! gets its mail, and each hung listener costs at most the listener timeout.
+//! gets its mail, each hung listener costs at most the listener timeout, and the outbox
+//! records each broken alert as it should (R51): the 554 failed for good with its reason,
+//! the others kept for a retry with theirs.
 //!
 //! This one runs in the suite's process (a runtime on the scenario's store), in real time.
 
@@ -12,14 +14,14 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bgtasks::actions::{
-    JobAction, JobActionDefinition, JobActionDefinitionManager, JobActionEvent,
-    JobActionExecuteContext, JobActionNotifier, JobActionType,
+    DeliveryError, DeliveryOptions, JobAction, JobActionDefinition, JobActionDefinitionManager,
+    JobActionExecuteContext, JobActionNotifier, JobActionType, JobActionsExt,
 };
 use bgtasks::exception_handling::{
     JOB_EXECUTED_FAILED_ACTION, JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier,
     MailTransport,
 };
-use bgtasks::notifications::failure_email_listener;
+use bgtasks::store::{NotificationQuery, NotificationRecord, NotificationState};
 use bgtasks::{
     BackgroundTasks, BoxError, FixedIntervalRetryPolicy, JobError, JobEvent, JobEventContext,
     JobInfo, JobPriority, JobRunnableContext, JobScheduler, JobStatus, RunReport, job_fn,
@@ -90,12 +92,18 @@ impl JobActionNotifier for PanickingNotifier {
     fn name(&self) -> &str {
         "PanickingNotifier"
     }
-    async fn notify_error(&self, _: &JobActionExecuteContext<'_>) -> Result<(), BoxError> {
+    async fn notify_error(&self, _: &JobActionExecuteContext<'_>) -> Result<(), DeliveryError> {
         panic!("deliberate panic in a notifier")
     }
 }
 
 const PANIC_ACTION: &str = "PanicOnFailure";
+/// The failure mail through a server that never answers, one that refuses (554), and a
+/// port nobody listens on.
+const HANGING_MAIL: &str = "MailHangingServer";
+const REFUSING_MAIL: &str = "MailRefusingServer";
+const NOBODY_MAIL: &str = "MailClosedPort";
+const NOTIFIER_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
     let env = suite.env(kind, "listeners").await?;
@@ -103,24 +111,32 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
     let hanging_smtp = BrokenSmtp::hang().await?;
     let refusing_smtp = BrokenSmtp::refuse().await?;
     let nobody = free_port()?;
-    let actions = env.store.actions.clone();
 
-    // The real server's listener also knows an action whose notifier panics.
+    // The real server's mail, a notifier that panics, and the failure mail through each
+    // broken server, as actions of their own.
     let real: Arc<dyn MailTransport> = Arc::new(smtp.transport()?);
-    let definitions = JobActionDefinitionManager::new().with_provider(
+    let mut definitions = JobActionDefinitionManager::new().with_provider(
         &JobExecutedFailedDefinitionProvider::new(Arc::new(JobExecutedFailedNotifier::new(real))),
     );
-    let mut definitions = definitions;
     definitions.add(
         JobActionDefinition::new(PANIC_ACTION, JobActionType::Failed)
             .with_notifier(Arc::new(PanickingNotifier)),
     );
-    let real_mail = Arc::new(JobActionEvent::new(actions.clone(), Arc::new(definitions)));
-    let broken_mail = |port: u16, timeout: Duration| -> Res<Arc<JobActionEvent>> {
-        Ok(failure_email_listener(
-            actions.clone(),
-            Arc::new(smtp_transport("127.0.0.1", port, timeout)?),
-        ))
+    for (name, port, timeout) in [
+        (HANGING_MAIL, hanging_smtp.port, Duration::from_secs(60)),
+        (REFUSING_MAIL, refusing_smtp.port, Duration::from_secs(10)),
+        (NOBODY_MAIL, nobody, Duration::from_secs(10)),
+    ] {
+        let transport = Arc::new(smtp_transport("127.0.0.1", port, timeout)?);
+        definitions.add(
+            JobActionDefinition::new(name, JobActionType::Failed)
+                .with_notifier(Arc::new(JobExecutedFailedNotifier::new(transport))),
+        );
+    }
+    let delivery = DeliveryOptions {
+        notifier_timeout: NOTIFIER_TIMEOUT,
+        lease: NOTIFIER_TIMEOUT * 2,
+        ..DeliveryOptions::default()
     };
 
     let runtime = BackgroundTasks::builder()
@@ -139,10 +155,8 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
         .listener(Arc::new(FailingListener))
         .listener(Arc::new(PanickingListener))
         .listener(Arc::new(HangingListener))
-        .listener(broken_mail(hanging_smtp.port, Duration::from_secs(60))?)
-        .listener(broken_mail(refusing_smtp.port, Duration::from_secs(10))?)
-        .listener(broken_mail(nobody, Duration::from_secs(10))?)
-        .listener(real_mail)
+        .job_actions_with(Arc::new(definitions), delivery)
+        .ctx("the delivery options")?
         .runnable(
             "ok",
             job_fn(|ctx: JobRunnableContext| async move {
@@ -164,24 +178,19 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
     let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let ok: Vec<String> = (0..4).map(|i| format!("lst-ok-{i}-{tag}")).collect();
     let failing: Vec<String> = (0..2).map(|i| format!("lst-fail-{i}-{tag}")).collect();
-    for id in &failing {
-        actions
-            .set_actions(
-                id,
-                vec![
-                    JobAction::new(JOB_EXECUTED_FAILED_ACTION)
-                        .with_parameter("to", "ops@example.com"),
-                    JobAction::new(PANIC_ACTION),
-                ],
-            )
-            .await
-            .ctx("set the job's actions")?;
-    }
+    let mail = |name: &str| JobAction::new(name).with_parameter("to", "ops@example.com");
     let mut jobs: Vec<JobInfo> = ok
         .iter()
         .map(|id| JobInfo::once(id.clone(), "ok"))
         .collect();
-    jobs.extend(failing.iter().map(|id| JobInfo::once(id.clone(), "fails")));
+    jobs.extend(failing.iter().map(|id| {
+        JobInfo::once(id.clone(), "fails")
+            .with_action(mail(JOB_EXECUTED_FAILED_ACTION))
+            .with_action(JobAction::new(PANIC_ACTION))
+            .with_action(mail(HANGING_MAIL))
+            .with_action(mail(REFUSING_MAIL))
+            .with_action(mail(NOBODY_MAIL))
+    }));
     let started = Instant::now();
     runtime.queue_many(jobs).await.ctx("queue the jobs")?;
     let got = collect(&mut reports, ok.len() + failing.len()).await?;
@@ -265,6 +274,7 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
             mails == 1,
             "job {id}: the real SMTP server got {mails} failure mails, expected 1"
         );
+        check_alerts(&env, id).await?;
     }
     // The node still works.
     let after = format!("lst-after-{tag}");
@@ -314,6 +324,70 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
         LISTENER_TIMEOUT.as_secs_f64(),
         all_in.as_secs_f64()
     ))
+}
+
+/// The job's five alerts, once each was tried: the real one delivered, the 554 failed for
+/// good with its reason, the panic, the silent server and the closed port kept for a
+/// retry with theirs.
+async fn check_alerts(env: &crate::harness::Env, id: &str) -> Res<()> {
+    let query = NotificationQuery {
+        job_id: Some(id.to_owned()),
+        limit: 10,
+        ..NotificationQuery::default()
+    };
+    let deadline = Instant::now() + NOTIFIER_TIMEOUT * 3;
+    let alerts = loop {
+        let alerts = env
+            .store
+            .jobs
+            .list_notifications(&query)
+            .await
+            .ctx("list the job's notifications")?
+            .items;
+        let tried = alerts.len() == 5
+            && alerts
+                .iter()
+                .all(|n| n.attempts >= 1 && n.leased_to.is_none());
+        if tried || Instant::now() >= deadline {
+            break alerts;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let of = |action: &str| -> Res<&NotificationRecord> {
+        alerts
+            .iter()
+            .find(|n| n.action == action)
+            .ok_or_else(|| format!("job {id}: no `{action}` alert in {alerts:?}"))
+    };
+    let error = |n: &NotificationRecord| n.last_error.clone().unwrap_or_default();
+    let real = of(JOB_EXECUTED_FAILED_ACTION)?;
+    ensure!(
+        real.state == NotificationState::Delivered,
+        "job {id}: the real mail is {:?}",
+        real.state
+    );
+    let refused = of(REFUSING_MAIL)?;
+    ensure!(
+        refused.state == NotificationState::Failed && error(refused).contains("554"),
+        "job {id}: the refused mail is {:?}: {}",
+        refused.state,
+        error(refused)
+    );
+    for (action, says) in [
+        (PANIC_ACTION, "deliberate panic in a notifier".to_owned()),
+        (HANGING_MAIL, format!("{NOTIFIER_TIMEOUT:?}")),
+        (NOBODY_MAIL, "smtp://127.0.0.1".to_owned()),
+    ] {
+        let alert = of(action)?;
+        ensure!(
+            alert.state == NotificationState::Pending && error(alert).contains(&says),
+            "job {id}: `{action}` is {:?} after {} attempts: {}",
+            alert.state,
+            alert.attempts,
+            error(alert)
+        );
+    }
+    Ok(())
 }
 
 /// The next `count` run reports, with when each arrived.

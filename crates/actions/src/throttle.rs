@@ -1,11 +1,15 @@
-//! Which failures send a mail: guarding against alert fatigue.
+//! Which failures a notifier is told of: guarding against alert fatigue (R33, R51).
+//! The state it needs lives in the store — the job's try count and whether it was
+//! abandoned, saved with the outcome, and the notifications already stored — so a
+//! policy holds across nodes and restarts.
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
-use bgtasks_abstractions::{JobEventContext, JobStatus};
+use bgtasks_abstractions::{JobInfo, JobStatus};
 
-/// Which failures of a job send a mail.
+/// Which failures of a job send a notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NotifyPolicy {
     /// Every failure (the reference's behaviour).
@@ -27,7 +31,7 @@ impl NotifyPolicy {
         }
     }
 
-    /// Whether a failure at `stage` sends a mail.
+    /// Whether a failure at `stage` sends a notification.
     pub fn wants(self, stage: FailureStage) -> bool {
         match self {
             NotifyPolicy::Every => true,
@@ -62,41 +66,56 @@ impl FromStr for NotifyPolicy {
 }
 
 /// Where a failure stands in its streak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FailureStage {
     /// The first failure since the last success (try count 1).
     pub first: bool,
-    /// The failure abandoned the job (it is Stopped and will not retry).
+    /// The failure abandoned the job (it is stopped and will not retry).
     pub last: bool,
 }
 
 impl FailureStage {
-    /// The stage of the failed run in `context`, read from the job as the executed event
-    /// saved it. Without a saved job (its type opts out of status handling) it is
-    /// worked out from the job as claimed: try count 0 is the first failure, and reaching
-    /// the max try count is the last (R17).
-    pub fn of(context: &JobEventContext) -> Self {
-        match context.saved_job() {
-            Some(saved) => Self {
-                first: saved.try_count == 1,
-                last: saved.is_abandoned || saved.status == JobStatus::Stopped,
-            },
-            None => {
-                let claimed = context.data().job();
-                let tries = claimed.try_count.saturating_add(1);
-                Self {
-                    first: tries == 1,
-                    last: claimed.max_try_count > 0 && tries >= claimed.max_try_count,
-                }
-            }
+    /// The stage of a failed run, read from the job's state as the run left it (the
+    /// outcome saved with the notification).
+    pub fn of(outcome: &JobInfo) -> Self {
+        Self {
+            first: outcome.try_count == 1,
+            last: outcome.is_abandoned || outcome.status == JobStatus::Stopped,
         }
+    }
+}
+
+/// How a notifier throttles the failure notifications of one action: which failures of
+/// a streak it wants, and the least time between two of them (measured between run
+/// times, kept in the store). The failure that abandons a job is never held back by the
+/// interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Throttle {
+    /// Which failures send a notification.
+    pub policy: NotifyPolicy,
+    /// The least time between two notifications of the job's action (zero: no limit).
+    pub min_interval: Duration,
+}
+
+impl Throttle {
+    /// Every failure, no interval.
+    pub const NONE: Throttle = Throttle {
+        policy: NotifyPolicy::Every,
+        min_interval: Duration::ZERO,
+    };
+
+    /// Whether a failure at `stage` is notified, and with what minimum interval for the
+    /// store to enforce (`None`: none).
+    pub fn decide(self, stage: FailureStage) -> Option<Option<Duration>> {
+        if !self.policy.wants(stage) {
+            return None;
+        }
+        Some((!stage.last && !self.min_interval.is_zero()).then_some(self.min_interval))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use bgtasks_abstractions::{JobEventData, JobInfo};
-
     use super::*;
 
     #[test]
@@ -106,10 +125,7 @@ mod tests {
         assert_eq!("First_And_Final".parse(), Ok(NotifyPolicy::FirstAndFinal));
         assert_eq!(" final ".parse(), Ok(NotifyPolicy::Final));
         assert!("sometimes".parse::<NotifyPolicy>().is_err());
-        let middle = FailureStage {
-            first: false,
-            last: false,
-        };
+        let middle = FailureStage::default();
         let first = FailureStage {
             first: true,
             last: false,
@@ -127,40 +143,43 @@ mod tests {
     }
 
     #[test]
-    fn stage_comes_from_the_saved_job_else_the_claimed_one() {
+    fn the_final_failure_is_never_held_back_by_the_interval() {
+        // spec: R51
+        let throttle = Throttle {
+            policy: NotifyPolicy::FirstAndFinal,
+            min_interval: Duration::from_secs(600),
+        };
+        let first = FailureStage {
+            first: true,
+            last: false,
+        };
+        let last = FailureStage {
+            first: false,
+            last: true,
+        };
+        assert_eq!(throttle.decide(first), Some(Some(Duration::from_secs(600))));
+        assert_eq!(throttle.decide(FailureStage::default()), None);
+        assert_eq!(throttle.decide(last), Some(None));
+        assert_eq!(Throttle::NONE.decide(first), Some(None));
+    }
+
+    #[test]
+    fn the_stage_comes_from_the_outcome() {
         // spec: R17
-        let claimed = JobInfo::new("j", "t").with_max_try_count(3);
-        let ctx = JobEventContext::standalone(JobEventData::new(
-            claimed.clone(),
-            chrono::Utc::now(),
-            "n",
-        ));
+        let mut job = JobInfo::new("j", "t").with_max_try_count(3);
+        job.try_count = 1;
         assert_eq!(
-            FailureStage::of(&ctx),
+            FailureStage::of(&job),
             FailureStage {
                 first: true,
                 last: false
             }
         );
-
-        let mut saved = claimed.clone();
-        saved.try_count = 3;
-        saved.is_abandoned = true;
-        saved.status = JobStatus::Stopped;
-        ctx.record_saved_job(saved);
+        job.try_count = 3;
+        job.is_abandoned = true;
+        job.status = JobStatus::Stopped;
         assert_eq!(
-            FailureStage::of(&ctx),
-            FailureStage {
-                first: false,
-                last: true
-            }
-        );
-
-        let mut near_end = claimed;
-        near_end.try_count = 2;
-        let ctx = JobEventContext::standalone(JobEventData::new(near_end, chrono::Utc::now(), "n"));
-        assert_eq!(
-            FailureStage::of(&ctx),
+            FailureStage::of(&job),
             FailureStage {
                 first: false,
                 last: true
