@@ -52,10 +52,12 @@ pub use self::job_args::{JobArgs, NotAnObject, TENANT_ID_ARG};
 pub use self::kind::{JobKind, JobSource};
 pub use self::lease::RunLease;
 pub use self::opt_outs::JobOptOuts;
-pub use self::options::{BackgroundTasksOptions, CleaningOptions, SystemJobOptions};
+pub use self::options::{
+    BackgroundTasksOptions, CleaningOptions, RetentionOptions, SystemJobOptions,
+};
 pub use self::priority::JobPriority;
 pub use self::runnable::{
-    FnRunnable, JobCache, JobCaches, JobRunnable, JobRunnableContext, job_fn,
+    FnRunnable, JobCache, JobCaches, JobRunnable, JobRunnableContext, MAX_JOB_CACHES, job_fn,
 };
 pub use self::schedule::{CronError, CronSchedule, Tz, first_fire_time, next_fire_time_after_run};
 pub use self::services::Services;

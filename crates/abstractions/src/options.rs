@@ -28,6 +28,42 @@ pub struct CleaningOptions {
     pub expiry: Duration,
 }
 
+/// Retention (R46): how long run logs and finished notifications are kept. Every node
+/// removes the rest in a background loop, on by default; the removals are idempotent and
+/// bounded, so nodes that prune at the same time only share the work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionOptions {
+    /// Whether the retention loop runs (true).
+    pub enabled: bool,
+    /// How often it prunes (every 5 minutes; at once when the runtime starts).
+    pub interval: Duration,
+    /// Run logs older than this (by run time) are removed (30 days; `None` keeps them
+    /// whatever their age).
+    pub log_max_age: Option<Duration>,
+    /// Beyond this many run logs of one job, its oldest are removed (1,000; `None` keeps
+    /// them all).
+    pub logs_per_job: Option<usize>,
+    /// Delivered and failed notifications that finished longer ago than this are removed
+    /// (7 days; `None` keeps them).
+    pub notification_max_age: Option<Duration>,
+    /// The most rows one pass removes of each kind (10,000): a backlog goes over several
+    /// passes, a minute apart, never in one long transaction.
+    pub max_per_run: usize,
+}
+
+impl Default for RetentionOptions {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval: Duration::from_secs(300),
+            log_max_age: Some(Duration::from_secs(30 * 24 * 3600)),
+            logs_per_job: Some(1000),
+            notification_max_age: Some(Duration::from_secs(7 * 24 * 3600)),
+            max_per_run: 10_000,
+        }
+    }
+}
+
 /// How the runtime runs.
 #[derive(Debug, Clone)]
 pub struct BackgroundTasksOptions {
@@ -47,6 +83,8 @@ pub struct BackgroundTasksOptions {
     pub checking: SystemJobOptions,
     /// Remove old Completed jobs (off, every 10 min, 1000, expiry 15 days).
     pub cleaning: CleaningOptions,
+    /// Retention of run logs and notifications (R46; on by default).
+    pub retention: RetentionOptions,
     /// Error code → failure type, used by the default finder (R24 a).
     pub error_code_map: HashMap<String, JobExceptionType>,
     /// The longest a retry interval grows to (R16; 24 h).
@@ -114,6 +152,7 @@ impl Default for BackgroundTasksOptions {
                 },
                 expiry: Duration::from_secs(15 * 24 * 3600),
             },
+            retention: RetentionOptions::default(),
             error_code_map: HashMap::new(),
             max_retry_interval: Duration::from_secs(24 * 3600),
             listener_timeout: Duration::from_secs(60),

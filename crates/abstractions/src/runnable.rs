@@ -38,7 +38,10 @@ pub trait JobRunnable: Send + Sync {
     }
 }
 
-/// A cache that lives as long as a job does on this node and is shared by its runs.
+/// A cache shared by the runs of one job on this node. It lives while the job does, at
+/// most: it goes when the job finishes or is removed, and a node that holds the caches of
+/// [`MAX_JOB_CACHES`] jobs drops one to make room (R46), so treat it as a cache — a value
+/// may be gone on the next run.
 #[derive(Clone, Default)]
 pub struct JobCache {
     entries: Arc<Mutex<HashMap<String, Value>>>,
@@ -71,8 +74,13 @@ impl JobCache {
     }
 }
 
+/// The most jobs whose caches one node keeps (R46: no in-memory structure grows with the
+/// number of jobs ever seen).
+pub const MAX_JOB_CACHES: usize = 4096;
+
 /// The per-job caches of one node, by job id. A job's cache is made the first time one of
-/// its runs asks for it, so jobs that never use theirs cost nothing here.
+/// its runs asks for it, so jobs that never use theirs cost nothing here. At most
+/// [`MAX_JOB_CACHES`] are kept.
 #[derive(Default)]
 pub struct JobCaches {
     caches: Mutex<HashMap<String, JobCache>>,
@@ -84,6 +92,11 @@ impl JobCaches {
         let mut caches = self.caches.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(cache) = caches.get(id) {
             return cache.clone();
+        }
+        if caches.len() >= MAX_JOB_CACHES
+            && let Some(evicted) = caches.keys().next().cloned()
+        {
+            caches.remove(&evicted);
         }
         caches.entry(id.to_owned()).or_default().clone()
     }
@@ -355,6 +368,23 @@ impl<T: JobRunnable + ?Sized> JobRunnable for Arc<T> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_caches_of_a_node_are_bounded() {
+        // spec: R46
+        let caches = JobCaches::default();
+        for n in 0..MAX_JOB_CACHES + 100 {
+            caches.cache(&format!("job-{n}")).set("k", n);
+        }
+        assert_eq!(caches.len(), MAX_JOB_CACHES);
+        let last = format!("job-{}", MAX_JOB_CACHES + 99);
+        assert_eq!(
+            caches.cache(&last).get("k"),
+            Some((MAX_JOB_CACHES + 99).into())
+        );
+        caches.remove(&last);
+        assert_eq!(caches.len(), MAX_JOB_CACHES - 1);
+    }
     use super::*;
 
     #[tokio::test]

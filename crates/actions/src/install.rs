@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use bgtasks_core::RuntimeBuilder;
+use bgtasks_core::store::TimedStore;
 
 use crate::delivery::NotificationDelivery;
 use crate::manager::JobActionDefinitionManager;
@@ -44,7 +45,10 @@ fn install(
     definitions: Arc<JobActionDefinitionManager>,
     options: DeliveryOptions,
 ) -> RuntimeBuilder {
-    let store = builder.store_handle();
+    let store: Arc<dyn bgtasks_core::store::JobStore> = Arc::new(TimedStore::new(
+        builder.store_handle(),
+        builder.current_options().store_timeout,
+    ));
     let clock = builder.clock_handle();
     let delivery = NotificationDelivery::new(store, definitions.clone(), options).with_clock(clock);
     builder

@@ -121,10 +121,22 @@ fn a_failure_fires_only_failed_actions_that_accept_its_type() {
     // spec: R32
     let n = Recorder::new("n");
     let planner = JobActionPlanner::new(manager(vec![
-        definition("network-only", JobActionType::Failed, std::slice::from_ref(&n))
-            .with_accepted_failure_types(JobExceptionType::NETWORK),
-        definition("any-failure", JobActionType::Failed, std::slice::from_ref(&n)),
-        definition("on-success", JobActionType::Successed, std::slice::from_ref(&n)),
+        definition(
+            "network-only",
+            JobActionType::Failed,
+            std::slice::from_ref(&n),
+        )
+        .with_accepted_failure_types(JobExceptionType::NETWORK),
+        definition(
+            "any-failure",
+            JobActionType::Failed,
+            std::slice::from_ref(&n),
+        ),
+        definition(
+            "on-success",
+            JobActionType::Successed,
+            std::slice::from_ref(&n),
+        ),
         definition("on-complete", JobActionType::Completed, &[n]),
     ]));
     let job = ["network-only", "any-failure", "on-success", "on-complete"]

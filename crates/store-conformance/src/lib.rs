@@ -100,6 +100,7 @@ macro_rules! job_store_conformance {
             attempts_and_rescues_are_counted,
             rows_that_cannot_be_scheduled_are_set_aside_and_claims_go_on,
             logs_are_kept_by_age_and_by_count_per_job,
+            random_wild_definitions_never_panic_a_claim,
             // Statistics.
             counts_by_status_type_group_and_node_and_the_queue_lag,
             run_history_by_minute_and_failure_type,

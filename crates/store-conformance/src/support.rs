@@ -63,7 +63,7 @@ pub async fn claim_one(store: &dyn JobStore, node: &str, now: i64) -> ClaimedRun
 pub fn finished(run: &ClaimedRun, status: JobStatus) -> RunCompletion {
     let mut job = run.job.clone();
     job.status = status;
-    job.trigger_count += 1;
+    job.trigger_count = job.trigger_count.saturating_add(1);
     job.last_run_time = Some(run.lease.due_at);
     if status == JobStatus::Completed {
         job.next_run_time = None;

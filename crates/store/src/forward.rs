@@ -39,60 +39,74 @@ pub mod __private {
 ///     Arc::new(Wrapped { inner })
 /// }
 /// ```
+///
+/// With `, bounded by PATH` after the inner expression, every async call goes through
+/// `PATH(this, "method name", call)` (an async function returning the call's result), so
+/// that a wrapper can time, count or bound every call in one place:
+/// `forward_capabilities!(impl[] Timed => |this| this.inner, bounded by Timed::bound; …)`.
 #[macro_export]
 macro_rules! forward_capabilities {
-    (impl $generics:tt $ty:ty => |$s:ident| $inner:expr; $($cap:ident),* $(,)?) => {
-        $( $crate::forward_capabilities!(@$cap $generics $ty, $s, $inner); )*
+    (impl $generics:tt $ty:ty => |$s:ident| $inner:expr, bounded by $bound:path; $($cap:ident),* $(,)?) => {
+        $( $crate::forward_capabilities!(@$cap $generics $ty, $s, $inner, [$bound]); )*
     };
-    (@JobDefinitions [$($g:tt)*] $ty:ty, $s:ident, $inner:expr) => {
+    (impl $generics:tt $ty:ty => |$s:ident| $inner:expr; $($cap:ident),* $(,)?) => {
+        $( $crate::forward_capabilities!(@$cap $generics $ty, $s, $inner, []); )*
+    };
+    (@call [], $s:ident, $what:literal, $call:expr) => {
+        $call.await
+    };
+    (@call [$bound:path], $s:ident, $what:literal, $call:expr) => {
+        $bound($s, $what, $call).await
+    };
+    (@JobDefinitions [$($g:tt)*] $ty:ty, $s:ident, $inner:expr, $b:tt) => {
         #[$crate::__private::async_trait]
         impl<$($g)*> $crate::JobDefinitions for $ty {
             async fn insert(&self, jobs: &[$crate::__private::JobInfo]) -> Result<Vec<bool>, $crate::StoreError> {
-                let $s = self; $inner.insert(jobs).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "insert", $inner.insert(jobs))
             }
             async fn update(&self, id: &str, update: &$crate::DefinitionUpdate, expected_revision: Option<i64>, now: $crate::__private::Time) -> Result<$crate::Transition, $crate::StoreError> {
-                let $s = self; $inner.update(id, update, expected_revision, now).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "update", $inner.update(id, update, expected_revision, now))
             }
             async fn remove(&self, id: &str, only: $crate::RemoveIf) -> Result<$crate::Transition, $crate::StoreError> {
-                let $s = self; $inner.remove(id, only).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "remove", $inner.remove(id, only))
             }
             async fn find(&self, id: &str) -> Result<Option<$crate::JobRecord>, $crate::StoreError> {
-                let $s = self; $inner.find(id).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "find", $inner.find(id))
             }
             async fn list(&self, query: &$crate::JobQuery) -> Result<$crate::JobPage, $crate::StoreError> {
-                let $s = self; $inner.list(query).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "list", $inner.list(query))
             }
             async fn list_waiting(&self, max: usize) -> Result<Vec<$crate::__private::JobInfo>, $crate::StoreError> {
-                let $s = self; $inner.list_waiting(max).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "list_waiting", $inner.list_waiting(max))
             }
             async fn list_period(&self, max: usize) -> Result<Vec<$crate::__private::JobInfo>, $crate::StoreError> {
-                let $s = self; $inner.list_period(max).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "list_period", $inner.list_period(max))
             }
             async fn list_running(&self, node: &str, max: usize) -> Result<Vec<$crate::__private::JobInfo>, $crate::StoreError> {
-                let $s = self; $inner.list_running(node, max).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "list_running", $inner.list_running(node, max))
             }
         }
     };
-    (@JobRuns [$($g:tt)*] $ty:ty, $s:ident, $inner:expr) => {
+    (@JobRuns [$($g:tt)*] $ty:ty, $s:ident, $inner:expr, $b:tt) => {
         #[$crate::__private::async_trait]
         impl<$($g)*> $crate::JobRuns for $ty {
             async fn claim(&self, request: &$crate::ClaimRequest<'_>) -> Result<Vec<$crate::ClaimedRun>, $crate::StoreError> {
-                let $s = self; $inner.claim(request).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "claim", $inner.claim(request))
             }
             async fn next_due_time(&self, node: &str, job_types: Option<&[String]>) -> Result<Option<$crate::__private::Time>, $crate::StoreError> {
-                let $s = self; $inner.next_due_time(node, job_types).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "next_due_time", $inner.next_due_time(node, job_types))
             }
             async fn renew(&self, node: &str, leases: &[$crate::__private::RunLease], lease: std::time::Duration, now: $crate::__private::Time) -> Result<Vec<$crate::RenewOutcome>, $crate::StoreError> {
-                let $s = self; $inner.renew(node, leases, lease, now).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "renew", $inner.renew(node, leases, lease, now))
             }
             async fn complete(&self, runs: &[$crate::RunCompletion], logs: &[$crate::JobLog]) -> Result<Vec<$crate::CompletionOutcome>, $crate::StoreError> {
-                let $s = self; $inner.complete(runs, logs).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "complete", $inner.complete(runs, logs))
             }
             async fn give_back(&self, lease: &$crate::__private::RunLease, how: $crate::GiveBack) -> Result<$crate::CompletionOutcome, $crate::StoreError> {
-                let $s = self; $inner.give_back(lease, how).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "give_back", $inner.give_back(lease, how))
             }
             async fn rescue(&self, now: $crate::__private::Time) -> Result<Vec<$crate::Rescued>, $crate::StoreError> {
-                let $s = self; $inner.rescue(now).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "rescue", $inner.rescue(now))
             }
             fn prefers_batched_writes(&self) -> bool {
                 let $s = self; $inner.prefers_batched_writes()
@@ -105,102 +119,102 @@ macro_rules! forward_capabilities {
             }
         }
     };
-    (@JobControl [$($g:tt)*] $ty:ty, $s:ident, $inner:expr) => {
+    (@JobControl [$($g:tt)*] $ty:ty, $s:ident, $inner:expr, $b:tt) => {
         #[$crate::__private::async_trait]
         impl<$($g)*> $crate::JobControl for $ty {
             async fn pause(&self, id: &str) -> Result<$crate::Transition, $crate::StoreError> {
-                let $s = self; $inner.pause(id).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "pause", $inner.pause(id))
             }
             async fn resume(&self, id: &str, now: $crate::__private::Time) -> Result<$crate::Transition, $crate::StoreError> {
-                let $s = self; $inner.resume(id, now).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "resume", $inner.resume(id, now))
             }
             async fn trigger(&self, id: &str, now: $crate::__private::Time) -> Result<$crate::Transition, $crate::StoreError> {
-                let $s = self; $inner.trigger(id, now).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "trigger", $inner.trigger(id, now))
             }
             async fn stop(&self, id: &str) -> Result<$crate::Transition, $crate::StoreError> {
-                let $s = self; $inner.stop(id).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "stop", $inner.stop(id))
             }
             async fn start(&self, id: &str, now: $crate::__private::Time) -> Result<$crate::Transition, $crate::StoreError> {
-                let $s = self; $inner.start(id, now).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "start", $inner.start(id, now))
             }
         }
     };
-    (@RunLogs [$($g:tt)*] $ty:ty, $s:ident, $inner:expr) => {
+    (@RunLogs [$($g:tt)*] $ty:ty, $s:ident, $inner:expr, $b:tt) => {
         #[$crate::__private::async_trait]
         impl<$($g)*> $crate::RunLogs for $ty {
             async fn append_logs(&self, logs: &[$crate::JobLog]) -> Result<(), $crate::StoreError> {
-                let $s = self; $inner.append_logs(logs).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "append_logs", $inner.append_logs(logs))
             }
             async fn query_logs(&self, query: &$crate::LogQuery) -> Result<$crate::LogPage, $crate::StoreError> {
-                let $s = self; $inner.query_logs(query).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "query_logs", $inner.query_logs(query))
             }
             async fn find_log(&self, id: i64) -> Result<Option<$crate::JobLogEntry>, $crate::StoreError> {
-                let $s = self; $inner.find_log(id).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "find_log", $inner.find_log(id))
             }
             async fn remove_log(&self, id: i64) -> Result<bool, $crate::StoreError> {
-                let $s = self; $inner.remove_log(id).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "remove_log", $inner.remove_log(id))
             }
         }
     };
-    (@Maintenance [$($g:tt)*] $ty:ty, $s:ident, $inner:expr) => {
+    (@Maintenance [$($g:tt)*] $ty:ty, $s:ident, $inner:expr, $b:tt) => {
         #[$crate::__private::async_trait]
         impl<$($g)*> $crate::Maintenance for $ty {
             async fn cleanup(&self, node: Option<&str>, expired_before: $crate::__private::Time, max: usize) -> Result<Vec<$crate::__private::JobInfo>, $crate::StoreError> {
-                let $s = self; $inner.cleanup(node, expired_before, max).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "cleanup", $inner.cleanup(node, expired_before, max))
             }
             async fn publish_waiting(&self, node: &str, now: $crate::__private::Time, max: usize) -> Result<Vec<String>, $crate::StoreError> {
-                let $s = self; $inner.publish_waiting(node, now, max).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "publish_waiting", $inner.publish_waiting(node, now, max))
             }
             async fn stop_lost(&self, node: &str, max: usize) -> Result<Vec<String>, $crate::StoreError> {
-                let $s = self; $inner.stop_lost(node, max).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "stop_lost", $inner.stop_lost(node, max))
             }
             async fn prune_logs(&self, retention: &$crate::LogRetention, now: $crate::__private::Time, max: usize) -> Result<u64, $crate::StoreError> {
-                let $s = self; $inner.prune_logs(retention, now, max).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "prune_logs", $inner.prune_logs(retention, now, max))
             }
         }
     };
-    (@JobStatistics [$($g:tt)*] $ty:ty, $s:ident, $inner:expr) => {
+    (@JobStatistics [$($g:tt)*] $ty:ty, $s:ident, $inner:expr, $b:tt) => {
         #[$crate::__private::async_trait]
         impl<$($g)*> $crate::JobStatistics for $ty {
             async fn counts(&self, now: $crate::__private::Time) -> Result<$crate::JobCounts, $crate::StoreError> {
-                let $s = self; $inner.counts(now).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "counts", $inner.counts(now))
             }
             async fn run_history(&self, since: $crate::__private::Time, bucket: $crate::__private::Duration) -> Result<Vec<$crate::RunBucket>, $crate::StoreError> {
-                let $s = self; $inner.run_history(since, bucket).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "run_history", $inner.run_history(since, bucket))
             }
         }
     };
-    (@NotificationOutbox [$($g:tt)*] $ty:ty, $s:ident, $inner:expr) => {
+    (@NotificationOutbox [$($g:tt)*] $ty:ty, $s:ident, $inner:expr, $b:tt) => {
         #[$crate::__private::async_trait]
         impl<$($g)*> $crate::NotificationOutbox for $ty {
             async fn claim_notifications(&self, node: &str, now: $crate::__private::Time, limit: usize, lease: $crate::__private::Duration) -> Result<Vec<$crate::ClaimedNotification>, $crate::StoreError> {
-                let $s = self; $inner.claim_notifications(node, now, limit, lease).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "claim_notifications", $inner.claim_notifications(node, now, limit, lease))
             }
             async fn record_delivery(&self, id: &str, token: i64, outcome: &$crate::DeliveryOutcome, now: $crate::__private::Time) -> Result<bool, $crate::StoreError> {
-                let $s = self; $inner.record_delivery(id, token, outcome, now).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "record_delivery", $inner.record_delivery(id, token, outcome, now))
             }
             async fn list_notifications(&self, query: &$crate::NotificationQuery) -> Result<$crate::NotificationPage, $crate::StoreError> {
-                let $s = self; $inner.list_notifications(query).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "list_notifications", $inner.list_notifications(query))
             }
             async fn prune_notifications(&self, before: $crate::__private::Time, max: usize) -> Result<u64, $crate::StoreError> {
-                let $s = self; $inner.prune_notifications(before, max).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "prune_notifications", $inner.prune_notifications(before, max))
             }
         }
     };
-    (@NodeRegistry [$($g:tt)*] $ty:ty, $s:ident, $inner:expr) => {
+    (@NodeRegistry [$($g:tt)*] $ty:ty, $s:ident, $inner:expr, $b:tt) => {
         #[$crate::__private::async_trait]
         impl<$($g)*> $crate::NodeRegistry for $ty {
             async fn heartbeat(&self, beat: &$crate::NodeHeartbeat) -> Result<(), $crate::StoreError> {
-                let $s = self; $inner.heartbeat(beat).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "heartbeat", $inner.heartbeat(beat))
             }
             async fn nodes(&self) -> Result<Vec<$crate::NodeRecord>, $crate::StoreError> {
-                let $s = self; $inner.nodes().await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "nodes", $inner.nodes())
             }
             async fn forget_node(&self, node: &str) -> Result<bool, $crate::StoreError> {
-                let $s = self; $inner.forget_node(node).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "forget_node", $inner.forget_node(node))
             }
             async fn orphaned(&self, now: $crate::__private::Time, live_since: $crate::__private::Time, max: usize) -> Result<Vec<$crate::__private::JobInfo>, $crate::StoreError> {
-                let $s = self; $inner.orphaned(now, live_since, max).await
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "orphaned", $inner.orphaned(now, live_since, max))
             }
         }
     };

@@ -20,7 +20,7 @@ use crate::lock::InMemoryJobLockProvider;
 use crate::registry::JobRunnableRegistry;
 use crate::retry::{ReferenceRetryPolicy, RetryPolicy};
 use crate::scheduler::JobScheduler;
-use crate::store::{InMemoryJobStore, JobLockProvider, JobStore, RunWriter};
+use crate::store::{InMemoryJobStore, JobLockProvider, JobStore, RunWriter, TimedStore};
 use crate::system_jobs::{
     CHECKING_JOB_TYPE, CLEANING_JOB_TYPE, JobCleaner, JobPoller, JobStateChecker, POLLING_JOB_TYPE,
     system_jobs,
@@ -223,7 +223,9 @@ impl RuntimeBuilder {
     }
 
     /// The store this builder will use, creating the default in-memory store if none
-    /// was set, so that other parts (an action store, a notifier) can share it.
+    /// was set, so that other parts (a notification delivery loop) can share it. The
+    /// runtime bounds its own calls with the options' `store_timeout`; wrap this handle in
+    /// a [`TimedStore`] to bound yours.
     pub fn store_handle(&mut self) -> Arc<dyn JobStore> {
         self.store
             .get_or_insert_with(|| Arc::new(InMemoryJobStore::new()))
@@ -254,7 +256,10 @@ impl RuntimeBuilder {
     /// it to begin taking runs.
     pub fn build(mut self) -> Result<Runtime, BuildError> {
         validate(&self.options)?;
-        let store = self.store_handle();
+        let store: Arc<dyn JobStore> = Arc::new(TimedStore::new(
+            self.store_handle(),
+            self.options.store_timeout,
+        ));
         let clock = self.clock_handle();
         let finder = self.finder_handle();
         let options = self.options;
@@ -302,7 +307,13 @@ impl RuntimeBuilder {
         let store_signal = store.subscribe_due();
         let control_signal = store.subscribe_control();
         let started_at = clock.now();
-        let background_services = self.background_services;
+        let mut background_services = self.background_services;
+        if options.retention.enabled {
+            background_services.push(Arc::new(super::retention::Retention::new(
+                store.clone(),
+                options.retention.clone(),
+            )));
+        }
         let mut registry = self.registry;
         let mut services = self.services;
         let inner = Arc::new_cyclic(|weak| {
@@ -324,6 +335,7 @@ impl RuntimeBuilder {
                     runtime: weak.clone(),
                 }),
             );
+
             let job_types = registry
                 .job_types()
                 .into_iter()
@@ -410,6 +422,33 @@ fn validate(options: &BackgroundTasksOptions) -> Result<(), BuildError> {
             "lease_renewal_interval",
             format!("{:?}", options.lease_renewal_interval),
             "must be positive and shorter than lease_duration",
+        ));
+    }
+    if let Some(margin) = options.lease_safety_margin
+        && margin
+            >= options
+                .lease_duration
+                .saturating_sub(options.lease_renewal_interval)
+    {
+        return Err(invalid(
+            "lease_safety_margin",
+            format!("{margin:?}"),
+            "must be shorter than lease_duration less lease_renewal_interval, or a run would be \
+             cut between two renewals that succeed",
+        ));
+    }
+    if options.store_timeout.is_zero() {
+        return Err(invalid(
+            "store_timeout",
+            format!("{:?}", options.store_timeout),
+            "must be positive",
+        ));
+    }
+    if options.retention.enabled && options.retention.interval.is_zero() {
+        return Err(invalid(
+            "retention.interval",
+            format!("{:?}", options.retention.interval),
+            "must be positive",
         ));
     }
     if options.rescue_interval.is_zero() {

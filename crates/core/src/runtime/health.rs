@@ -25,15 +25,18 @@ pub enum NodeLoop {
     Rescuer,
     /// Tells the store the node is alive.
     Heartbeat,
+    /// Interrupts runs whose lease could not be renewed in time (R45).
+    Watchdog,
 }
 
 impl NodeLoop {
     /// Every loop.
-    pub const ALL: [NodeLoop; 4] = [
+    pub const ALL: [NodeLoop; 5] = [
         NodeLoop::ClaimLoop,
         NodeLoop::Renewals,
         NodeLoop::Rescuer,
         NodeLoop::Heartbeat,
+        NodeLoop::Watchdog,
     ];
 
     /// The loop's name, as logs and reports write it.
@@ -43,6 +46,7 @@ impl NodeLoop {
             NodeLoop::Renewals => "lease renewals",
             NodeLoop::Rescuer => "rescuer",
             NodeLoop::Heartbeat => "heartbeat",
+            NodeLoop::Watchdog => "lease watchdog",
         }
     }
 
@@ -66,6 +70,9 @@ pub struct LoopHealth {
     pub name: String,
     /// When it last completed an iteration (`None`: never yet).
     pub last_iteration: Option<DateTime<Utc>>,
+    /// When it means to iterate next, for a loop that sleeps between iterations by its
+    /// own schedule (a background service); `None` for the node's loops.
+    pub next_iteration: Option<DateTime<Utc>>,
     /// How many of its iterations panicked (each was survived).
     pub panics: u64,
 }
@@ -91,15 +98,17 @@ pub struct HealthReport {
 }
 
 impl HealthReport {
-    /// Whether every loop completed an iteration since `since` (a loop that sleeps longer
-    /// than that between iterations is counted by its last one), and the store answered.
+    /// Whether the node is started, the store answered its last call, and every loop
+    /// completed an iteration since `since` — or, for a loop that sleeps longer than that
+    /// by its own schedule, completed one and is not yet late for the next.
     pub fn is_ready(&self, since: DateTime<Utc>) -> bool {
         self.started
             && self.store_reachable == Some(true)
-            && self
-                .loops
-                .iter()
-                .all(|l| l.last_iteration.is_some_and(|at| at >= since))
+            && self.loops.iter().all(|l| {
+                l.last_iteration.is_some_and(|at| {
+                    at >= since || l.next_iteration.is_some_and(|next| next >= since)
+                })
+            })
     }
 
     /// The loop called `name`, if the node has one.
@@ -126,6 +135,7 @@ impl From<NodeLoop> for LoopId {
 struct LoopSlot {
     name: String,
     last_iteration: AtomicU64,
+    next_iteration: AtomicU64,
     panics: AtomicU64,
 }
 
@@ -153,6 +163,15 @@ fn micros(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp_micros()).unwrap_or(0)
 }
 
+fn time_of(micros: u64) -> Option<DateTime<Utc>> {
+    match micros {
+        0 => None,
+        at => i64::try_from(at)
+            .ok()
+            .and_then(DateTime::<Utc>::from_timestamp_micros),
+    }
+}
+
 impl Health {
     /// A tracker for the node's loops and for background services of these names.
     pub(crate) fn new(services: impl IntoIterator<Item = String>) -> Self {
@@ -163,6 +182,7 @@ impl Health {
             .map(|name| LoopSlot {
                 name,
                 last_iteration: AtomicU64::new(0),
+                next_iteration: AtomicU64::new(0),
                 panics: AtomicU64::new(0),
             })
             .collect();
@@ -183,6 +203,14 @@ impl Health {
     pub(crate) fn iterated(&self, which: impl Into<LoopId>, at: DateTime<Utc>) {
         if let Some(slot) = self.slot(which.into()) {
             slot.last_iteration
+                .store(micros(at).max(1), Ordering::Relaxed);
+        }
+    }
+
+    /// Records when `which` means to iterate next.
+    pub(crate) fn expect_next(&self, which: impl Into<LoopId>, at: DateTime<Utc>) {
+        if let Some(slot) = self.slot(which.into()) {
+            slot.next_iteration
                 .store(micros(at).max(1), Ordering::Relaxed);
         }
     }
@@ -223,12 +251,8 @@ impl Health {
                 .iter()
                 .map(|slot| LoopHealth {
                     name: slot.name.clone(),
-                    last_iteration: match slot.last_iteration.load(Ordering::Relaxed) {
-                        0 => None,
-                        at => i64::try_from(at)
-                            .ok()
-                            .and_then(DateTime::<Utc>::from_timestamp_micros),
-                    },
+                    last_iteration: time_of(slot.last_iteration.load(Ordering::Relaxed)),
+                    next_iteration: time_of(slot.next_iteration.load(Ordering::Relaxed)),
                     panics: slot.panics.load(Ordering::Relaxed),
                 })
                 .collect(),

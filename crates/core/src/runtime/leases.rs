@@ -50,6 +50,7 @@ async fn renew_once(inner: &RuntimeInner) {
     if leases.is_empty() {
         return;
     }
+    let sent = tokio::time::Instant::now();
     let renewed = inner
         .store
         .renew(
@@ -69,7 +70,10 @@ async fn renew_once(inner: &RuntimeInner) {
     };
     for (lease, outcome) in leases.iter().zip(outcomes) {
         let why = match outcome {
-            RenewOutcome::Renewed => continue,
+            RenewOutcome::Renewed => {
+                inner.running.renewed(&lease.job_id, lease.token, sent);
+                continue;
+            }
             RenewOutcome::LeaseLost => Interruption::LeaseLost,
             RenewOutcome::Interrupt(why) => why,
         };

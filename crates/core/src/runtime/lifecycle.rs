@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bgtasks_abstractions::Interruption;
 
-use super::{RunState, RuntimeInner, leases, run_loop, services};
+use super::{RunState, RuntimeInner, leases, run_loop, services, watchdog};
 use crate::scheduler::SchedulerError;
 
 /// Runs a store call at shutdown, bounded so that a store that is down cannot hold the
@@ -47,6 +47,7 @@ impl RuntimeInner {
             background.push(tokio::spawn(leases::renew(self.clone())));
             background.push(tokio::spawn(leases::rescue(self.clone())));
             background.push(tokio::spawn(leases::heartbeat(self.clone())));
+            background.push(tokio::spawn(watchdog::watch(self.clone())));
             for (index, service) in self.background_services.iter().enumerate() {
                 background.push(tokio::spawn(services::run(
                     self.clone(),

@@ -7,9 +7,11 @@ mod leases;
 mod lifecycle;
 mod local_queue;
 mod report;
+mod retention;
 mod run_loop;
 mod running;
 mod services;
+mod watchdog;
 mod worker;
 
 use std::fmt;

@@ -174,6 +174,7 @@ async fn claim_into_queue(
         lease: inner.options.lease_duration,
         job_types: Some(&inner.job_types),
     };
+    let sent = tokio::time::Instant::now();
     let claimed = inner.store.claim(&request).await?;
     let count = claimed.len();
     if *inner.state.borrow() != RunState::Started {
@@ -183,18 +184,18 @@ async fn claim_into_queue(
         return Ok(0);
     }
     if count > 0 {
-        enqueue(inner, claimed);
+        enqueue(inner, claimed, sent);
     }
     Ok(count)
 }
 
-/// Registers claimed runs (so that they can be paused, removed and renewed before they
-/// start) and hands them to the workers.
-fn enqueue(inner: &RuntimeInner, runs: Vec<ClaimedRun>) {
+/// Registers runs claimed by a call sent at `sent` (so that they can be paused, removed
+/// and renewed before they start) and hands them to the workers.
+fn enqueue(inner: &RuntimeInner, runs: Vec<ClaimedRun>, sent: tokio::time::Instant) {
     let queued = runs
         .into_iter()
         .map(|run| {
-            let handle = RunHandle::new(run.lease.clone());
+            let handle = RunHandle::new(run.lease.clone(), sent);
             inner.running.insert(run.job.id.clone(), handle.clone());
             QueuedRun { run, handle }
         })

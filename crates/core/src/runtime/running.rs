@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use bgtasks_abstractions::{Interruption, RunLease};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// A run in flight: how to interrupt it, and its lease. Cheap to clone (one shared
@@ -16,16 +17,38 @@ struct RunShared {
     cancel: CancellationToken,
     interruption: OnceLock<Interruption>,
     lease: RunLease,
+    /// When the last renewal that succeeded was sent (the claim, at first): the lease
+    /// lasts at least its duration from then, on the store's clock (R45).
+    renewed: Mutex<Instant>,
 }
 
 impl RunHandle {
-    /// A handle for a claimed run, not yet interrupted.
-    pub(crate) fn new(lease: RunLease) -> Self {
+    /// A handle for a run claimed by a call sent at `claimed`, not yet interrupted.
+    pub(crate) fn new(lease: RunLease, claimed: Instant) -> Self {
         Self(Arc::new(RunShared {
             cancel: CancellationToken::new(),
             interruption: OnceLock::new(),
             lease,
+            renewed: Mutex::new(claimed),
         }))
+    }
+
+    /// When the last successful renewal was sent.
+    pub(crate) fn renewed_at(&self) -> Instant {
+        *self
+            .0
+            .renewed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn renewed(&self, sent: Instant) {
+        let mut renewed = self
+            .0
+            .renewed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *renewed = (*renewed).max(sent);
     }
 
     /// Fires when the run is interrupted.
@@ -77,6 +100,36 @@ impl RunningRuns {
             }
             None => false,
         }
+    }
+
+    /// Records that the renewal of `token`'s lease sent at `sent` succeeded.
+    pub(crate) fn renewed(&self, id: &str, token: i64, sent: Instant) {
+        if let Some(handle) = self.lock().get(id).filter(|h| h.lease().token == token) {
+            handle.renewed(sent);
+        }
+    }
+
+    /// The runs not yet interrupted whose last successful renewal is `window` or more
+    /// before `now`, and the earliest deadline (last renewal + `window`) of the others.
+    pub(crate) fn overdue(
+        &self,
+        now: Instant,
+        window: std::time::Duration,
+    ) -> (Vec<RunHandle>, Option<Instant>) {
+        let mut overdue = Vec::new();
+        let mut next = None::<Instant>;
+        for handle in self.lock().values() {
+            if handle.interruption().is_some() {
+                continue;
+            }
+            let deadline = handle.renewed_at() + window;
+            if deadline <= now {
+                overdue.push(handle.clone());
+            } else {
+                next = Some(next.map_or(deadline, |n| n.min(deadline)));
+            }
+        }
+        (overdue, next)
     }
 
     pub(crate) fn interrupt_all(&self, why: Interruption) {

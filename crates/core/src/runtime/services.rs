@@ -84,9 +84,12 @@ pub(super) async fn run(
             )
             .await;
         let Some(pause) = pause else { continue };
-        inner
-            .health
-            .iterated(LoopId::Service(index), inner.clock.now());
+        let now = inner.clock.now();
+        inner.health.iterated(LoopId::Service(index), now);
+        inner.health.expect_next(
+            LoopId::Service(index),
+            crate::clock::saturating_add(now, pause),
+        );
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = state.changed() => {}

@@ -164,6 +164,13 @@ pub(super) async fn complete(inner: &RuntimeInner, executed: Executed) {
         tracing::warn!(job_id = %lease.job_id, %error, "could not release the job lock; it expires by itself");
     }
     inner.running.remove(&lease.job_id, lease.token);
+    if saved
+        .as_ref()
+        .is_some_and(|job| job.next_run_time.is_none())
+    {
+        // The job is finished (completed, stopped, abandoned): its cache goes (R46).
+        inner.drop_cache(&lease.job_id);
+    }
     if inner.reports.receiver_count() > 0 {
         let exception_type = context.exception_type();
         let data = context.into_data();

@@ -3,9 +3,11 @@
 //! [`RunWriter`] through which the runtime writes outcomes and logs.
 
 mod memory;
+mod timed;
 mod writer;
 
 pub use bgtasks_store::*;
 
 pub use self::memory::{DEFAULT_MAX_LOGS, InMemoryJobStore};
+pub use self::timed::TimedStore;
 pub use self::writer::RunWriter;

@@ -6,6 +6,8 @@ mod common;
 mod control;
 mod failures;
 mod listeners;
+mod partition;
+mod retention;
 mod robustness;
 mod scheduling;
 mod system_jobs;

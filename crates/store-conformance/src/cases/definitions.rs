@@ -74,10 +74,19 @@ pub async fn removal_of_stopped_jobs_only_refuses_the_others(factory: &dyn Store
     assert!(store.find("stopped").await.unwrap().is_none());
 }
 
-/// R46: removing a job removes its run logs.
+/// R46: removing a job removes its run logs and its actions: a job queued again under
+/// the id inherits neither.
 pub async fn removing_a_job_removes_its_logs(factory: &dyn StoreFactory) {
     let store = factory.fresh().await;
-    seed(store.as_ref(), &[queued("gone", 0), queued("kept", 0)]).await;
+    let mailed = queued("gone", 0).with_action(
+        bgtasks_abstractions::JobAction::new("mail").with_parameter("to", "old@example.com"),
+    );
+    seed(store.as_ref(), &[mailed, queued("kept", 0)]).await;
+    assert_eq!(
+        store.find("gone").await.unwrap().unwrap().job.actions.len(),
+        1,
+        "the actions are stored with the job"
+    );
     store
         .append_logs(&[
             log("gone", 1, "a"),
@@ -96,7 +105,18 @@ pub async fn removing_a_job_removes_its_logs(factory: &dyn StoreFactory) {
     seed(store.as_ref(), &[queued("gone", 0)]).await;
     assert!(
         store.list_logs("gone", 10).await.unwrap().is_empty(),
-        "a job queued again under the id inherits nothing"
+        "a job queued again under the id inherits no logs"
+    );
+    assert!(
+        store
+            .find("gone")
+            .await
+            .unwrap()
+            .unwrap()
+            .job
+            .actions
+            .is_empty(),
+        "a job queued again under the id inherits no actions"
     );
 }
 

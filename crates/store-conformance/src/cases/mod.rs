@@ -14,6 +14,7 @@ pub mod races;
 pub mod reference;
 pub mod robustness;
 pub mod statistics;
+pub mod wild;
 
 pub use self::claims::*;
 pub use self::control::*;
@@ -28,3 +29,4 @@ pub use self::races::*;
 pub use self::reference::*;
 pub use self::robustness::*;
 pub use self::statistics::*;
+pub use self::wild::*;
