@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace, after setting up what the tests need on this
-# machine: a real SMTP server on loopback (Python's aiosmtpd, installed if missing) and a
+# machine: a real SMTP server on loopback (Python's aiosmtpd, installed if missing), a
 # throwaway PostgreSQL cluster on a loopback port (installed from Debian's packages if
-# missing).
+# missing), and headless Chromium with a CJK font and playwright-core for the dashboard's
+# browser test (Debian's chromium and fonts-wqy-microhei, `npm ci`).
 # Usage: bash scripts/test.sh [extra nextest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,31 @@ ensure_aiosmtpd() {
     python3 -m pip install --quiet --disable-pip-version-check aiosmtpd \
         || { apt-get update -qq && apt-get install -y -qq python3-aiosmtpd; }
     python3 -c 'import aiosmtpd' || { log "aiosmtpd could not be installed"; exit 1; }
+}
+
+APT_UPDATED=""
+apt_install() {
+    if [ -z "${APT_UPDATED}" ]; then
+        apt-get update -qq
+        APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# The dashboard's browser test (crates/admin/tests/browser.rs) drives Debian's Chromium
+# with playwright-core from npm (which downloads no browser of its own).
+ensure_browser() {
+    local missing=()
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || missing+=(fonts-wqy-microhei)
+    command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        log "installing ${missing[*]} (the dashboard's browser test)"
+        apt_install "${missing[@]}"
+    fi
+    /usr/bin/chromium --version >/dev/null 2>&1 || { log "chromium does not start"; exit 1; }
+    log "installing playwright-core for the browser test (npm ci)"
+    npm ci --prefix crates/admin/tests/browser --no-audit --no-fund --loglevel=error >/dev/null
 }
 
 free_port() {
@@ -52,6 +78,7 @@ cleanup() {
 trap cleanup EXIT
 
 ensure_aiosmtpd
+ensure_browser
 start_smtp
 start_postgres
 

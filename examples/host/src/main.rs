@@ -3,6 +3,7 @@
 //! abandoned — and mails its failures. Each run is printed as it happens; the host stops
 //! by itself.
 
+mod admin;
 mod args;
 mod jobs;
 mod printer;
@@ -55,11 +56,12 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mail_dir = args.data_dir.join("mail");
     let transport = notifications::mail_transport_from_env(&mail_dir)?;
     let store = stores::open_store(&args.store_url(), Arc::new(SystemClock)).await?;
+    let definitions = notifications::failure_email_definitions(transport.clone());
     let runtime = BackgroundTasks::builder()
         .options(options)
         .store(store.jobs.clone())
         .lock_provider(store.locks.clone())
-        .job_actions(notifications::failure_email_definitions(transport.clone()))
+        .job_actions(definitions.clone())
         .runnable("heartbeat", jobs::heartbeat())
         .runnable("report", jobs::report())
         .runnable("sync", jobs::flaky_sync())
@@ -68,13 +70,20 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut reports = runtime.subscribe();
     let started = runtime.clock().now();
     runtime.start().await?;
+    let running_for = match args.run_time() {
+        Some(duration) => format!(
+            "running for {:.0}s (Ctrl-C stops early)",
+            duration.as_secs_f64()
+        ),
+        None => "running until Ctrl-C".to_owned(),
+    };
     println!(
-        "bgtasks example host: node `{}`, {} workers, {}; running for {:.0}s (Ctrl-C stops early)",
+        "bgtasks example host: node `{}`, {} workers, {}; {running_for}",
         runtime.node_name(),
         runtime.options().workers,
         store.description,
-        args.duration.as_secs_f64()
     );
+    let dashboard = admin::start(&args, &runtime, definitions).await?;
     println!("failure e-mails go to {}\n", transport.endpoint());
     for job in jobs::demo_jobs() {
         let id = job.id.clone();
@@ -89,7 +98,12 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    let deadline = tokio::time::sleep(args.duration);
+    let deadline = async {
+        match args.run_time() {
+            Some(duration) => tokio::time::sleep(duration).await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::pin!(deadline);
     loop {
         tokio::select! {
@@ -101,6 +115,9 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
             _ = &mut deadline => break,
             _ = tokio::signal::ctrl_c() => break,
         }
+    }
+    if let Some(dashboard) = dashboard {
+        dashboard.shutdown().await?;
     }
     runtime.shutdown().await?;
     println!("\nFinal state:");

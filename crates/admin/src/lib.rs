@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+
+mod api;
+mod app;
+mod auth;
+mod config;
+mod dashboard;
+mod error;
+mod extract;
+mod filter;
+mod model;
+mod openapi;
+mod params;
+mod serve;
+mod state;
+
+pub use self::app::Admin;
+pub use self::config::{AdminConfig, DEFAULT_BULK_LIMIT, Role};
+pub use self::serve::{AdminServer, ServeError, serve};
