@@ -13,7 +13,7 @@ const RESERVED: [&str; 3] = ["model", "labels", "culture"];
 
 /// The `context` parameter as a JSON object: an object value, or a string holding one.
 /// Anything else is ignored with a warning naming the job.
-pub(crate) fn context_globals(job_id: &str, value: Option<&Value>) -> Map<String, Value> {
+pub fn context_globals(job_id: &str, value: Option<&Value>) -> Map<String, Value> {
     let parsed = match value {
         None | Some(Value::Null) => return Map::new(),
         Some(Value::String(text)) if text.trim().is_empty() => return Map::new(),
@@ -36,8 +36,9 @@ pub(crate) fn context_globals(job_id: &str, value: Option<&Value>) -> Map<String
     }
 }
 
-/// The template's root object.
-pub(crate) fn render_data(
+/// The template's root object: `globals` (the action's `context` keys, say) with
+/// `model`, `labels` and `culture` set over any key of the same name.
+pub fn render_data(
     model: &FailureMailModel,
     labels: BTreeMap<String, String>,
     culture: &str,

@@ -42,6 +42,17 @@ impl MailTemplates {
         Self { registry }
     }
 
+    /// Escapes every value printed with `{{...}}` with `escape` instead of HTML-escaping
+    /// it: for text that is not HTML, such as a chat message (`handlebars::no_escape`
+    /// prints values as they are).
+    pub fn with_escape_fn(
+        mut self,
+        escape: impl Fn(&str) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.registry.register_escape_fn(escape);
+        self
+    }
+
     /// Registers (or replaces) the template `name`. Registering under
     /// [`BUILTIN_TEMPLATE`] replaces the default.
     pub fn register(&mut self, name: &str, source: &str) -> Result<(), TemplateError> {
