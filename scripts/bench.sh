@@ -24,8 +24,9 @@ trap stop_postgres EXIT
 export BGTASKS_BENCH_POSTGRES_URL="$BGTASKS_TEST_POSTGRES_URL"
 export BGTASKS_BENCH_COMMAND="bash scripts/bench.sh${*:+ $*}"
 
+target_dir="${CARGO_TARGET_DIR:-target}"
 if [ ${#profile[@]} -eq 0 ]; then
-    target/debug/bgtasks-bench "$@"
+    "$target_dir/debug/bgtasks-bench" "$@"
 else
-    target/release/bgtasks-bench "$@"
+    "$target_dir/release/bgtasks-bench" "$@"
 fi

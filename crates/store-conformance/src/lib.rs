@@ -18,6 +18,7 @@
 
 pub mod cases;
 pub mod support;
+pub mod typed_args;
 
 use std::sync::Arc;
 

@@ -115,6 +115,15 @@ impl JobRuns for PostgresJobStore {
             .await
     }
 
+    /// One statement for the whole batch.
+    async fn give_back_many(
+        &self,
+        runs: &[(RunLease, GiveBack)],
+    ) -> Result<Vec<CompletionOutcome>, StoreError> {
+        self.bounded("give runs back", self.give_back_runs(runs))
+            .await
+    }
+
     async fn rescue(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError> {
         self.bounded("rescue expired leases", self.rescue_expired(now))
             .await

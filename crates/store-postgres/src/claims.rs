@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
+use crate::keyed::begin_keyed;
 use crate::rows::{job_columns, job_from_row, limit};
 use crate::store::PostgresJobStore;
 
@@ -24,7 +25,7 @@ const MAX_LEASE: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 const SELECT_DUE: &str = concat!(
     "SELECT ",
     job_columns!(),
-    ", COALESCE($1::timestamptz, now()) AS claim_now FROM bgtasks_jobs \
+    ", ctid::text AS row_tid, COALESCE($1::timestamptz, now()) AS claim_now FROM bgtasks_jobs \
      WHERE lease_node IS NULL AND NOT is_abandoned AND status IN (5, 10, 15) \
        AND next_run_time IS NOT NULL AND next_run_time <= COALESCE($1::timestamptz, now()) \
        AND (node_name IS NULL OR node_name = $2) \
@@ -40,6 +41,11 @@ const SELECT_DUE: &str = concat!(
 /// lose their next run time; rows that do not decode or cannot be scheduled are set aside
 /// (Stopped, the reason as their result, R42). Returns the tokens, attempts and rescues of
 /// the claimed rows.
+///
+/// Rows are found by the physical address (`ctid`) [`SELECT_DUE`] read them at: they are
+/// locked by this transaction since, so the address still holds, and a TID scan finds
+/// each row at once. (Joined on `id`, the planner hashes the whole table when it believes
+/// the table small or its statistics are stale, one full scan per batch.)
 const APPLY_CLAIMS: &str = "UPDATE bgtasks_jobs AS j SET \
        next_run_time = u.next_run_time, \
        lease_token = CASE WHEN u.claimed THEN nextval('bgtasks_lease_tokens') \
@@ -52,15 +58,20 @@ const APPLY_CLAIMS: &str = "UPDATE bgtasks_jobs AS j SET \
        interrupt = NULL, triggered = FALSE, \
        status = CASE WHEN u.reason IS NULL THEN j.status ELSE 30 END, \
        result = COALESCE(u.reason, j.result) \
-     FROM unnest($1::text[], $2::timestamptz[], $3::bool[], $6::text[]) \
-       AS u(id, next_run_time, claimed, reason) \
-     WHERE j.id = u.id \
+     FROM unnest($1::text[]::tid[], $2::timestamptz[], $3::bool[], $6::text[]) \
+       AS u(tid, next_run_time, claimed, reason) \
+     WHERE j.ctid = u.tid \
      RETURNING j.id, j.lease_token, j.attempts, j.rescues, u.claimed";
 
-const NEXT_DUE: &str = "SELECT min(next_run_time) FROM bgtasks_jobs \
+/// Clamped to years 1–9999: the driver panics decoding `±infinity` and other times out of
+/// chrono's range (R42); such a row is due at once and set aside by the claim.
+/// (`LEAST` and `GREATEST` skip NULLs, so "nothing due" is kept apart.)
+const NEXT_DUE: &str = "SELECT CASE WHEN m IS NULL THEN NULL \
+       ELSE LEAST(GREATEST(m, '0001-01-01Z'), '9999-12-31Z') END FROM ( \
+     SELECT min(next_run_time) AS m FROM bgtasks_jobs \
      WHERE lease_node IS NULL AND NOT is_abandoned AND status IN (5, 10, 15) \
        AND next_run_time IS NOT NULL AND (node_name IS NULL OR node_name = $1) \
-       AND ($2::text[] IS NULL OR job_type = ANY($2::text[]))";
+       AND ($2::text[] IS NULL OR job_type = ANY($2::text[]))) AS due";
 
 /// A lease length in whole microseconds, at most [`MAX_LEASE`], for SQL
 /// (`$n * interval '1 microsecond'`).
@@ -78,7 +89,8 @@ fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
 /// What a claim does to the selected rows.
 #[derive(Default)]
 struct Planned {
-    ids: Vec<String>,
+    /// The rows' addresses (`ctid` as text), as [`SELECT_DUE`] read them.
+    tids: Vec<String>,
     next_run_times: Vec<Option<DateTime<Utc>>>,
     claimed: Vec<bool>,
     /// Why a row is set aside (it does not decode); `None` for the others.
@@ -91,12 +103,12 @@ impl Planned {
     /// Plans a row: its next run time, whether it is claimed, why it is set aside.
     fn push(
         &mut self,
-        id: String,
+        tid: String,
         next: Option<DateTime<Utc>>,
         claimed: bool,
         set_aside: Option<String>,
     ) {
-        self.ids.push(id);
+        self.tids.push(tid);
         self.next_run_times.push(next);
         self.claimed.push(claimed);
         self.reasons.push(set_aside);
@@ -112,7 +124,7 @@ impl PostgresJobStore {
             return Ok(Vec::new());
         }
         let fail = self.fail("claim due runs");
-        let mut tx = self.inner.pool.begin().await.map_err(&fail)?;
+        let mut tx = begin_keyed(&self.inner.pool).await.map_err(&fail)?;
         let rows = sqlx::query(SELECT_DUE)
             .bind(self.caller_now(request.now))
             .bind(request.node)
@@ -129,7 +141,7 @@ impl PostgresJobStore {
         let expires_at = lease_end(now, request.lease);
         let mut planned = self.plan(&rows, request.node, now, expires_at);
         let applied = sqlx::query(APPLY_CLAIMS)
-            .bind(&planned.ids)
+            .bind(&planned.tids)
             .bind(&planned.next_run_times)
             .bind(&planned.claimed)
             .bind(request.node)
@@ -178,13 +190,16 @@ impl PostgresJobStore {
     ) -> Planned {
         let mut planned = Planned::default();
         for row in rows {
+            // The address is the database's own text, always readable; a row without one
+            // cannot be written back, and is left as it is.
+            let Ok(tid) = row.try_get::<String, _>("row_tid") else {
+                continue;
+            };
             let mut job = match job_from_row(row) {
                 Ok(job) => job,
                 Err(error) => {
                     tracing::error!(%error, "a due job does not decode; it is set aside (Stopped, the error as its result)");
-                    if let Ok(id) = row.try_get::<String, _>("id") {
-                        planned.push(id, None, false, Some(format!("set aside: {error}")));
-                    }
+                    planned.push(tid, None, false, Some(format!("set aside: {error}")));
                     continue;
                 }
             };
@@ -197,17 +212,17 @@ impl PostgresJobStore {
                     tracing::error!(job_id = %job.id, %reason, "a due job cannot be scheduled; it is set aside (Stopped, the reason as its result)");
                     let reason =
                         format!("set aside: job `{}` cannot be scheduled: {reason}", job.id);
-                    planned.push(job.id, None, false, Some(reason));
+                    planned.push(tid, None, false, Some(reason));
                     continue;
                 }
             };
             if job.end_time.is_some_and(|end| now > end) {
                 // Past its end time: it never runs again (R3).
-                planned.push(job.id.clone(), None, false, None);
+                planned.push(tid, None, false, None);
                 continue;
             }
             job.next_run_time = next_fire_time_after_run(&job, schedule.as_deref(), now);
-            planned.push(job.id.clone(), job.next_run_time, true, None);
+            planned.push(tid, job.next_run_time, true, None);
             let lease = RunLease {
                 job_id: job.id.clone(),
                 token: 0,

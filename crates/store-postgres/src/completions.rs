@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
+use crate::keyed::begin_keyed;
 use crate::leases::{end_lease, retrying};
 use crate::log_rows::{bind_logs, insert_logs, run_text};
 use crate::notifications::store_new;
@@ -203,7 +204,9 @@ impl PostgresJobStore {
             retrying(|| self.save_with_notifications(&c, logs, runs, &order)).await
         } else {
             retrying(|| async {
-                let rows = c.save(logs).fetch_all(&self.inner.pool).await?;
+                let mut tx = begin_keyed(&self.inner.pool).await?;
+                let rows = c.save(logs).fetch_all(&mut *tx).await?;
+                tx.commit().await?;
                 saved_positions(&rows, &order)
             })
             .await
@@ -228,7 +231,7 @@ impl PostgresJobStore {
         runs: &[RunCompletion],
         order: &[usize],
     ) -> Result<Vec<usize>, sqlx::Error> {
-        let mut tx = self.inner.pool.begin().await?;
+        let mut tx = begin_keyed(&self.inner.pool).await?;
         let rows = c.save(logs).fetch_all(&mut *tx).await?;
         let saved = saved_positions(&rows, order)?;
         let notes: Vec<&NewNotification> = saved

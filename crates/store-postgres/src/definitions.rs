@@ -9,9 +9,10 @@ use bgtasks_store::{
     DefinitionUpdate, JobRecord, Refusal, RemoveIf, StoreError, Transition, rules,
 };
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::types::Json;
+use sqlx::{PgConnection, Row, SqlSafeStr, SqlStr};
 
+use crate::enqueue::refuse_nul;
 use crate::rows::{
     bind_jobs, code, job_columns, jobs_from_rows, limit, record_columns, record_from_row,
 };
@@ -64,19 +65,31 @@ const FIND: &str = concat!(
     " FROM bgtasks_jobs WHERE id = $1"
 );
 
+/// The columns and rows of [`INSERT_MANY`] after the table's name.
+macro_rules! insert_many_into {
+    () => {
+        concat!(
+            " (",
+            job_columns!(),
+            ") SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], \
+               $5::text[], $6::jsonb[], $7::int2[], $8::text[], $9::timestamptz[], \
+               $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], \
+               $13::timestamptz[], $14::int2[], $15::text[], $16::int4[], $17::int4[], \
+               $18::int4[], $19::int4[], $20::bool[], $21::int8[], $22::int2[], \
+               $23::int8[], $24::text[], $25::text[], $26::int2[], $27::int8[], \
+               $28::int8[], $29::jsonb[]) \
+             ON CONFLICT (id) DO NOTHING RETURNING id"
+        )
+    };
+}
+
 /// Inserts a batch of jobs (distinct ids) in one statement, skipping ids that exist;
-/// returns the ids inserted. Each starts at revision 1, with no lease.
-const INSERT_MANY: &str = concat!(
-    "INSERT INTO bgtasks_jobs (",
-    job_columns!(),
-    ") SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], \
-       $6::jsonb[], $7::int2[], $8::text[], $9::timestamptz[], $10::timestamptz[], \
-       $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::int2[], $15::text[], \
-       $16::int4[], $17::int4[], $18::int4[], $19::int4[], $20::bool[], $21::int8[], \
-       $22::int2[], $23::int8[], $24::text[], $25::text[], $26::int2[], $27::int8[], \
-       $28::int8[], $29::jsonb[]) \
-     ON CONFLICT (id) DO NOTHING RETURNING id"
-);
+/// returns the ids inserted. Each starts at revision 1, with no lease. The table is found
+/// through the connection's `search_path`.
+const INSERT_MANY: &str = concat!("INSERT INTO bgtasks_jobs", insert_many_into!());
+
+/// What follows the table's name in [`INSERT_MANY`], for the table named with its schema.
+pub(crate) const INSERT_MANY_INTO: &str = insert_many_into!();
 
 /// The columns a definition update may change (`rules::apply_update`).
 const WRITE_DEFINITION: &str = "UPDATE bgtasks_jobs SET name = $2, job_group = $3, \
@@ -90,6 +103,45 @@ const WRITE_DEFINITION: &str = "UPDATE bgtasks_jobs SET name = $2, job_group = $
 /// stay: an alert about a removed job still goes out.
 const REMOVE: &str = "WITH gone_job AS (DELETE FROM bgtasks_jobs WHERE id = $1) \
      DELETE FROM bgtasks_logs WHERE job_id = $1";
+
+/// Inserts `jobs` with `insert` ([`INSERT_MANY`], or it with the table's schema) on
+/// `conn`, in the transaction it is in, each unless its id is stored (a repeated id once,
+/// from its first occurrence); says for each job whether it was inserted. A job holding a
+/// NUL character where PostgreSQL cannot store one refuses the batch before anything is
+/// sent. The store's batches and a caller's own transaction
+/// ([`enqueue_in`](crate::enqueue_in)) both go through here; `fail` names the operation
+/// in errors.
+pub(crate) async fn insert_on(
+    conn: &mut PgConnection,
+    insert: SqlStr,
+    jobs: &[JobInfo],
+    fail: &(dyn Fn(sqlx::Error) -> StoreError + Sync),
+) -> Result<Vec<bool>, StoreError> {
+    refuse_nul(jobs)?;
+    // A repeated id is inserted once, from its first occurrence.
+    let mut seen = HashSet::with_capacity(jobs.len());
+    let first: Vec<bool> = jobs.iter().map(|j| seen.insert(j.id.as_str())).collect();
+    let unique: Vec<&JobInfo> = jobs
+        .iter()
+        .zip(&first)
+        .filter(|(_, first)| **first)
+        .map(|(job, _)| job)
+        .collect();
+    let rows = bind_jobs(sqlx::query(insert), &unique)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(fail)?;
+    let inserted: HashSet<String> = rows
+        .iter()
+        .map(|row| row.try_get::<String, _>("id"))
+        .collect::<Result<_, _>>()
+        .map_err(fail)?;
+    Ok(jobs
+        .iter()
+        .zip(first)
+        .map(|(job, first)| first && inserted.contains(&job.id))
+        .collect())
+}
 
 impl PostgresJobStore {
     async fn list_by(&self, sql: &'static str, max: usize) -> Result<Vec<JobInfo>, StoreError> {
@@ -126,30 +178,9 @@ impl PostgresJobStore {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
-        // A repeated id is inserted once, from its first occurrence.
-        let mut seen = HashSet::with_capacity(jobs.len());
-        let first: Vec<bool> = jobs.iter().map(|j| seen.insert(j.id.as_str())).collect();
-        let unique: Vec<&JobInfo> = jobs
-            .iter()
-            .zip(&first)
-            .filter(|(_, first)| **first)
-            .map(|(job, _)| job)
-            .collect();
         let fail = self.fail("insert jobs");
-        let rows = bind_jobs(sqlx::query(INSERT_MANY), &unique)
-            .fetch_all(&self.inner.pool)
-            .await
-            .map_err(&fail)?;
-        let inserted: HashSet<String> = rows
-            .iter()
-            .map(|row| row.try_get::<String, _>("id"))
-            .collect::<Result<_, _>>()
-            .map_err(&fail)?;
-        Ok(jobs
-            .iter()
-            .zip(first)
-            .map(|(job, first)| first && inserted.contains(&job.id))
-            .collect())
+        let mut conn = self.inner.pool.acquire().await.map_err(&fail)?;
+        insert_on(&mut conn, INSERT_MANY.into_sql_str(), jobs, &fail).await
     }
 
     pub(crate) async fn update_definition(

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::claims::lease_micros;
+use crate::keyed::begin_keyed;
 use crate::store::PostgresJobStore;
 
 /// How often a batch that lost a deadlock (or a serialization failure) is tried in all.
@@ -94,6 +95,34 @@ const GIVE_BACK: &str = concat!(
             EXISTS (SELECT 1 FROM bgtasks_jobs WHERE id = $1) AS found"
 );
 
+/// [`GIVE_BACK`] for a batch: ends the leases named (`$1` ids, `$2` tokens, each with its
+/// mode in `$3` and time in `$4`, as `$3` and `$4` of [`GIVE_BACK`]); answers, per lease in
+/// order, whether it was given back and whether the job still exists. A lease named twice
+/// is given back once (the other answers that it is over).
+const GIVE_BACK_MANY: &str = concat!(
+    "WITH wanted AS ( \
+       SELECT * FROM unnest($1::text[], $2::int8[], $3::int2[], $4::timestamptz[]) \
+         WITH ORDINALITY AS w(id, token, mode, at, ord)), \
+     given AS (UPDATE bgtasks_jobs AS j SET \
+       next_run_time = CASE WHEN j.triggered THEN j.lease_due_at \
+         WHEN j.status = 30 THEN NULL \
+         WHEN j.interrupt = 20 OR w.mode = 1 THEN j.lease_due_at \
+         WHEN w.mode = 2 THEN w.at \
+         ELSE j.next_run_time END, ",
+    end_lease!(
+        "j.status",
+        "j.is_abandoned",
+        "j.try_count",
+        "j.trigger_count"
+    ),
+    " FROM wanted AS w \
+       WHERE j.id = w.id AND j.lease_token = w.token AND j.lease_node IS NOT NULL \
+       RETURNING w.ord) \
+     SELECT w.ord, g.ord IS NOT NULL AS saved, \
+       EXISTS (SELECT 1 FROM bgtasks_jobs AS x WHERE x.id = w.id) AS found \
+     FROM wanted AS w LEFT JOIN given AS g ON g.ord = w.ord"
+);
+
 /// Makes runs whose lease expired before the caller's (`$1`) or the database's now due
 /// again at their old time (a Stopped job: not at all), without a try charged but with
 /// one more rescue in a row counted (R43), and logs each interruption, naming the node,
@@ -153,6 +182,24 @@ where
     }
 }
 
+/// How a give-back is bound: the mode of [`GIVE_BACK`] and its time.
+fn give_back_mode(how: GiveBack) -> (i16, Option<DateTime<Utc>>) {
+    match how {
+        GiveBack::KeepSchedule => (0, None),
+        GiveBack::RunAgain => (1, None),
+        GiveBack::RunAt(at) => (2, Some(at)),
+    }
+}
+
+/// What a give-back did: whether the lease was ended, and whether the job exists.
+fn give_back_outcome(saved: bool, found: bool) -> CompletionOutcome {
+    match (saved, found) {
+        (true, _) => CompletionOutcome::Saved,
+        (false, true) => CompletionOutcome::LeaseLost,
+        (false, false) => CompletionOutcome::JobGone,
+    }
+}
+
 /// What a renewal learned of one lease, from its row of [`RENEW`].
 fn renew_outcome(renewed: bool, interrupt: Option<i16>, found: bool) -> RenewOutcome {
     match (renewed, interrupt) {
@@ -181,14 +228,18 @@ impl PostgresJobStore {
         let ids: Vec<&str> = order.iter().map(|&i| leases[i].job_id.as_str()).collect();
         let tokens: Vec<i64> = order.iter().map(|&i| leases[i].token).collect();
         let fail = self.fail("renew leases");
-        let rows = retrying(|| {
-            sqlx::query(RENEW)
+        let rows = retrying(|| async {
+            let mut tx = begin_keyed(&self.inner.pool).await?;
+            let rows = sqlx::query(RENEW)
                 .bind(&ids)
                 .bind(&tokens)
                 .bind(node)
                 .bind(self.caller_now(now))
                 .bind(lease_micros(lease))
-                .fetch_all(&self.inner.pool)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(rows)
         })
         .await
         .map_err(&fail)?;
@@ -215,11 +266,7 @@ impl PostgresJobStore {
         lease: &RunLease,
         how: GiveBack,
     ) -> Result<CompletionOutcome, StoreError> {
-        let (mode, at): (i16, Option<DateTime<Utc>>) = match how {
-            GiveBack::KeepSchedule => (0, None),
-            GiveBack::RunAgain => (1, None),
-            GiveBack::RunAt(at) => (2, Some(at)),
-        };
+        let (mode, at) = give_back_mode(how);
         let fail = self.fail("give a run back");
         let row = retrying(|| {
             sqlx::query(GIVE_BACK)
@@ -231,13 +278,56 @@ impl PostgresJobStore {
         })
         .await
         .map_err(&fail)?;
-        let saved: bool = row.try_get("saved").map_err(&fail)?;
-        let found: bool = row.try_get("found").map_err(&fail)?;
-        Ok(match (saved, found) {
-            (true, _) => CompletionOutcome::Saved,
-            (false, true) => CompletionOutcome::LeaseLost,
-            (false, false) => CompletionOutcome::JobGone,
+        Ok(give_back_outcome(
+            row.try_get("saved").map_err(&fail)?,
+            row.try_get("found").map_err(&fail)?,
+        ))
+    }
+
+    pub(crate) async fn give_back_runs(
+        &self,
+        runs: &[(RunLease, GiveBack)],
+    ) -> Result<Vec<CompletionOutcome>, StoreError> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The batch in id order; `order[k]` is the caller's position of the k-th run.
+        let mut order: Vec<usize> = (0..runs.len()).collect();
+        order.sort_by(|&a, &b| runs[a].0.job_id.cmp(&runs[b].0.job_id));
+        let ids: Vec<&str> = order.iter().map(|&i| runs[i].0.job_id.as_str()).collect();
+        let tokens: Vec<i64> = order.iter().map(|&i| runs[i].0.token).collect();
+        let (modes, times): (Vec<i16>, Vec<Option<DateTime<Utc>>>) =
+            order.iter().map(|&i| give_back_mode(runs[i].1)).unzip();
+        let fail = self.fail("give runs back");
+        let rows = retrying(|| async {
+            let mut tx = begin_keyed(&self.inner.pool).await?;
+            let rows = sqlx::query(GIVE_BACK_MANY)
+                .bind(&ids)
+                .bind(&tokens)
+                .bind(&modes)
+                .bind(&times)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(rows)
         })
+        .await
+        .map_err(&fail)?;
+        let mut outcomes = vec![CompletionOutcome::LeaseLost; runs.len()];
+        for row in &rows {
+            let ord: i64 = row.try_get("ord").map_err(&fail)?;
+            let outcome = give_back_outcome(
+                row.try_get("saved").map_err(&fail)?,
+                row.try_get("found").map_err(&fail)?,
+            );
+            let caller = usize::try_from(ord)
+                .ok()
+                .and_then(|ord| order.get(ord.wrapping_sub(1)));
+            if let Some(slot) = caller.and_then(|&i| outcomes.get_mut(i)) {
+                *slot = outcome;
+            }
+        }
+        Ok(outcomes)
     }
 
     pub(crate) async fn rescue_expired(

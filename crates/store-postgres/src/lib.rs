@@ -143,16 +143,31 @@
 //! finds text case-insensitively with `lower()`, whose notion of case outside ASCII is
 //! the database's locale. PostgreSQL text cannot hold the NUL character: a job whose
 //! definition holds one (in its name, description, a string argument or an action) is
-//! refused when stored, and NUL in what a run produced (its result, log message or error,
+//! refused when stored, before anything is written, naming the job and where the NUL is;
+//! NUL in what a run produced (its result, log message or error,
 //! a notification) is written as U+FFFD, so that one run's output never fails a batch.
 //! Times keep microseconds.
+//!
+//! # Queueing in your own transaction
+//! [`enqueue_in`] queues jobs on your connection, in your transaction: they exist, and
+//! run, if and only if it commits (R49), together with the rows your service writes
+//! beside them. The wake-up of the nodes is sent at the commit. [`enqueue_in_schema`] does
+//! the same for a store in a schema of its own. The crate re-exports its [`sqlx`], so
+//! that your transaction is of the same version.
+//!
+//! Arguments come back as they went in, floats to the last bit (the crate parses JSON with
+//! serde_json's `float_roundtrip`). JSONB keeps numbers as decimals, so a float with no
+//! fraction written in exponent form (`9.2e18`) reads back as an integer
+//! (`9200000000000000000`), which a serde `f64` reads as the same value.
 
 mod capabilities;
 mod claims;
 mod completions;
 mod control;
 mod definitions;
+mod enqueue;
 mod errors;
+mod keyed;
 mod leases;
 mod listing;
 mod locks;
@@ -176,6 +191,7 @@ use bgtasks_store::{
     NodeRegistry, NotificationOutbox, RunLogs, StoreError,
 };
 
+pub use self::enqueue::{enqueue_in, enqueue_in_schema};
 pub use self::locks::PostgresJobLockProvider;
 pub use self::notify::{CONTROL_CHANNEL, DUE_CHANNEL};
 pub use self::options::{
@@ -185,3 +201,7 @@ pub use self::options::{
 };
 pub use self::schema::SCHEMA_VERSION;
 pub use self::store::PostgresJobStore;
+
+/// The sqlx this crate is built with, so that a transaction you pass to [`enqueue_in`]
+/// is of the same version.
+pub use sqlx;

@@ -259,7 +259,7 @@ impl PostgresStoreOptions {
 /// How many unanswered keepalive probes end a connection.
 const KEEPALIVE_PROBES: u64 = 3;
 
-fn is_plain_identifier(name: &str) -> bool {
+pub(crate) fn is_plain_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

@@ -6,9 +6,9 @@ use bgtasks_abstractions::{
 };
 use bgtasks_store::{JobRecord, LeaseInfo, StoreError};
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::postgres::{PgArguments, PgRow, PgValueFormat};
 use sqlx::types::Json;
-use sqlx::{Postgres, Row};
+use sqlx::{Postgres, Row, ValueRef};
 
 use crate::errors::corrupt;
 
@@ -90,6 +90,51 @@ where
     row.try_get(column).map_err(|e| corrupt(job, column, e))
 }
 
+/// PostgreSQL's epoch (2000-01-01T00:00:00Z) in microseconds since the Unix epoch.
+const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
+
+/// Reads a `timestamptz` column of a job row without trusting its value (R42): the
+/// database holds times chrono cannot (`infinity`, `-infinity`, years beyond 262,000),
+/// and the driver panics decoding those in the binary format. Such a value is an error
+/// naming the job and the column, so that the row is set aside instead.
+pub(crate) fn time(
+    row: &PgRow,
+    job: &str,
+    column: &str,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let value = row
+        .try_get_raw(column)
+        .map_err(|e| corrupt(job, column, e))?;
+    if value.is_null() {
+        return Ok(None);
+    }
+    if value.format() == PgValueFormat::Text {
+        // Parsed from text, a bad value is an error, never a panic.
+        return get(row, job, column);
+    }
+    let bytes = value.as_bytes().map_err(|e| corrupt(job, column, e))?;
+    let micros = <[u8; 8]>::try_from(bytes)
+        .map(i64::from_be_bytes)
+        .map_err(|_| corrupt(job, column, format!("a time of {} bytes", bytes.len())))?;
+    micros
+        .checked_add(POSTGRES_EPOCH_MICROS)
+        .and_then(DateTime::from_timestamp_micros)
+        .map(Some)
+        .ok_or_else(|| {
+            let what = match micros {
+                i64::MAX => "infinity".to_owned(),
+                i64::MIN => "-infinity".to_owned(),
+                other => format!("{other} µs after 2000-01-01"),
+            };
+            corrupt(job, column, format!("the time {what} is out of range"))
+        })
+}
+
+/// As [`time`], for a column that must hold a time.
+fn required_time(row: &PgRow, job: &str, column: &str) -> Result<DateTime<Utc>, StoreError> {
+    time(row, job, column)?.ok_or_else(|| corrupt(job, column, "no time in a NOT NULL column"))
+}
+
 fn coded<T>(
     row: &PgRow,
     job: &str,
@@ -118,11 +163,11 @@ pub(crate) fn job_from_row(row: &PgRow) -> Result<JobInfo, StoreError> {
         args,
         status: coded(row, job, "status", JobStatus::from_code, "job status")?,
         description: get(row, job, "description")?,
-        creation_time: get(row, job, "creation_time")?,
-        begin_time: get(row, job, "begin_time")?,
-        end_time: get(row, job, "end_time")?,
-        last_run_time: get(row, job, "last_run_time")?,
-        next_run_time: get(row, job, "next_run_time")?,
+        creation_time: required_time(row, job, "creation_time")?,
+        begin_time: required_time(row, job, "begin_time")?,
+        end_time: time(row, job, "end_time")?,
+        last_run_time: time(row, job, "last_run_time")?,
+        next_run_time: time(row, job, "next_run_time")?,
         kind: coded(row, job, "kind", JobKind::from_code, "job kind")?,
         cron: get(row, job, "cron")?,
         trigger_count: get(row, job, "trigger_count")?,
@@ -165,8 +210,8 @@ pub(crate) fn record_from_row(row: &PgRow) -> Result<JobRecord, StoreError> {
     let lease = match lease_node {
         None => None,
         Some(node) => {
-            let expires_at: Option<DateTime<Utc>> = get(row, id, "lease_expires_at")?;
-            let due_at: Option<DateTime<Utc>> = get(row, id, "lease_due_at")?;
+            let expires_at = time(row, id, "lease_expires_at")?;
+            let due_at = time(row, id, "lease_due_at")?;
             let missing = |column| corrupt(id, column, "a held lease has no time");
             Some(LeaseInfo {
                 node,

@@ -11,6 +11,7 @@ use bgtasks_store::{
     Transition, rules,
 };
 use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 
 use crate::control::{Columns, bump_control};
@@ -85,6 +86,33 @@ pub(crate) const FIND_RECORD: &str = concat!(
     " FROM bgtasks_jobs WHERE id = ?"
 );
 
+/// Jobs per statement of [`insert_on`].
+pub(crate) const INSERT_CHUNK: usize = 1000;
+
+/// Inserts `jobs` on `conn`, in the transaction it is in, each unless its id is stored (a
+/// repeated id once, from its first occurrence), at revision 1 with no lease; says for each
+/// job whether it was inserted. A batch of the store and one of a caller's own transaction
+/// ([`enqueue_in`](crate::enqueue_in)) both go through here; `failed` names the operation
+/// in errors.
+pub(crate) async fn insert_on(
+    conn: &mut SqliteConnection,
+    jobs: &[JobInfo],
+    failed: &(dyn Fn(sqlx::Error) -> StoreError + Sync),
+) -> Result<Vec<bool>, StoreError> {
+    let mut inserted = Vec::with_capacity(jobs.len());
+    for chunk in jobs.chunks(INSERT_CHUNK) {
+        let values = chunk.iter().map(job_values).collect::<Result<_, _>>()?;
+        let ids: Vec<String> = sqlx::query_scalar(INSERT_JOBS)
+            .bind(serde_json::Value::Array(values).to_string())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(failed)?;
+        let mut ids: HashSet<String> = ids.into_iter().collect();
+        inserted.extend(chunk.iter().map(|job| ids.remove(&job.id)));
+    }
+    Ok(inserted)
+}
+
 impl Inner {
     fn decode_all(&self, rows: &[SqliteRow]) -> Result<Vec<JobInfo>, StoreError> {
         rows.iter().map(|row| decode_job(row, &self.db)).collect()
@@ -111,24 +139,12 @@ impl Inner {
 
     /// Inserts many jobs in one transaction (one disk sync instead of one per job).
     async fn insert(&self, jobs: &[JobInfo]) -> Result<Vec<bool>, StoreError> {
-        /// Jobs per statement.
-        const CHUNK: usize = 1000;
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
         let failed = self.failed("insert jobs");
         let (_turn, mut tx) = self.begin_write("insert jobs").await?;
-        let mut inserted = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(CHUNK) {
-            let values = chunk.iter().map(job_values).collect::<Result<_, _>>()?;
-            let ids: Vec<String> = sqlx::query_scalar(INSERT_JOBS)
-                .bind(serde_json::Value::Array(values).to_string())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(&failed)?;
-            let mut ids: HashSet<String> = ids.into_iter().collect();
-            inserted.extend(chunk.iter().map(|job| ids.remove(&job.id)));
-        }
+        let inserted = insert_on(&mut tx, jobs, &failed).await?;
         tx.commit().await.map_err(&failed)?;
         if jobs
             .iter()

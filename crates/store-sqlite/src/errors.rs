@@ -30,7 +30,7 @@ fn primary_code(error: &sqlx::Error) -> Option<i64> {
 }
 
 /// Whether the error says the file cannot be reached right now (trying later may work).
-fn is_unavailable(error: &sqlx::Error) -> bool {
+pub(crate) fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(_)
         | sqlx::Error::PoolTimedOut

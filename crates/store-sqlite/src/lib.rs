@@ -4,6 +4,7 @@ mod claims;
 mod completion;
 mod control;
 mod definitions;
+mod enqueue;
 mod errors;
 mod gate;
 mod leases;
@@ -23,6 +24,7 @@ mod store;
 mod tokens;
 mod watch;
 
+pub use self::enqueue::enqueue_in;
 pub use self::locks::SqliteJobLockProvider;
 pub use self::options::{
     DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_BUSY_TIMEOUT, DEFAULT_POOL_SIZE, DEFAULT_WATCH_INTERVAL,
@@ -30,3 +32,7 @@ pub use self::options::{
 };
 pub use self::schema::SCHEMA_VERSION;
 pub use self::store::SqliteJobStore;
+
+/// The sqlx this crate is built with, so that a transaction you pass to [`enqueue_in`]
+/// is of the same version.
+pub use sqlx;

@@ -45,6 +45,12 @@ pub struct SqliteStoreOptions {
     /// processes are then seen when the runtime next re-reads the next due time, and
     /// control transitions of other processes at the next lease renewal).
     pub watch_interval: Option<Duration>,
+    /// Whether the file may hold your application's tables too (default `false`: a file
+    /// with tables but no bgtasks schema is refused as another application's). When set,
+    /// the store adds its tables (all named `bgtasks_*`) beside yours and switches the file
+    /// to WAL mode; queueing jobs in the same transaction as your rows
+    /// ([`enqueue_in`](crate::enqueue_in)) needs them in one file.
+    pub application_tables: bool,
 }
 
 impl Default for SqliteStoreOptions {
@@ -54,6 +60,7 @@ impl Default for SqliteStoreOptions {
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             watch_interval: Some(DEFAULT_WATCH_INTERVAL),
+            application_tables: false,
         }
     }
 }
@@ -85,6 +92,13 @@ impl SqliteStoreOptions {
     #[must_use]
     pub fn watch_interval(mut self, interval: Option<Duration>) -> Self {
         self.watch_interval = interval;
+        self
+    }
+
+    /// Sets whether the file may hold your application's tables too.
+    #[must_use]
+    pub fn application_tables(mut self, allowed: bool) -> Self {
+        self.application_tables = allowed;
         self
     }
 }

@@ -67,6 +67,14 @@ impl JobRuns for SqliteJobStore {
         completion::give_back(&self.inner, lease, how).await
     }
 
+    /// One transaction for the whole batch: one disk sync.
+    async fn give_back_many(
+        &self,
+        runs: &[(RunLease, GiveBack)],
+    ) -> Result<Vec<CompletionOutcome>, StoreError> {
+        completion::give_back_many(&self.inner, runs).await
+    }
+
     /// Takes the write lock only when a cheap read finds an expired lease.
     async fn rescue(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError> {
         leases::rescue(&self.inner, now).await

@@ -41,9 +41,14 @@ const MIGRATIONS: &[Migration] = &[
 /// counted, failure types of run logs, the notification outbox).
 pub const SCHEMA_VERSION: i64 = 3;
 
-/// Checks that the database `db` is empty or ours and not newer than this build, then
-/// applies the missing migrations, all in one write transaction.
-pub(crate) async fn prepare(conn: &mut SqliteConnection, db: &str) -> Result<(), StoreError> {
+/// Checks that the database `db` is empty or ours (or, with `application_tables`, holds
+/// an application's tables) and not newer than this build, then applies the missing
+/// migrations, all in one write transaction.
+pub(crate) async fn prepare(
+    conn: &mut SqliteConnection,
+    db: &str,
+    application_tables: bool,
+) -> Result<(), StoreError> {
     let mut tx = conn
         .begin_with("BEGIN IMMEDIATE")
         .await
@@ -60,12 +65,14 @@ pub(crate) async fn prepare(conn: &mut SqliteConnection, db: &str) -> Result<(),
             .await
             .map_err(|e| open_error(db, e))?
             .unwrap_or(0)
-    } else if tables.is_empty() {
+    } else if tables.is_empty() || application_tables {
         0
     } else {
         return Err(other(format!(
             "`{db}` is a SQLite database of something else (it has tables ({}) but no \
-             `bgtasks_schema`); refusing to add bgtasks tables to it: use a file of its own",
+             `bgtasks_schema`); refusing to add bgtasks tables to it: use a file of its own, \
+             or set `SqliteStoreOptions::application_tables` to keep the jobs beside your \
+             tables",
             list(&tables)
         )));
     };

@@ -121,7 +121,7 @@ impl SqliteJobStore {
                 .await
                 .map_err(|e| open_error(&db, e))?;
             let mut conn = pool.acquire().await.map_err(|e| open_error(&db, e))?;
-            schema::prepare(&mut conn, &db).await?;
+            schema::prepare(&mut conn, &db, options.application_tables).await?;
             drop(conn);
             pool
         } else {
@@ -129,7 +129,7 @@ impl SqliteJobStore {
             // to WAL (a setting kept in the file): a file that is refused is left as it
             // was.
             let mut conn = connect.connect().await.map_err(|e| open_error(&db, e))?;
-            let prepared = match schema::prepare(&mut conn, &db).await {
+            let prepared = match schema::prepare(&mut conn, &db, options.application_tables).await {
                 Ok(_) => schema::use_wal(&mut conn, &db, options.busy_timeout).await,
                 Err(error) => Err(error),
             };

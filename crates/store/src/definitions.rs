@@ -20,6 +20,8 @@ pub enum RemoveIf {
     /// Only a Stopped job (the reference's admin rule); any other is refused with its
     /// current state.
     Stopped,
+    /// Only a finished job: Completed or Stopped (a unique job's key is free again).
+    Finished,
 }
 
 impl RemoveIf {
@@ -28,6 +30,7 @@ impl RemoveIf {
         match self {
             RemoveIf::Always => true,
             RemoveIf::Stopped => status == JobStatus::Stopped,
+            RemoveIf::Finished => matches!(status, JobStatus::Completed | JobStatus::Stopped),
         }
     }
 }

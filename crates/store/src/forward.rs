@@ -105,6 +105,9 @@ macro_rules! forward_capabilities {
             async fn give_back(&self, lease: &$crate::__private::RunLease, how: $crate::GiveBack) -> Result<$crate::CompletionOutcome, $crate::StoreError> {
                 let $s = self; $crate::forward_capabilities!(@call $b, $s, "give_back", $inner.give_back(lease, how))
             }
+            async fn give_back_many(&self, runs: &[($crate::__private::RunLease, $crate::GiveBack)]) -> Result<Vec<$crate::CompletionOutcome>, $crate::StoreError> {
+                let $s = self; $crate::forward_capabilities!(@call $b, $s, "give_back_many", $inner.give_back_many(runs))
+            }
             async fn rescue(&self, now: $crate::__private::Time) -> Result<Vec<$crate::Rescued>, $crate::StoreError> {
                 let $s = self; $crate::forward_capabilities!(@call $b, $s, "rescue", $inner.rescue(now))
             }

@@ -154,6 +154,21 @@ pub trait JobRuns: Send + Sync {
         how: GiveBack,
     ) -> Result<CompletionOutcome, StoreError>;
 
+    /// Ends the leases of several runs without a result, each as
+    /// [`give_back`](Self::give_back) would: one outcome per run, in order. A durable store
+    /// does it in one transaction; this default gives them back one by one (a failure
+    /// part-way may leave the earlier ones given back, and their leases ended).
+    async fn give_back_many(
+        &self,
+        runs: &[(RunLease, GiveBack)],
+    ) -> Result<Vec<CompletionOutcome>, StoreError> {
+        let mut outcomes = Vec::with_capacity(runs.len());
+        for (lease, how) in runs {
+            outcomes.push(self.give_back(lease, *how).await?);
+        }
+        Ok(outcomes)
+    }
+
     /// Makes runs whose lease expired before `now` (by the store's clock) due again at
     /// the time they were due, without counting a failed try (but counting one more
     /// rescue in a row, R43), logs each interruption naming the node, and returns them.
