@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use bgtasks::core::clock::{Clock, SystemClock};
-use bgtasks::core::events::{JobEventProvider, StaticJobEventProvider};
-use bgtasks::core::{InMemoryJobLockProvider, StoreJobDispatcher};
 use bgtasks::prelude::*;
+use bgtasks::runtime::clock::{Clock, SystemClock};
+use bgtasks::runtime::events::{JobEventProvider, StaticJobEventProvider};
+use bgtasks::runtime::{InMemoryJobLockProvider, StoreJobDispatcher};
 use bgtasks::{
     DefaultJobExceptionTypeFinder, InMemoryJobStore, JobDispatcher, JobExceptionTypeFinder,
     JobLockProvider, JobStore, ReferenceRetryPolicy, RetryPolicy,

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bgtasks::core::clock::TokioClock;
+use bgtasks::TokioClock;
 use bgtasks::prelude::*;
 use bgtasks::{BoxError, InMemoryJobStore, RunReport};
 use tokio::sync::broadcast;

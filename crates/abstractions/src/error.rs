@@ -23,6 +23,8 @@ pub mod codes {
     pub const TIMEOUT: &str = "bgtasks.timeout";
     /// A connection was refused, reset or aborted, or the host is unreachable.
     pub const CONNECTION: &str = "bgtasks.connection";
+    /// Marked as a Network failure by the code that raised it.
+    pub const NETWORK: &str = "bgtasks.network";
     /// A required argument of the job is missing.
     pub const MISSING_ARGUMENT: &str = "bgtasks.missing_argument";
     /// An argument of the job has the wrong shape.
@@ -188,51 +190,146 @@ impl fmt::Display for JobError {
     }
 }
 
-impl StdError for JobError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+impl JobError {
+    /// An `anyhow` error, keeping its chain (feature `anyhow`).
+    #[cfg(feature = "anyhow")]
+    pub fn from_anyhow(error: anyhow::Error) -> Self {
+        Self::from_boxed(error.into())
+    }
+
+    /// A Network failure: an operation over the network failed and may succeed later.
+    pub fn network(message: impl Into<String>) -> Self {
+        Self::new(message).with_code(codes::NETWORK)
+    }
+
+    /// The underlying cause, if any.
+    pub fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.source
             .as_deref()
             .map(|s| s as &(dyn StdError + 'static))
     }
-}
 
-impl From<std::io::Error> for JobError {
-    fn from(err: std::io::Error) -> Self {
-        use std::io::ErrorKind;
-        let code = match err.kind() {
-            ErrorKind::TimedOut | ErrorKind::WouldBlock => Some(codes::TIMEOUT),
-            ErrorKind::ConnectionRefused
-            | ErrorKind::ConnectionReset
-            | ErrorKind::ConnectionAborted
-            | ErrorKind::NotConnected
-            | ErrorKind::BrokenPipe
-            | ErrorKind::AddrNotAvailable
-            | ErrorKind::HostUnreachable
-            | ErrorKind::NetworkUnreachable
-            | ErrorKind::NetworkDown => Some(codes::CONNECTION),
-            _ => None,
+    /// The error from any error type: its message and its cause chain are kept, and what
+    /// can be read cheaply is read — an I/O time-out or refused connection anywhere in the
+    /// chain gets the code the default finder maps to Network, a JSON error is a
+    /// validation error.
+    pub fn from_error(error: impl StdError + Send + Sync + 'static) -> Self {
+        let boxed: Box<dyn StdError + Send + Sync + 'static> = Box::new(error);
+        Self::from_boxed(boxed)
+    }
+
+    fn from_boxed(error: Box<dyn StdError + Send + Sync + 'static>) -> Self {
+        let mut job_error = if error.is::<serde_json::Error>() {
+            JobError::validation(format!("invalid JSON: {error}"))
+        } else {
+            JobError::new(error.to_string())
         };
-        let mut job_error = JobError::new(format!("I/O error: {err}"));
-        job_error.code = code.map(str::to_owned);
-        job_error.with_source(err)
+        job_error.code = io_code(error.as_ref()).map(str::to_owned);
+        job_error.source = Some(Arc::from(error));
+        job_error
     }
 }
 
-impl From<serde_json::Error> for JobError {
-    fn from(err: serde_json::Error) -> Self {
-        JobError::validation(format!("invalid JSON: {err}")).with_source(err)
+/// The code of the first I/O error in the chain that says a time-out or a refused,
+/// reset or unreachable connection.
+fn io_code(error: &(dyn StdError + 'static)) -> Option<&'static str> {
+    use std::io::ErrorKind;
+    let mut current = Some(error);
+    while let Some(err) = current {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                ErrorKind::TimedOut | ErrorKind::WouldBlock => return Some(codes::TIMEOUT),
+                ErrorKind::ConnectionRefused
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::NotConnected
+                | ErrorKind::BrokenPipe
+                | ErrorKind::AddrNotAvailable
+                | ErrorKind::HostUnreachable
+                | ErrorKind::NetworkUnreachable
+                | ErrorKind::NetworkDown => return Some(codes::CONNECTION),
+                _ => {}
+            }
+        }
+        current = err.source();
+    }
+    None
+}
+
+/// `?` works on any error inside a job: it becomes a [`JobError`] keeping the message and
+/// the cause chain ([`JobError::from_error`]).
+impl<E: StdError + Send + Sync + 'static> From<E> for JobError {
+    fn from(error: E) -> Self {
+        JobError::from_error(error)
     }
 }
 
-impl From<String> for JobError {
-    fn from(message: String) -> Self {
-        JobError::new(message)
+/// A job error as a boxed standard error (for listeners and other places that return
+/// [`BoxError`](crate::BoxError)): its message, with its cause as the source.
+impl From<JobError> for Box<dyn StdError + Send + Sync + 'static> {
+    fn from(error: JobError) -> Self {
+        Box::new(StdJobError(error))
     }
 }
 
-impl From<&str> for JobError {
-    fn from(message: &str) -> Self {
-        JobError::new(message)
+/// A [`JobError`] seen as a standard error.
+#[derive(Debug)]
+struct StdJobError(JobError);
+
+impl fmt::Display for StdJobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl StdError for StdJobError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Marks errors as they are returned, so that the finder classifies them as meant:
+/// `client.send(req).await.network()?`, `parse(&text).business()?`.
+pub trait JobResultExt<T> {
+    /// The error is a Business failure: a rule of the domain refused the work.
+    fn business(self) -> Result<T, JobError>;
+    /// The error is a Network failure (the default finder maps its code to Network).
+    fn network(self) -> Result<T, JobError>;
+    /// The error carries this code (mapped by the finder's code map).
+    fn with_code(self, code: &str) -> Result<T, JobError>;
+    /// The error was answered by an HTTP server with this status.
+    fn with_http_status(self, status: u16) -> Result<T, JobError>;
+    /// The error is wrapped in one saying what was being done.
+    fn context(self, message: &str) -> Result<T, JobError>;
+}
+
+impl<T, E: Into<JobError>> JobResultExt<T> for Result<T, E> {
+    fn business(self) -> Result<T, JobError> {
+        self.map_err(|e| {
+            let mut error = e.into();
+            error.business = true;
+            error
+        })
+    }
+
+    fn network(self) -> Result<T, JobError> {
+        self.map_err(|e| e.into().with_code(codes::NETWORK))
+    }
+
+    fn with_code(self, code: &str) -> Result<T, JobError> {
+        self.map_err(|e| e.into().with_code(code))
+    }
+
+    fn with_http_status(self, status: u16) -> Result<T, JobError> {
+        self.map_err(|e| e.into().with_http_status(status))
+    }
+
+    fn context(self, message: &str) -> Result<T, JobError> {
+        self.map_err(|e| {
+            let mut error = e.into();
+            error.message = format!("{message}: {}", error.message);
+            error
+        })
     }
 }
 

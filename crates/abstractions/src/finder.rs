@@ -34,6 +34,7 @@ impl DefaultJobExceptionTypeFinder {
         let mut map: HashMap<String, JobExceptionType> = [
             (codes::TIMEOUT.to_owned(), JobExceptionType::NETWORK),
             (codes::CONNECTION.to_owned(), JobExceptionType::NETWORK),
+            (codes::NETWORK.to_owned(), JobExceptionType::NETWORK),
         ]
         .into_iter()
         .collect();

@@ -35,11 +35,12 @@ mod runnable;
 mod schedule;
 mod services;
 mod status;
+mod typed;
 mod validation;
 
 pub use self::action::JobAction;
 pub use self::clock::{Clock, SystemClock};
-pub use self::error::{JobError, codes};
+pub use self::error::{JobError, JobResultExt, codes};
 pub use self::event::{BoxError, JobEvent};
 pub use self::event_context::JobEventContext;
 pub use self::event_data::{Interruption, JobEventData};
@@ -62,6 +63,7 @@ pub use self::runnable::{
 pub use self::schedule::{CronError, CronSchedule, Tz, first_fire_time, next_fire_time_after_run};
 pub use self::services::Services;
 pub use self::status::{JobStatus, UnknownCode};
+pub use self::typed::{EncodeError, IntoJobError, Job, JobContext, JobType, VALUE_ARG};
 pub use self::validation::{
     JobDefinitionError, MAX_ACTIONS, MAX_ACTIONS_BYTES, MAX_ARGS_BYTES, MAX_COUNT, MAX_ID_CHARS,
     MAX_INTERVAL_SECS, MAX_LOCK_TIMEOUT_SECS, MAX_NAME_CHARS, MAX_TIME_LIMIT_SECS, MAX_TIME_SECS,

@@ -72,9 +72,12 @@ pub struct BackgroundTasksOptions {
     /// How many runs execute at once on this node.
     pub workers: usize,
     /// How many claimed runs may wait on this node for a free worker, beyond the ones
-    /// running; claims are batched up to `workers + prefetch`. `None` means as many as
-    /// `workers`. More prefetch means fewer, larger claims (faster on durable stores);
-    /// less means other nodes get a fairer share.
+    /// running; the node claims again once fewer than half of them wait, up to
+    /// `workers + prefetch`. More prefetch means fewer, larger claims (faster on durable
+    /// stores); less means other nodes get a fairer share. `None` (the default) sizes it
+    /// from the work: as many runs as the workers start in 100 ms at their recent rate,
+    /// at least `workers` and at most 1024 — large claims for short runs, no more than
+    /// the workers' worth for runs that take seconds.
     pub prefetch: Option<usize>,
     /// Fetch waiting jobs into this node's schedule (off, every 30 s, 1000, lock 120 s).
     pub polling: SystemJobOptions,

@@ -305,6 +305,21 @@ impl JobRunnableContext {
     pub fn services(&self) -> &Services {
         &self.services
     }
+
+    /// The host's shared state of type `T` (a pool, a client, the app's state), given to
+    /// the builder with `RuntimeBuilder::state` as a `T` or an `Arc<T>`; an error naming
+    /// the type when none was.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Result<&T, JobError> {
+        let shared = || self.services.get::<Arc<T>>().map(AsRef::as_ref);
+        self.services.get::<T>().or_else(shared).ok_or_else(|| {
+            JobError::new(format!(
+                "job `{}` asks for state of type `{}`, which the runtime was not given \
+                 (RuntimeBuilder::state)",
+                self.job_id,
+                std::any::type_name::<T>()
+            ))
+        })
+    }
 }
 
 /// A runnable made from an async function of the context, so that simple job types need

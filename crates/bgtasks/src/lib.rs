@@ -4,20 +4,25 @@
 //!
 //! | crate | what | feature here |
 //! |---|---|---|
-//! | `bgtasks-abstractions` | job model, events, failure types, finder | always ([`abstractions`]) |
+//! | `bgtasks-abstractions` | job model, typed jobs, events, failure types, finder | always ([`abstractions`]) |
 //! | `bgtasks-store` | the store contract: capability traits, transitions and their rules | always ([`store`]) |
-//! | `bgtasks-core` | runtime, in-memory store, retry policies | always ([`core`]) |
-//! | `bgtasks-actions` | job actions: notifications planned with each outcome, delivered from the store's outbox | `actions` |
-//! | `bgtasks-exception-handling` | the failed-job e-mail (handlebars, fluent, lettre) | `exception-handling` |
-//! | `bgtasks-sqlite` | the SQLite store: one machine, several processes | `sqlite` |
+//! | `bgtasks-core` | runtime, typed enqueue and schedules, middleware, in-memory store, retry policies | always ([`runtime`]) |
+//! | `bgtasks-actions` | job actions: notifications planned with each outcome, delivered from the store's outbox | `actions` (default) |
+//! | `bgtasks-exception-handling` | the failed-job e-mail (handlebars, fluent, lettre) | `exception-handling` (default) |
+//! | `bgtasks-webhook` | the webhook alert: generic JSON, Slack, WeCom and DingTalk robots | `webhook` |
+//! | `bgtasks-sqlite` | the SQLite store: one machine, several processes | `sqlite` (default) |
 //! | `bgtasks-postgres` | the PostgreSQL store: many nodes | `postgres` |
 //!
-//! Every seam can be replaced on the builder: store, failure-type finder, retry policy,
-//! lock provider, listeners, dispatcher and clock.
+//! Every name a host needs is at the root of this crate and in its [`prelude`]; the
+//! sub-crates are there for the rest. Every seam can be replaced on the builder: store,
+//! failure-type finder, retry policy, lock provider, listeners, middleware, dispatcher and
+//! clock.
 
 pub use bgtasks_abstractions as abstractions;
-pub use bgtasks_core as core;
+pub use bgtasks_core as runtime;
 pub use bgtasks_store as store;
+/// The time types the API uses.
+pub use chrono;
 
 /// Job actions (feature `actions`).
 #[cfg(feature = "actions")]
@@ -33,37 +38,54 @@ pub use bgtasks_postgres as postgres;
 /// The SQLite store (feature `sqlite`).
 #[cfg(feature = "sqlite")]
 pub use bgtasks_sqlite as sqlite;
+/// The webhook notifier (feature `webhook`).
+#[cfg(feature = "webhook")]
+pub use bgtasks_webhook as webhook;
+pub mod prelude;
 pub mod stores;
 
 pub use bgtasks_abstractions::{
-    BackgroundTasksOptions, BoxError, CronSchedule, DefaultJobExceptionTypeFinder, Interruption,
-    JobArgs, JobError, JobEvent, JobEventContext, JobEventData, JobExceptionType,
-    JobExceptionTypeFinder, JobInfo, JobKind, JobOptOuts, JobPriority, JobRunnable,
-    JobRunnableContext, JobSource, JobStatus, job_fn,
+    BackgroundTasksOptions, BoxError, Clock, CronError, CronSchedule,
+    DefaultJobExceptionTypeFinder, Interruption, IntoJobError, Job, JobAction, JobArgs, JobContext,
+    JobError, JobEvent, JobEventContext, JobEventData, JobExceptionType, JobExceptionTypeFinder,
+    JobInfo, JobKind, JobOptOuts, JobPriority, JobResultExt, JobRunnable, JobRunnableContext,
+    JobSource, JobStatus, JobType, RetentionOptions, SystemClock, Tz, codes, job_fn,
 };
+pub use bgtasks_core::clock::TokioClock;
 pub use bgtasks_core::retry::{
     ExponentialRetryPolicy, FixedIntervalRetryPolicy, NoRetryPolicy, PerFailureTypeRetryPolicy,
     ReferenceRetryPolicy, RetryDecision, RetryPolicy,
 };
-pub use bgtasks_core::store::InMemoryJobStore;
+pub use bgtasks_core::store::{InMemoryJobStore, TimedStore};
+pub use bgtasks_core::typed::{
+    Enqueue, EnqueueError, Enqueued, JobHandle, OutcomeError, Schedule, ScheduleJob, Scheduled,
+    UniquePolicy,
+};
 pub use bgtasks_core::{
-    BackgroundService, BuildError, HealthReport, JobDispatcher, JobLockProvider, JobScheduler,
-    RunReport, RunState, Runtime, RuntimeBuilder, SchedulerError,
+    BackgroundService, BuildError, ConcurrencyLimit, HealthReport, JobDispatcher, JobLockProvider,
+    JobScheduler, LoopHealth, Next, NodeLoop, RunMiddleware, RunReport, RunState, Runtime,
+    RuntimeBuilder, SchedulerError, ServiceContext,
 };
 pub use bgtasks_store::{
     CompletionOutcome, DefinitionUpdate, JobControl, JobDefinitions, JobLog, JobLogEntry, JobPage,
-    JobQuery, JobRecord, JobRuns, JobStore, LogQuery, Maintenance, NodeRegistry, Refusal, RemoveIf,
-    RunLogs, StoreError, Transition,
+    JobQuery, JobRecord, JobRuns, JobStatistics, JobStore, LogQuery, Maintenance, NodeRegistry,
+    NotificationOutbox, Refusal, RemoveIf, RunLogs, StoreError, Transition,
+};
+/// Receives a [`RunReport`] after every run (`Runtime::subscribe`).
+pub use tokio::sync::broadcast::Receiver as RunReports;
+
+#[cfg(feature = "actions")]
+pub use bgtasks_actions::{
+    DeliveryError, DeliveryOptions, JobActionDefinition, JobActionDefinitionManager,
+    JobActionExecuteContext, JobActionNotifier, JobActionType, JobActionsExt, NotificationKind,
+    NotifyPolicy, Throttle,
+};
+#[cfg(feature = "exception-handling")]
+pub use bgtasks_exception_handling::{
+    FailureEmail, FileMailTransport, InMemoryMailTransport, JOB_EXECUTED_FAILED_ACTION,
+    JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier, MailTransport,
+    SmtpMailTransport,
 };
 
 /// The runtime, under the name a host reads best.
 pub type BackgroundTasks = Runtime;
-
-/// What most hosts need in scope.
-pub mod prelude {
-    pub use crate::{
-        BackgroundTasks, JobControl, JobDefinitions, JobError, JobEvent, JobEventContext,
-        JobExceptionType, JobInfo, JobKind, JobPriority, JobRunnable, JobRunnableContext, JobRuns,
-        JobScheduler, JobStatus, Maintenance, NodeRegistry, RunLogs, job_fn,
-    };
-}

@@ -35,13 +35,14 @@ mod runtime;
 mod scheduler;
 pub mod store;
 pub mod system_jobs;
+pub mod typed;
 
 pub use self::dispatcher::{JobDispatcher, StoreJobDispatcher};
 pub use self::lock::InMemoryJobLockProvider;
 pub use self::registry::JobRunnableRegistry;
 pub use self::runtime::{
-    BackgroundService, BuildError, HealthReport, LoopHealth, NodeLoop, RunReport, RunState,
-    Runtime, RuntimeBuilder, ServiceContext,
+    BackgroundService, BuildError, ConcurrencyLimit, HealthReport, LoopHealth, Next, NodeLoop,
+    RunMiddleware, RunReport, RunState, Runtime, RuntimeBuilder, ServiceContext,
 };
 pub use self::scheduler::{JobScheduler, SchedulerError};
 pub use bgtasks_store::JobLockProvider;

@@ -60,6 +60,7 @@
 //! # }
 //! ```
 
+mod action;
 mod error;
 mod localization;
 mod model;
@@ -72,6 +73,7 @@ mod render_data;
 mod templates;
 pub mod transport;
 
+pub use self::action::FailureEmail;
 pub use self::error::{LocalizationError, NotifyError, TemplateError};
 pub use self::localization::{FALLBACK_CULTURE, Localizer};
 pub use self::model::{FailureMailModel, GROUP_ARG, NAME_ARG, TRIGGER_TIME_FORMAT, TYPE_ARG};
@@ -79,6 +81,7 @@ pub use self::notifier::{JOB_ID_HEADER, JobExecutedFailedNotifier};
 pub use self::options::JobExecutedFailedOptions;
 pub use self::parameters::{DEFAULT_SUBJECT, names as parameter_names, parameter_definitions};
 pub use self::provider::{JOB_EXECUTED_FAILED_ACTION, JobExecutedFailedDefinitionProvider};
+pub use self::render_data::{context_globals, render_data};
 pub use self::templates::{BUILTIN_TEMPLATE, MailTemplates};
 pub use self::transport::{
     FileMailTransport, InMemoryMailTransport, MailTransport, MailTransportError, SmtpConfigError,

@@ -9,8 +9,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bgtasks::TokioClock;
 use bgtasks::actions::{JobAction, JobActionsExt};
-use bgtasks::core::clock::TokioClock;
 use bgtasks::exception_handling::{InMemoryMailTransport, JOB_EXECUTED_FAILED_ACTION};
 use bgtasks::notifications::failure_email_definitions;
 use bgtasks::{

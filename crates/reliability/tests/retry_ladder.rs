@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bgtasks::TokioClock;
 use bgtasks::actions::{JobAction, JobActionsExt};
-use bgtasks::core::clock::TokioClock;
 use bgtasks::exception_handling::{InMemoryMailTransport, JOB_EXECUTED_FAILED_ACTION};
 use bgtasks::notifications::failure_email_definitions;
 use bgtasks::{

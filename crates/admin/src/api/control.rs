@@ -53,10 +53,7 @@ impl Operation {
             Operation::Stop => runtime.stop_job(id).await?,
             Operation::Start => runtime.start_job(id).await?,
             Operation::Delete => return remove_stopped(state, id).await,
-            Operation::Trigger => {
-                let record = find_job(state, id).await?;
-                runtime.trigger(record.job).await?
-            }
+            Operation::Trigger => runtime.trigger_stored(id).await?,
             Operation::Retry => {
                 let record = find_job(state, id).await?;
                 let job = &record.job;
@@ -70,7 +67,7 @@ impl Operation {
                         Some(JobDto::from_record(record)),
                     ));
                 }
-                runtime.trigger(record.job).await?
+                runtime.trigger_stored(id).await?
             }
         };
         outcome.map_err(|refusal| ApiError::refused(id, refusal))

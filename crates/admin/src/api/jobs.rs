@@ -146,7 +146,7 @@ pub(crate) async fn remove_stopped(
     state: &AdminState,
     id: &str,
 ) -> ApiResult<bgtasks_store::JobRecord> {
-    match state.store().remove(id, RemoveIf::Stopped).await? {
+    match state.runtime.remove_if(id, RemoveIf::Stopped).await? {
         Ok(record) => Ok(record),
         Err(refusal) => Err(ApiError::refused(id, refusal)),
     }

@@ -15,7 +15,9 @@ use utoipa::ToSchema;
 /// What the API shows instead of a parameter that looks like a secret.
 pub(crate) const REDACTED: &str = "<redacted>";
 
-/// Whether a parameter's name says it holds a secret (password, token, key...).
+/// Whether a parameter's name says it holds a secret (password, token, key...). A URL
+/// counts: a webhook's URL carries its access token (Slack's path, WeCom's `key`,
+/// DingTalk's `access_token`), and so do request headers (`Authorization`).
 pub(crate) fn is_secret_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     [
@@ -25,9 +27,13 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
         "apikey",
         "api_key",
         "credential",
+        "authorization",
+        "webhook",
+        "headers",
     ]
     .iter()
     .any(|word| name.contains(word))
+        || name.ends_with("url")
 }
 
 /// Parameters with secret-looking values replaced by [`REDACTED`].
@@ -184,5 +190,27 @@ mod tests {
         assert_eq!(view.parameters["smtpPassword"], REDACTED);
         assert_eq!(view.parameters["apiToken"], REDACTED);
         assert!(!serde_json::to_string(&view).unwrap().contains("hunter2"));
+    }
+
+    #[test]
+    fn a_webhooks_url_secret_and_headers_are_hidden() {
+        let action = JobAction::new("JobExecutedWebhook")
+            .with_parameter(
+                "url",
+                "https://oapi.dingtalk.com/robot/send?access_token=s3cret",
+            )
+            .with_parameter("secret", "SEC123")
+            .with_parameter("headers", serde_json::json!({"Authorization": "Bearer x"}))
+            .with_parameter("preset", "dingtalk");
+        let view = JobActionView::of("j", 0, &action);
+        for hidden in ["url", "secret", "headers"] {
+            assert_eq!(view.parameters[hidden], REDACTED, "{hidden}");
+        }
+        assert_eq!(view.parameters["preset"], "dingtalk");
+        let text = serde_json::to_string(&view).unwrap();
+        assert!(
+            !text.contains("s3cret") && !text.contains("Bearer"),
+            "{text}"
+        );
     }
 }

@@ -62,6 +62,7 @@ pub struct RuntimeBuilder {
     services: Services,
     background_services: Vec<Arc<dyn BackgroundService>>,
     planner: Option<Arc<dyn NotificationPlanner>>,
+    middleware: Vec<Arc<dyn super::middleware::ErasedMiddleware>>,
 }
 
 enum ExecutedEventChoice {
@@ -94,6 +95,7 @@ impl RuntimeBuilder {
             services: Services::new(),
             background_services: Vec::new(),
             planner: None,
+            middleware: Vec::new(),
         }
     }
 
@@ -198,6 +200,44 @@ impl RuntimeBuilder {
         runnable: Arc<dyn JobRunnable>,
     ) -> Self {
         self.registry.register(job_type, runnable);
+        self
+    }
+
+    /// Registers a typed job type that runs itself (R48): its runs decode their
+    /// arguments into `J` and call [`Job::run`](bgtasks_abstractions::Job::run).
+    pub fn register<J: bgtasks_abstractions::Job>(mut self) -> Self {
+        self.registry
+            .register(J::TYPE, Arc::new(crate::typed::TypedRunnable::<J>::new()));
+        self
+    }
+
+    /// Registers a typed job type handled by `handler`, a function of the job's value and
+    /// its context returning `Result<(), JobError>` (or `anyhow::Result<()>` with the
+    /// `anyhow` feature).
+    pub fn register_fn<J, F, Fut, E>(mut self, handler: F) -> Self
+    where
+        J: bgtasks_abstractions::JobType,
+        F: Fn(J, bgtasks_abstractions::JobContext) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
+        E: bgtasks_abstractions::IntoJobError + 'static,
+    {
+        self.registry.register(
+            J::TYPE,
+            Arc::new(crate::typed::FnTypedRunnable::<J, F>::new(handler)),
+        );
+        self
+    }
+
+    /// Wraps every run of this node in `middleware` (the first added is the outermost).
+    pub fn middleware(mut self, middleware: impl super::RunMiddleware) -> Self {
+        self.middleware.push(Arc::new(middleware));
+        self
+    }
+
+    /// Gives runs the host's shared state (a pool, a client, the app's state), which
+    /// they read with `ctx.state::<T>()`.
+    pub fn state<T: Send + Sync + 'static>(mut self, state: T) -> Self {
+        self.services.insert(state);
         self
     }
 
@@ -345,17 +385,13 @@ impl RuntimeBuilder {
             services.insert(clock.clone());
             services.insert(finder.clone());
             services.insert(Arc::new(super::WeakScheduler(weak.clone())) as Arc<dyn JobScheduler>);
-            // Runs whose runnable returned and whose outcome is being saved: at most
-            // as many as the local queue holds, so a slow store slows the workers down.
-            let completing =
-                (options.workers + options.prefetch.unwrap_or(options.workers).max(1)).max(512);
+            // Runs whose runnable returned and whose outcome is being saved: bounded,
+            // so a slow store slows the workers down.
+            let completing = super::run_loop::completing_bound(&options);
             RuntimeInner {
                 system_jobs: system_jobs(&options),
                 writer,
-                queue: LocalQueue::new(
-                    options.workers,
-                    options.prefetch.unwrap_or(options.workers),
-                ),
+                queue: LocalQueue::new(options.workers, options.prefetch),
                 options,
                 store,
                 registry,
@@ -375,6 +411,7 @@ impl RuntimeBuilder {
                     background_services.iter().map(|s| s.name().to_owned()),
                 ),
                 background_services,
+                middleware: self.middleware,
                 running: RunningRuns::default(),
                 caches: Arc::default(),
                 state: watch::channel(RunState::Stopped).0,

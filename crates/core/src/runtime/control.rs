@@ -122,10 +122,28 @@ impl RuntimeInner {
     }
 
     pub(crate) async fn remove(&self, id: &str) -> Result<Transition, SchedulerError> {
-        let outcome = self.store.remove(id, RemoveIf::Always).await?;
+        self.remove_if(id, RemoveIf::Always).await
+    }
+
+    pub(crate) async fn remove_if(
+        &self,
+        id: &str,
+        only: RemoveIf,
+    ) -> Result<Transition, SchedulerError> {
+        let outcome = self.store.remove(id, only).await?;
         self.reach_run(&outcome, Interruption::Removed);
         if outcome.is_ok() {
             self.drop_cache(id);
+        }
+        Ok(outcome)
+    }
+
+    /// Triggers a stored job; a job that is not stored is refused as not found.
+    pub(crate) async fn trigger_stored(&self, id: &str) -> Result<Transition, SchedulerError> {
+        self.ensure_open()?;
+        let outcome = self.store.trigger(id, self.clock.now()).await?;
+        if outcome.is_ok() {
+            self.wake.notify_one();
         }
         Ok(outcome)
     }

@@ -6,6 +6,7 @@ mod health;
 mod leases;
 mod lifecycle;
 mod local_queue;
+mod middleware;
 mod report;
 mod retention;
 mod run_loop;
@@ -33,6 +34,7 @@ use crate::store::{DefinitionUpdate, JobLockProvider, JobStore, Transition};
 pub use self::builder::{BuildError, RuntimeBuilder};
 pub use self::health::{HealthReport, LoopHealth, NodeLoop};
 use self::local_queue::LocalQueue;
+pub use self::middleware::{ConcurrencyLimit, Next, RunMiddleware};
 pub use self::report::RunReport;
 use self::running::RunningRuns;
 pub use self::services::{BackgroundService, ServiceContext};
@@ -92,6 +94,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) system_jobs: Vec<JobInfo>,
     /// Loops that run beside the node's own while it is started.
     pub(crate) background_services: Vec<Arc<dyn BackgroundService>>,
+    /// What wraps every run, outermost first.
+    pub(crate) middleware: Vec<Arc<dyn middleware::ErasedMiddleware>>,
 }
 
 impl Runtime {
@@ -162,6 +166,50 @@ impl Runtime {
     /// often one panicked (and was survived), and whether the store answers (R42).
     pub fn health(&self) -> HealthReport {
         self.inner.health_report()
+    }
+
+    /// Queues a typed job (R48): set its options on the builder this returns, then
+    /// `.await` it for a [`JobHandle`](crate::typed::JobHandle).
+    pub fn enqueue<J: bgtasks_abstractions::JobType>(
+        &self,
+        value: J,
+    ) -> crate::typed::Enqueue<'_, J> {
+        crate::typed::Enqueue::new(self, value)
+    }
+
+    /// Declares a recurring job under `key` (R50): inserted, updated (counters and
+    /// history kept) or left unchanged, as the returned future says.
+    pub fn schedule<J: bgtasks_abstractions::JobType>(
+        &self,
+        key: impl Into<String>,
+        value: J,
+        schedule: crate::typed::Schedule,
+    ) -> crate::typed::ScheduleJob<'_, J> {
+        crate::typed::ScheduleJob::new(self, key.into(), value, schedule)
+    }
+
+    /// Removes job `id` if `only` allows it in its current state (the reference's admin
+    /// removes Stopped jobs only); a run of it on this node is interrupted at once, on
+    /// other nodes at their next renewal.
+    pub async fn remove_if(
+        &self,
+        id: &str,
+        only: crate::store::RemoveIf,
+    ) -> Result<Transition, SchedulerError> {
+        self.inner.remove_if(id, only).await
+    }
+
+    /// Makes stored job `id` due now (once more after a run in flight); unlike
+    /// [`JobScheduler::trigger`], a job that is not stored is refused, never queued again.
+    pub async fn trigger_stored(&self, id: &str) -> Result<Transition, SchedulerError> {
+        self.inner.trigger_stored(id).await
+    }
+
+    /// `job` validated and prepared as `queue` stores it (status, first due time).
+    pub(crate) fn prepared(&self, mut job: JobInfo) -> Result<JobInfo, SchedulerError> {
+        let schedule = job.validate()?;
+        self.inner.prepare(&mut job, schedule.as_ref());
+        Ok(job)
     }
 
     /// A scheduler handle that does not keep the runtime alive.

@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 
+use bgtasks_abstractions::{BackgroundTasksOptions, RunLease};
+
 use super::health::NodeLoop;
-use super::local_queue::QueuedRun;
+use super::local_queue::{ADAPTIVE_MAX, QueuedRun};
 use super::running::RunHandle;
 use super::{RunState, RuntimeInner, worker};
 use crate::clock::until;
-use crate::store::{ClaimRequest, ClaimedRun, GiveBack};
+use crate::store::{ClaimRequest, ClaimedRun, GiveBack, RunWriter};
 
 /// The longest the loop sleeps without re-reading the next due time when the store
 /// signals new work itself.
@@ -178,9 +180,11 @@ async fn claim_into_queue(
     let claimed = inner.store.claim(&request).await?;
     let count = claimed.len();
     if *inner.state.borrow() != RunState::Started {
-        for run in claimed {
-            give_back_unstarted(inner, &run).await;
-        }
+        let unstarted = claimed
+            .into_iter()
+            .map(|run| (run.lease, GiveBack::RunAgain))
+            .collect::<Vec<_>>();
+        give_back_unstarted(inner, &unstarted).await;
         return Ok(0);
     }
     if count > 0 {
@@ -208,8 +212,8 @@ fn enqueue(inner: &RuntimeInner, runs: Vec<ClaimedRun>, sent: tokio::time::Insta
 /// its run (after-listeners, saving the outcome) goes on in a task of its own, so that
 /// the worker takes the next run while a store that
 /// [prefers batched writes](crate::store::JobRuns::prefers_batched_writes) writes the
-/// outcomes of many runs together (at most `max(workers + prefetch, 512)` runs wait
-/// for their outcome at once). On other stores the worker completes the run itself.
+/// outcomes of many runs together (at most [`completing_bound`] runs wait for their
+/// outcome at once). On other stores the worker completes the run itself.
 pub(super) async fn work(inner: Arc<RuntimeInner>) {
     let mut state = inner.state.subscribe();
     loop {
@@ -271,17 +275,37 @@ fn runtime_panicked(inner: &RuntimeInner, job_id: &str, panic: &(dyn std::any::A
 
 /// Gives back every claimed run that has not started, due again at its original time.
 pub(super) async fn give_back_queued(inner: &RuntimeInner) {
-    for QueuedRun { run, .. } in inner.queue.drain() {
+    let queued = inner.queue.drain();
+    let mut unstarted = Vec::with_capacity(queued.len());
+    for QueuedRun { run, .. } in queued {
         inner.running.remove(&run.job.id, run.lease.token);
-        give_back_unstarted(inner, &run).await;
+        unstarted.push((run.lease, GiveBack::RunAgain));
+    }
+    give_back_unstarted(inner, &unstarted).await;
+}
+
+/// Gives back runs that did not start, due again at their original time, in one store
+/// call (one transaction on a durable store).
+async fn give_back_unstarted(inner: &RuntimeInner, runs: &[(RunLease, GiveBack)]) {
+    if runs.is_empty() {
+        return;
+    }
+    if let Err(error) = inner.store.give_back_many(runs).await {
+        let job_ids: Vec<&str> = runs
+            .iter()
+            .map(|(lease, _)| lease.job_id.as_str())
+            .collect();
+        tracing::warn!(?job_ids, %error, "could not give back claimed runs; their leases will expire");
     }
 }
 
-/// Gives back a run that did not start, due again at its original time.
-async fn give_back_unstarted(inner: &RuntimeInner, run: &ClaimedRun) {
-    if let Err(error) = inner.store.give_back(&run.lease, GiveBack::RunAgain).await {
-        tracing::warn!(job_id = %run.job.id, %error, "could not give back a claimed run; its lease will expire");
-    }
+/// How many executed runs may wait for their outcome to be saved at once: as many as
+/// the local queue holds at most (`workers + prefetch`, the adaptive prefetch's ceiling
+/// when it adapts), and at least two of the run writer's batches, so that one batch is
+/// written while the next one gathers.
+pub(super) fn completing_bound(options: &BackgroundTasksOptions) -> usize {
+    let prefetch = options.prefetch.unwrap_or(ADAPTIVE_MAX).max(1);
+    (options.workers + prefetch).max(2 * RunWriter::MAX_BATCH)
 }
 
 async fn sleep_or_state(state: &mut tokio::sync::watch::Receiver<RunState>, duration: Duration) {

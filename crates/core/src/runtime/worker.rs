@@ -11,9 +11,11 @@ use bgtasks_abstractions::{
     JobRunnableContext, RunLease, codes,
 };
 use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
 use super::local_queue::QueuedRun;
+use super::middleware::{Endpoint, ErasedMiddleware, Next};
 use super::{RunReport, RuntimeInner};
 use crate::store::{ClaimedRun, GiveBack};
 
@@ -111,7 +113,11 @@ pub(super) async fn execute(inner: &Arc<RuntimeInner>, queued: QueuedRun) -> Opt
                 time_limit,
                 time_limit_grace: inner.options.time_limit_grace,
             };
-            guarded(runnable.as_ref(), &run_context, bounds).await
+            if inner.middleware.is_empty() {
+                guarded(runnable.as_ref(), &run_context, bounds).await
+            } else {
+                through_middleware(&inner.middleware, runnable.as_ref(), &run_context, bounds).await
+            }
         }
         None => Execution::Returned(Err(JobError::new(format!(
             "no runnable is registered for job type `{}` (job `{}`) on node `{}`",
@@ -188,8 +194,65 @@ pub(super) async fn complete(inner: &RuntimeInner, executed: Executed) {
     }
 }
 
+/// The run at the end of the middleware chain: the guarded runnable, remembering
+/// whether it had to be dropped.
+struct GuardedRun<'a> {
+    runnable: &'a dyn JobRunnable,
+    context: &'a JobRunnableContext,
+    bounds: Bounds<'a>,
+    dropped: std::sync::atomic::AtomicBool,
+}
+
+impl Endpoint for GuardedRun<'_> {
+    fn run(&self) -> BoxFuture<'_, Result<(), JobError>> {
+        Box::pin(async move {
+            match guarded(self.runnable, self.context, self.bounds).await {
+                Execution::Returned(result) => result,
+                Execution::Dropped => {
+                    self.dropped
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
+                    Err(JobError::new(
+                        "the run did not stop within its grace and was dropped",
+                    ))
+                }
+            }
+        })
+    }
+}
+
+/// Runs the runnable through the node's middleware; a panic in a middleware fails the
+/// run like a panic in the runnable.
+async fn through_middleware(
+    chain: &[Arc<dyn ErasedMiddleware>],
+    runnable: &dyn JobRunnable,
+    context: &JobRunnableContext,
+    bounds: Bounds<'_>,
+) -> Execution {
+    let endpoint = GuardedRun {
+        runnable,
+        context,
+        bounds,
+        dropped: std::sync::atomic::AtomicBool::new(false),
+    };
+    let result = AssertUnwindSafe(Next::new(chain, context, &endpoint).run())
+        .catch_unwind()
+        .await;
+    if endpoint.dropped.load(std::sync::atomic::Ordering::SeqCst) {
+        return Execution::Dropped;
+    }
+    Execution::Returned(result.unwrap_or_else(|panic| {
+        Err(JobError::new(format!(
+            "a middleware panicked in the run of job `{}`: {}",
+            context.job_id(),
+            crate::panic_message(panic.as_ref())
+        ))
+        .with_code(codes::PANIC))
+    }))
+}
+
 /// What bounds a run: its cancellation (and how long it may go on after it), and its
 /// time limit (and how long it may go on after that).
+#[derive(Clone, Copy)]
 struct Bounds<'a> {
     cancel: &'a CancellationToken,
     interrupt_grace: Duration,
@@ -306,7 +369,9 @@ async fn give_back(
         }
         None => GiveBack::KeepSchedule,
     };
-    if let Err(error) = inner.store.give_back(lease, how).await {
+    // Through the run writer: on a store that prefers batched writes, the give-backs of
+    // concurrent runs (every run, when no listener saves state) share one transaction.
+    if let Err(error) = inner.writer.give_back(lease, how).await {
         tracing::warn!(job_id = %lease.job_id, %error, "could not give the run back; its lease will expire and it will be rescued");
     }
 }

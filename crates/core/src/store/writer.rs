@@ -5,7 +5,9 @@ use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{CompletionOutcome, JobLog, JobStore, RunCompletion, StoreError};
+use bgtasks_abstractions::RunLease;
+
+use super::{CompletionOutcome, GiveBack, JobLog, JobStore, RunCompletion, StoreError};
 
 /// Saves one run's outcome at once.
 async fn complete_now(
@@ -23,16 +25,17 @@ async fn complete_now(
     })
 }
 
-/// The most writes one batch carries.
-const MAX_BATCH: usize = 512;
-
-/// Where the executed and log events write. For a store that
+/// Where the executed and log events write, and where runs without a result are given
+/// back. For a store that
 /// [prefers batched writes](super::JobRuns::prefers_batched_writes), a background task gathers
-/// the completions and logs of concurrent runs and writes them in one call
-/// ([`JobRuns::complete`](super::JobRuns::complete)). A completion's caller waits for its write, so no run is reported
-/// done before its state is saved; a run log is queued and written with the next batch
-/// without holding up the worker (a failed log write is logged; a crash can lose the
-/// logs of the last batch, never a job's state).
+/// the completions, logs and give-backs of concurrent runs and writes them in one call
+/// each ([`JobRuns::complete`](super::JobRuns::complete),
+/// [`JobRuns::give_back_many`](super::JobRuns::give_back_many)), one batch at a time:
+/// while one is written, the next gathers. A completion's or give-back's caller waits for
+/// its write, so no run is reported done before its state is saved or its lease ended; a
+/// run log is queued and written with the next batch without holding up the worker (a
+/// failed log write is logged; a crash can lose the logs of the last batch, never a job's
+/// state).
 #[derive(Clone)]
 pub struct RunWriter {
     store: Arc<dyn JobStore>,
@@ -42,11 +45,15 @@ pub struct RunWriter {
 
 enum Write {
     Complete(Box<RunCompletion>, Reply),
+    GiveBack(Box<RunLease>, GiveBack, Reply),
     Log(JobLog),
     Flush(oneshot::Sender<()>),
 }
 
 impl RunWriter {
+    /// The most writes one batch carries.
+    pub(crate) const MAX_BATCH: usize = 512;
+
     /// A writer for `store`, batching if the store prefers it. The batch task is spawned
     /// on the first write.
     pub fn new(store: Arc<dyn JobStore>) -> Self {
@@ -108,6 +115,29 @@ impl RunWriter {
         }
     }
 
+    /// Ends a run's lease without a result ([`JobRuns::give_back`](super::JobRuns::give_back)),
+    /// gathered with the give-backs of concurrent runs when batching.
+    pub async fn give_back(
+        &self,
+        lease: &RunLease,
+        how: GiveBack,
+    ) -> Result<CompletionOutcome, StoreError> {
+        let Some(batches) = self.batches() else {
+            return self.store.give_back(lease, how).await;
+        };
+        let (reply, answer) = oneshot::channel();
+        if batches
+            .send(Write::GiveBack(Box::new(lease.clone()), how, reply))
+            .is_err()
+        {
+            return self.store.give_back(lease, how).await;
+        }
+        match answer.await {
+            Ok(result) => result.map_err(shared_error),
+            Err(_) => self.store.give_back(lease, how).await,
+        }
+    }
+
     /// Appends a run log.
     pub async fn log(&self, log: JobLog) -> Result<(), StoreError> {
         let Some(batches) = self.batches() else {
@@ -146,10 +176,12 @@ fn shared_error(error: Arc<StoreError>) -> StoreError {
 }
 
 async fn write_batches(store: Arc<dyn JobStore>, mut rx: mpsc::UnboundedReceiver<Write>) {
-    let mut pending = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut pending, MAX_BATCH).await > 0 {
+    let mut pending = Vec::with_capacity(RunWriter::MAX_BATCH);
+    while rx.recv_many(&mut pending, RunWriter::MAX_BATCH).await > 0 {
         let mut completions = Vec::new();
         let mut replies = Vec::new();
+        let mut given = Vec::new();
+        let mut given_replies = Vec::new();
         let mut logs = Vec::new();
         let mut flushed = Vec::new();
         for write in pending.drain(..) {
@@ -157,6 +189,10 @@ async fn write_batches(store: Arc<dyn JobStore>, mut rx: mpsc::UnboundedReceiver
                 Write::Complete(completion, reply) => {
                     completions.push(*completion);
                     replies.push(reply);
+                }
+                Write::GiveBack(lease, how, reply) => {
+                    given.push((*lease, how));
+                    given_replies.push(reply);
                 }
                 Write::Log(log) => logs.push(log),
                 Write::Flush(done) => flushed.push(done),
@@ -170,6 +206,9 @@ async fn write_batches(store: Arc<dyn JobStore>, mut rx: mpsc::UnboundedReceiver
             }
         } else {
             answer(store.complete(&completions, &logs).await, replies);
+        }
+        if !given.is_empty() {
+            answer(store.give_back_many(&given).await, given_replies);
         }
         for done in flushed {
             let _ = done.send(());
@@ -189,7 +228,7 @@ fn answer(result: Result<Vec<CompletionOutcome>, StoreError>, replies: Vec<Reply
         }
         Ok(outcomes) => {
             let error = Arc::new(StoreError::other(format!(
-                "the store answered {} outcomes for {} completions",
+                "the store answered {} outcomes for {} runs",
                 outcomes.len(),
                 replies.len()
             )));
