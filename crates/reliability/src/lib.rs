@@ -10,6 +10,8 @@
 //!   run logs (each job ran exactly once, or once more after a documented fault; never two
 //!   runs of one job at the same time) and from the store (status, try count, run logs).
 //!
-//! This library holds what both binaries agree on: the run-log format.
+//! This library holds what both binaries agree on: the run-log format, and the runtime
+//! settings a scenario passes to a worker (`--set NAME=VALUE`).
 
 pub mod runlog;
+pub mod settings;

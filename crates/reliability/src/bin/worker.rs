@@ -5,7 +5,9 @@
 //! bgtasks-reliability-worker --store URL --node NAME --runs-dir DIR
 //!     [--workers N] [--lease-ms MS] [--renew-ms MS] [--rescue-ms MS] [--grace-ms MS]
 //!     [--interrupt-grace-ms MS] [--types T1,T2,...] [--smtp HOST:PORT]
-//!     [--alerts deliver|plan-only] [--alert-retry-ms MS] [--claim-delay-ms MS]
+//!     [--alerts deliver|plan-only] [--alert-retry-ms MS] [--alert-max-retry-ms MS]
+//!     [--alert-lease-ms MS] [--alert-timeout-ms MS] [--claim-delay-ms MS]
+//!     [--set NAME=VALUE]...
 //! ```
 //!
 //! It opens the store (`sqlite://PATH` or `postgres://…`), registers the job types named
@@ -13,11 +15,14 @@
 //! milliseconds from the job's args `end` — or `cancel` if the run is interrupted first,
 //! unless the arg `ignore_cancel` is true — to the node's run log, and sets the result
 //! `tag <tag> by pid <pid>` from the arg `tag`; with the arg `fail` true the run then
-//! fails), and a listener that appends a `claim`
+//! fails; with the arg `abort` true the process aborts right after `start`, as a job that
+//! takes its node down would), and a listener that appends a `claim`
 //! line with the lease before each run. With `--smtp` it also plans the failed-job e-mail
 //! of jobs that carry that action with each outcome and delivers the outbox's mails
 //! (polling every 200 ms, retrying after `--alert-retry-ms`, default 1000, doubling up to
-//! 10 s, 60 attempts); with `--alerts plan-only` it stores the mails with the outcomes but
+//! `--alert-max-retry-ms`, default 10 s, 60 attempts; each claimed mail leased for
+//! `--alert-lease-ms`, default 15 s, each send cut after `--alert-timeout-ms`, default
+//! 10 s); with `--alerts plan-only` it stores the mails with the outcomes but
 //! never delivers any — a node that dies before it sends. With `--claim-delay-ms` every claim that took runs
 //! prints `claimed <count> <node>` and hands them to the runtime only after that delay —
 //! a slow store answer, so that a scenario can stop the process mid-claim. It starts the
@@ -26,7 +31,9 @@
 //! `held <node>`; `SIGUSR2` lets it claim again and prints `released <node>` — so that a
 //! scenario can make work go to the processes it wants instead of hoping for it. On
 //! `SIGTERM` or `SIGINT` it shuts the runtime down (running runs get the grace period, the
-//! rest is given back at once), prints `stopped <node>` and exits 0. Bad arguments or a store that does not open exit
+//! rest is given back at once), prints `stopped <node>` and exits 0. `--set` sets one of
+//! the runtime's bounds (rescues in a row, store timeout, retention…; see
+//! [`bgtasks_reliability::settings`]). Bad arguments or a store that does not open exit
 //! with status 2 or 1 and a message on stderr.
 
 use std::path::PathBuf;
@@ -62,12 +69,14 @@ struct Args {
     deliver_alerts: bool,
     delivery: DeliveryOptions,
     claim_delay: Option<Duration>,
+    settings: Vec<String>,
 }
 
 const USAGE: &str = "usage: bgtasks-reliability-worker --store URL --node NAME --runs-dir DIR \
 [--workers N] [--lease-ms MS] [--renew-ms MS] [--rescue-ms MS] [--grace-ms MS] [--interrupt-grace-ms MS] \
 [--types T1,T2,...] [--smtp HOST:PORT] [--alerts deliver|plan-only] [--alert-retry-ms MS] \
-[--claim-delay-ms MS]";
+[--alert-max-retry-ms MS] [--alert-lease-ms MS] [--alert-timeout-ms MS] [--claim-delay-ms MS] \
+[--set NAME=VALUE]...";
 
 fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut store = None;
@@ -96,6 +105,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             max_attempts: 60,
         },
         claim_delay: None,
+        settings: Vec::new(),
     };
     while let Some(flag) = argv.next() {
         let mut value = || argv.next().ok_or_else(|| format!("`{flag}` needs a value"));
@@ -120,7 +130,16 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--grace-ms" => args.grace = millis(value()?)?,
             "--interrupt-grace-ms" => args.interrupt_grace = millis(value()?)?,
             "--claim-delay-ms" => args.claim_delay = Some(millis(value()?)?),
+            "--set" => {
+                let setting = value()?;
+                let mut checked = bgtasks::BackgroundTasksOptions::default();
+                bgtasks_reliability::settings::apply(&mut checked, &setting)?;
+                args.settings.push(setting);
+            }
             "--alert-retry-ms" => args.delivery.first_retry = millis(value()?)?,
+            "--alert-max-retry-ms" => args.delivery.max_retry = millis(value()?)?,
+            "--alert-lease-ms" => args.delivery.lease = millis(value()?)?,
+            "--alert-timeout-ms" => args.delivery.notifier_timeout = millis(value()?)?,
             "--alerts" => {
                 args.deliver_alerts = match value()?.as_str() {
                     "deliver" => true,
@@ -259,11 +278,15 @@ async fn record(log: Arc<RunLogWriter>, ctx: JobRunnableContext) -> Result<(), J
     let ignore_cancel: bool = ctx.get_or("ignore_cancel", false)?;
     let tag: String = ctx.get_or("tag", String::new())?;
     let fail: bool = ctx.get_or("fail", false)?;
+    let abort: bool = ctx.get_or("abort", false)?;
     let write = |event| {
         log.write(event, ctx.job_id(), None)
             .map_err(|e| JobError::new(format!("could not write the run log: {e}")))
     };
     write(Event::Start)?;
+    if abort {
+        std::process::abort();
+    }
     if sleep_ms > 0 && ignore_cancel {
         tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
     } else if sleep_ms > 0 {
@@ -304,7 +327,12 @@ async fn run(args: Args) -> Result<(), String> {
         }),
         None => store.jobs.clone(),
     };
+    let mut options = bgtasks::BackgroundTasksOptions::default();
+    for setting in &args.settings {
+        bgtasks_reliability::settings::apply(&mut options, setting)?;
+    }
     let mut builder = BackgroundTasks::builder()
+        .options(options)
         .node_name(args.node.clone())
         .workers(args.workers)
         .configure(|o| {

@@ -201,6 +201,18 @@ impl Env {
     /// As [`spawn`](Self::spawn), with more command-line arguments for the worker
     /// (`--types`, `--smtp`, `--claim-delay-ms`).
     pub(crate) async fn spawn_with(&self, node: &str, spec: Spec, extra: &[String]) -> Res<Worker> {
+        self.spawn_at(node, spec, &self.url, extra).await
+    }
+
+    /// As [`spawn_with`](Self::spawn_with), reaching the store at `store_url` (through a
+    /// proxy) rather than at the scenario's URL.
+    pub(crate) async fn spawn_at(
+        &self,
+        node: &str,
+        spec: Spec,
+        store_url: &str,
+        extra: &[String],
+    ) -> Res<Worker> {
         std::fs::create_dir_all(&self.logs_dir).ctx("create the logs directory")?;
         let stderr_path = self.logs_dir.join(format!("{node}.stderr"));
         let stderr = std::fs::OpenOptions::new()
@@ -210,7 +222,7 @@ impl Env {
             .ctx("open the worker's log file")?;
         let mut child = Command::new(&self.worker_bin)
             .arg("--store")
-            .arg(&self.url)
+            .arg(store_url)
             .arg("--node")
             .arg(node)
             .arg("--runs-dir")

@@ -98,6 +98,20 @@ impl SmtpServer {
             .count()
     }
 
+    /// The messages that arrived about the jobs `about` accepts (by their
+    /// `X-Bgtasks-Job-Id` header), with their `Message-ID`s, in one pass over the maildir.
+    pub(crate) fn received(&self, about: impl Fn(&str) -> bool) -> Vec<ReceivedMail> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter_map(|text| ReceivedMail::parse(&text))
+            .filter(|mail| about(&mail.job_id))
+            .collect()
+    }
+
     /// Waits (at most `within`) for `count` messages about `job_id`, then a little more to
     /// see that no more arrive; gives the final count.
     pub(crate) async fn settled_count(
@@ -112,6 +126,44 @@ impl SmtpServer {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
         self.count_for(job_id)
+    }
+}
+
+/// A message the server received, as its headers tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReceivedMail {
+    /// The job it is about (`X-Bgtasks-Job-Id`).
+    pub(crate) job_id: String,
+    /// Its `Message-ID`, `<…>` included; empty when it has none.
+    pub(crate) message_id: String,
+}
+
+impl ReceivedMail {
+    /// The headers of a stored message (folded lines unfolded); `None` without a job id.
+    fn parse(text: &str) -> Option<Self> {
+        let mut headers: Vec<String> = Vec::new();
+        for line in text.lines() {
+            let line = line.trim_end_matches('\r');
+            if line.is_empty() {
+                break;
+            }
+            match headers.last_mut() {
+                Some(last) if line.starts_with([' ', '\t']) => last.push_str(line.trim_start()),
+                _ => headers.push(line.to_owned()),
+            }
+        }
+        let header = |name: &str| {
+            headers.iter().find_map(|h| {
+                let (key, value) = h.split_once(':')?;
+                key.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| value.trim().to_owned())
+            })
+        };
+        Some(Self {
+            job_id: header(JOB_ID_HEADER)?,
+            message_id: header("Message-ID").unwrap_or_default(),
+        })
     }
 }
 

@@ -23,6 +23,7 @@ mod logs;
 mod mail;
 mod postgres;
 mod process;
+mod proxy;
 mod rawdb;
 mod scenarios;
 
@@ -49,7 +50,23 @@ const SCENARIOS: &[&str] = &[
     "admin-vs-completion",
     "rolling-deploy",
     "shutdown-mid-claim",
+    "alert-after-crash",
+    "smtp-outage",
+    "throttle-across-nodes",
+    "poison-crash-loop",
+    "network-partition",
+    "hung-runnable",
+    "huge-values",
+    "retention",
 ];
+
+/// Scenarios that run on one store only, and why: with `--store` of another they are
+/// left out (not failed), and a `NOTE` line says so.
+const ONLY_ON: &[(&str, StoreKind, &str)] = &[(
+    "network-partition",
+    StoreKind::Postgres,
+    "SQLite has no network to cut",
+)];
 
 /// The longest one scenario may take before it counts as failed.
 const SCENARIO_LIMIT: Duration = Duration::from_secs(240);
@@ -71,6 +88,14 @@ async fn run_one(suite: &Suite, name: &str, kind: StoreKind) -> Res<String> {
         "admin-vs-completion" => scenarios::admin_race::run(suite, kind).await,
         "rolling-deploy" => scenarios::deploy::run(suite, kind).await,
         "shutdown-mid-claim" => scenarios::midclaim::run(suite, kind).await,
+        "alert-after-crash" => scenarios::alerts::alert_after_crash(suite, kind).await,
+        "smtp-outage" => scenarios::alerts_outage::run(suite, kind).await,
+        "throttle-across-nodes" => scenarios::alerts::throttle_across_nodes(suite, kind).await,
+        "poison-crash-loop" => scenarios::poison::run(suite, kind).await,
+        "network-partition" => scenarios::partition::run(suite, kind).await,
+        "hung-runnable" => scenarios::hung::run(suite, kind).await,
+        "huge-values" => scenarios::huge::run(suite, kind).await,
+        "retention" => scenarios::retention::run(suite, kind).await,
         other => Err(format!("no scenario `{other}`")),
     }
 }
@@ -216,6 +241,10 @@ async fn run_all(suite: &Suite, cli: &Cli) -> (usize, usize) {
             continue;
         }
         for kind in &cli.stores {
+            if let Some((_, only, why)) = ONLY_ON.iter().find(|(n, k, _)| n == name && k != kind) {
+                println!("NOTE {name} runs on {} only ({why})", only.name());
+                continue;
+            }
             logs::clear();
             let began = Instant::now();
             let outcome =

@@ -107,6 +107,51 @@ impl RawDb {
         Ok(ids)
     }
 
+    /// The run-log table of this store.
+    pub(crate) fn logs_table(&self) -> &'static str {
+        match self {
+            RawDb::Sqlite(_) => "bgtasks_job_logs",
+            RawDb::Postgres(_) => "bgtasks_logs",
+        }
+    }
+
+    /// Runs one statement of a scenario's own (a row written straight into the table);
+    /// how many rows it touched.
+    pub(crate) async fn execute(&self, sql: &str) -> Res<u64> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            RawDb::Sqlite(pool) => sqlx::query(sql)
+                .execute(pool)
+                .await
+                .map(|d| d.rows_affected()),
+            RawDb::Postgres(pool) => sqlx::query(sql)
+                .execute(pool)
+                .await
+                .map(|d| d.rows_affected()),
+        }
+        .ctx("run a statement on the database")
+    }
+
+    /// The number a query of one row and one `BIGINT` column answers (a count).
+    pub(crate) async fn number(&self, sql: &str) -> Res<i64> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            RawDb::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            RawDb::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        }
+        .ctx("read a number from the database")
+    }
+
+    /// The rows of a query of three columns: a text, a `BIGINT` and a nullable text.
+    pub(crate) async fn text_rows(&self, sql: &str) -> Res<Vec<(String, i64, Option<String>)>> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            RawDb::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await,
+            RawDb::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await,
+        }
+        .ctx("read rows from the database")
+    }
+
     pub(crate) async fn close(&self) {
         match self {
             RawDb::Sqlite(pool) => pool.close().await,

@@ -1,18 +1,25 @@
 //! The scenarios, one module each.
 
 pub(crate) mod admin_race;
+pub(crate) mod alerts;
+pub(crate) mod alerts_outage;
 pub(crate) mod bad_input;
 pub(crate) mod control;
 pub(crate) mod cron;
 pub(crate) mod deploy;
+pub(crate) mod huge;
+pub(crate) mod hung;
 pub(crate) mod kill9;
 pub(crate) mod ladder;
 pub(crate) mod listeners;
 pub(crate) mod load;
 pub(crate) mod midclaim;
 pub(crate) mod outage;
+pub(crate) mod partition;
+pub(crate) mod poison;
 pub(crate) mod race;
 pub(crate) mod renewal;
+pub(crate) mod retention;
 pub(crate) mod sigterm;
 
 use std::time::Duration;
