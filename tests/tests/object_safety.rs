@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use bgtasks::DynJobEvent;
+use bgtasks::DynJobRunnable;
 use std::sync::Arc;
 
 use bgtasks::prelude::*;
@@ -28,7 +30,8 @@ async fn traits_held_as_arc_dyn_are_object_safe() {
     let policy: Arc<dyn RetryPolicy> = Arc::new(ReferenceRetryPolicy::default());
     let provider: Arc<dyn JobEventProvider> = Arc::new(StaticJobEventProvider::default());
     assert!(provider.listeners().is_empty());
-    let runnable: Arc<dyn JobRunnable> = Arc::new(job_fn(|_ctx| async { Ok::<(), JobError>(()) }));
+    let runnable: Arc<dyn DynJobRunnable> =
+        Arc::new(job_fn(|_ctx| async { Ok::<(), JobError>(()) }));
     let runtime = BackgroundTasks::builder()
         .store(store)
         .finder(finder)
@@ -41,7 +44,7 @@ async fn traits_held_as_arc_dyn_are_object_safe() {
         .unwrap();
     let scheduler: Arc<dyn JobScheduler> = runtime.scheduler_handle();
     assert!(!scheduler.exists("none").await.unwrap());
-    let listener: Arc<dyn JobEvent> = Arc::new(StaticListener);
+    let listener: Arc<dyn DynJobEvent> = Arc::new(StaticListener);
     assert!(!listener.name().is_empty());
 }
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks::TokioClock;
 use bgtasks::prelude::*;
 use bgtasks::{BoxError, InMemoryJobStore, RunReport};
@@ -140,7 +139,6 @@ async fn a_persistent_job_with_max_count_five_runs_exactly_five_times() {
 
 struct PanickingListener;
 
-#[async_trait]
 impl JobEvent for PanickingListener {
     async fn on_after_executed(&self, _: &JobEventContext) -> Result<(), BoxError> {
         panic!("a bug in a listener");
@@ -149,7 +147,6 @@ impl JobEvent for PanickingListener {
 
 struct CountingListener(Arc<AtomicUsize>);
 
-#[async_trait]
 impl JobEvent for CountingListener {
     async fn on_after_executed(&self, _: &JobEventContext) -> Result<(), BoxError> {
         self.0.fetch_add(1, Ordering::SeqCst);

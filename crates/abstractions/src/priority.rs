@@ -87,9 +87,48 @@ impl TryFrom<i32> for JobPriority {
     }
 }
 
+/// A priority name that is none of the five, with the value given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown job priority `{0}`: expected Low, BelowNormal, Normal, AboveNormal or High (or their codes 5, 10, 15, 20, 25)"
+)]
+pub struct UnknownPriority(pub String);
+
+impl std::str::FromStr for JobPriority {
+    type Err = UnknownPriority;
+
+    /// Reads a priority by name (any case, `-`/`_` ignored: `above-normal`) or by code.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let wanted: String = text
+            .trim()
+            .chars()
+            .filter(|c| *c != '-' && *c != '_')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(&wanted))
+            .or_else(|| wanted.parse().ok().and_then(Self::from_code))
+            .ok_or_else(|| UnknownPriority(text.to_owned()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn priorities_parse_by_name_or_code() {
+        // spec: R5
+        assert_eq!("high".parse(), Ok(JobPriority::High));
+        assert_eq!("Above-Normal".parse(), Ok(JobPriority::AboveNormal));
+        assert_eq!("below_normal".parse(), Ok(JobPriority::BelowNormal));
+        assert_eq!("15".parse(), Ok(JobPriority::Normal));
+        let err = "urgent".parse::<JobPriority>().unwrap_err();
+        assert_eq!(err, UnknownPriority("urgent".into()));
+        assert!(err.to_string().contains("`urgent`"), "{err}");
+        assert!("7".parse::<JobPriority>().is_err());
+    }
 
     #[test]
     fn codes_order_and_serde() {

@@ -6,7 +6,6 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -14,17 +13,37 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::error::JobError;
+use crate::event::BoxFuture;
 use crate::job_args::JobArgs;
 use crate::opt_outs::JobOptOuts;
 use crate::services::Services;
 
-/// Code that runs jobs of one type (the reference's `IJobRunnable`). Register it under the
-/// job type's name.
-#[async_trait]
+/// Code that runs jobs of one type (the reference's `IJobRunnable`), under a job type's
+/// name. Implement [`execute`](Self::execute) as a plain `async fn`:
+///
+/// ```
+/// use bgtasks_abstractions::{JobError, JobRunnable, JobRunnableContext};
+///
+/// struct Cleanup;
+///
+/// impl JobRunnable for Cleanup {
+///     async fn execute(&self, context: &JobRunnableContext) -> Result<(), JobError> {
+///         let days: u32 = context.get("days")?;
+///         println!("removing files older than {days} days");
+///         Ok(())
+///     }
+/// }
+/// ```
+///
+/// Typed jobs (`Job`) need none of this: they are registered by type. The runtime holds
+/// runnables as [`DynJobRunnable`], which every `JobRunnable` is.
 pub trait JobRunnable: Send + Sync {
     /// Runs the job once. Return an error to fail the run; the failure-type finder decides
     /// what it means. Long work should watch [`JobRunnableContext::cancellation`].
-    async fn execute(&self, context: &JobRunnableContext) -> Result<(), JobError>;
+    fn execute(
+        &self,
+        context: &JobRunnableContext,
+    ) -> impl Future<Output = Result<(), JobError>> + Send;
 
     /// What this job type opts out of (R11). Nothing, by default.
     fn opt_outs(&self) -> JobOptOuts {
@@ -35,6 +54,37 @@ pub trait JobRunnable: Send + Sync {
     /// [`time_limit`](crate::JobInfo::time_limit) overrides it. None, by default.
     fn time_limit(&self) -> Option<std::time::Duration> {
         None
+    }
+}
+
+/// The object-safe form of [`JobRunnable`], which the runtime keeps in
+/// `Arc<dyn DynJobRunnable>`. Every `JobRunnable` is one; implement `JobRunnable`, not this.
+pub trait DynJobRunnable: Send + Sync {
+    /// See [`JobRunnable::execute`].
+    fn execute<'a>(
+        &'a self,
+        context: &'a JobRunnableContext,
+    ) -> BoxFuture<'a, Result<(), JobError>>;
+    /// See [`JobRunnable::opt_outs`].
+    fn opt_outs(&self) -> JobOptOuts;
+    /// See [`JobRunnable::time_limit`].
+    fn time_limit(&self) -> Option<std::time::Duration>;
+}
+
+impl<T: JobRunnable> DynJobRunnable for T {
+    fn execute<'a>(
+        &'a self,
+        context: &'a JobRunnableContext,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        Box::pin(JobRunnable::execute(self, context))
+    }
+
+    fn opt_outs(&self) -> JobOptOuts {
+        JobRunnable::opt_outs(self)
+    }
+
+    fn time_limit(&self) -> Option<std::time::Duration> {
+        JobRunnable::time_limit(self)
     }
 }
 
@@ -351,14 +401,16 @@ impl<F, Fut> FnRunnable<F, Fut> {
     }
 }
 
-#[async_trait]
 impl<F, Fut> JobRunnable for FnRunnable<F, Fut>
 where
     F: Fn(JobRunnableContext) -> Fut + Send + Sync,
     Fut: Future<Output = Result<(), JobError>> + Send,
 {
-    async fn execute(&self, context: &JobRunnableContext) -> Result<(), JobError> {
-        (self.f)(context.clone()).await
+    fn execute(
+        &self,
+        context: &JobRunnableContext,
+    ) -> impl Future<Output = Result<(), JobError>> + Send {
+        (self.f)(context.clone())
     }
 
     fn opt_outs(&self) -> JobOptOuts {
@@ -366,10 +418,12 @@ where
     }
 }
 
-#[async_trait]
-impl<T: JobRunnable + ?Sized> JobRunnable for Arc<T> {
-    async fn execute(&self, context: &JobRunnableContext) -> Result<(), JobError> {
-        (**self).execute(context).await
+impl<T: JobRunnable> JobRunnable for Arc<T> {
+    fn execute(
+        &self,
+        context: &JobRunnableContext,
+    ) -> impl Future<Output = Result<(), JobError>> + Send {
+        (**self).execute(context)
     }
 
     fn opt_outs(&self) -> JobOptOuts {
@@ -418,7 +472,7 @@ mod tests {
             let _missing: String = ctx.get_str("url")?;
             Ok(())
         });
-        let dynamic: Arc<dyn JobRunnable> = Arc::new(runnable);
+        let dynamic: Arc<dyn DynJobRunnable> = Arc::new(runnable);
         let err = dynamic.execute(&ctx).await.unwrap_err();
         assert_eq!(err.to_string(), "missing required argument `url`");
         assert_eq!(ctx.result().as_deref(), Some("doubled 4"));

@@ -1,12 +1,12 @@
 //! What an action is and who carries it out (R31).
 
+use crate::DynJobActionNotifier;
 use std::fmt;
 use std::sync::Arc;
 
 use bgtasks_abstractions::JobExceptionType;
 
 use crate::action_type::JobActionType;
-use crate::notifier::JobActionNotifier;
 use crate::parameter::JobActionParameterDefinition;
 use bgtasks_abstractions::JobAction;
 
@@ -25,7 +25,7 @@ pub struct JobActionDefinition {
     /// The parameters it takes.
     pub parameters: Vec<JobActionParameterDefinition>,
     /// Who carries it out, called in this order.
-    pub notifiers: Vec<Arc<dyn JobActionNotifier>>,
+    pub notifiers: Vec<Arc<dyn DynJobActionNotifier>>,
     /// For a [`Failed`](JobActionType::Failed) action, the failure types it fires for;
     /// `None` fires for every failure.
     pub accepted_failure_types: Option<JobExceptionType>,
@@ -65,7 +65,7 @@ impl JobActionDefinition {
     }
 
     /// Adds a notifier.
-    pub fn with_notifier(mut self, notifier: Arc<dyn JobActionNotifier>) -> Self {
+    pub fn with_notifier(mut self, notifier: Arc<dyn DynJobActionNotifier>) -> Self {
         self.notifiers.push(notifier);
         self
     }

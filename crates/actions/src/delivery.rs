@@ -1,10 +1,10 @@
 //! The delivery loop: claims pending notifications from the outbox under leases, hands
 //! each to its notifier and records how it went (R51).
 
+use crate::DynJobActionNotifier;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{Clock, SystemClock};
 use bgtasks_core::store::{ClaimedNotification, DeliveryOutcome, JobStore, NotificationKind};
 use bgtasks_core::{BackgroundService, ServiceContext};
@@ -16,7 +16,7 @@ use crate::execute_context::JobActionExecuteContext;
 use crate::isolate::{CallOutcome, isolated};
 use crate::manager::JobActionDefinitionManager;
 use crate::notification::Notification;
-use crate::notifier::{DeliveryError, JobActionNotifier};
+use crate::notifier::DeliveryError;
 use crate::options::DeliveryOptions;
 
 /// The name of the delivery loop in logs and health reports.
@@ -92,6 +92,7 @@ impl NotificationDelivery {
                 reason: format!("the notification's payload does not decode: {error}"),
             },
         };
+        bgtasks_core::metrics::notification_delivered(record, &outcome);
         let now = self.store_now();
         let (id, job_id) = (record.id.as_str(), record.job_id.as_str());
         match &outcome {
@@ -170,7 +171,7 @@ impl NotificationDelivery {
             )));
         };
         let context = JobActionExecuteContext::new(notification, definition);
-        let notifier: &dyn JobActionNotifier = notifier.as_ref();
+        let notifier: &dyn DynJobActionNotifier = notifier.as_ref();
         isolated(self.options.notifier_timeout, async {
             match notification.kind {
                 NotificationKind::Failure => notifier.notify_error(&context).await,
@@ -219,7 +220,6 @@ impl std::fmt::Debug for NotificationDelivery {
     }
 }
 
-#[async_trait]
 impl BackgroundService for NotificationDelivery {
     fn name(&self) -> &str {
         DELIVERY_SERVICE

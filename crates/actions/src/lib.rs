@@ -19,7 +19,6 @@
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //!
-//! use async_trait::async_trait;
 //! use bgtasks_abstractions::{JobError, JobInfo, job_fn};
 //! use bgtasks_actions::{
 //!     DeliveryError, JobAction, JobActionDefinition, JobActionDefinitionManager,
@@ -32,7 +31,6 @@
 //! /// Tells a channel (a chat room, say) about failures.
 //! struct ChatNotifier(mpsc::UnboundedSender<String>);
 //!
-//! #[async_trait]
 //! impl JobActionNotifier for ChatNotifier {
 //!     fn name(&self) -> &str {
 //!         "chat"
@@ -101,7 +99,7 @@ pub use self::execute_context::JobActionExecuteContext;
 pub use self::install::JobActionsExt;
 pub use self::manager::{JobActionDefinitionManager, JobActionDefinitionProvider};
 pub use self::notification::Notification;
-pub use self::notifier::{DeliveryError, JobActionNotifier};
+pub use self::notifier::{DeliveryError, DynJobActionNotifier, JobActionNotifier};
 pub use self::options::{DeliveryOptions, InvalidDeliveryOption};
 pub use self::parameter::JobActionParameterDefinition;
 pub use self::planner::JobActionPlanner;
@@ -132,14 +130,14 @@ mod object_safety {
     #[test]
     fn traits_held_as_arc_dyn_are_object_safe() {
         // spec: R31
-        fn _notifier(_: Arc<dyn JobActionNotifier>) {}
+        fn _notifier(_: Arc<dyn DynJobActionNotifier>) {}
         fn _provider(_: Arc<dyn JobActionDefinitionProvider>) {}
-        fn _service(_: Arc<dyn bgtasks_core::BackgroundService>) {}
+        fn _service(_: Arc<dyn bgtasks_core::DynBackgroundService>) {}
         fn _planner(_: Arc<dyn bgtasks_core::events::NotificationPlanner>) {}
 
         let provider: Arc<dyn JobActionDefinitionProvider> = Arc::new(Nothing);
         let definitions = JobActionDefinitionManager::new().with_provider(&provider);
-        let notifier: Arc<dyn JobActionNotifier> = Arc::clone(
+        let notifier: Arc<dyn DynJobActionNotifier> = Arc::clone(
             &definitions
                 .get("nothing")
                 .expect("the provider registered it")

@@ -1,9 +1,8 @@
 //! Who carries out an action (R32), and how a delivery can fail (R51).
 
-use std::sync::Arc;
+use std::future::Future;
 
-use async_trait::async_trait;
-use bgtasks_abstractions::{BoxError, JobAction};
+use bgtasks_abstractions::{BoxError, BoxFuture, JobAction};
 use bgtasks_core::store::NotificationKind;
 
 use crate::execute_context::JobActionExecuteContext;
@@ -55,7 +54,6 @@ impl From<BoxError> for DeliveryError {
 ///
 /// Every hook has a no-op default; implement those you need and say which in
 /// [`handles`](Self::handles), so that no notification is stored for the others.
-#[async_trait]
 pub trait JobActionNotifier: Send + Sync {
     /// The notifier's name: part of each notification's identity, so keep it stable
     /// across releases and the same on every node.
@@ -75,62 +73,88 @@ pub trait JobActionNotifier: Send + Sync {
     }
 
     /// The run failed and a [`Failed`](crate::JobActionType::Failed) action fired.
-    async fn notify_error(
+    fn notify_error(
         &self,
         _context: &JobActionExecuteContext<'_>,
-    ) -> Result<(), DeliveryError> {
-        Ok(())
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send {
+        async { Ok(()) }
     }
 
     /// The run succeeded and a [`Successed`](crate::JobActionType::Successed) action fired.
-    async fn notify_success(
+    fn notify_success(
         &self,
         _context: &JobActionExecuteContext<'_>,
-    ) -> Result<(), DeliveryError> {
-        Ok(())
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send {
+        async { Ok(()) }
     }
 
     /// The run succeeded: called for every action of the job.
-    async fn notify_complete(
+    fn notify_complete(
         &self,
         _context: &JobActionExecuteContext<'_>,
-    ) -> Result<(), DeliveryError> {
-        Ok(())
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send {
+        async { Ok(()) }
     }
 }
 
-#[async_trait]
-impl<T: JobActionNotifier + ?Sized> JobActionNotifier for Arc<T> {
+/// The object-safe form of [`JobActionNotifier`], which the runtime keeps in
+/// `Arc<dyn DynJobActionNotifier>`. Every `JobActionNotifier` is one; implement
+/// `JobActionNotifier`, not this.
+pub trait DynJobActionNotifier: Send + Sync {
+    /// See [`JobActionNotifier::name`].
+    fn name(&self) -> &str;
+    /// See [`JobActionNotifier::handles`].
+    fn handles(&self, kind: NotificationKind) -> bool;
+    /// See [`JobActionNotifier::throttle`].
+    fn throttle(&self, action: &JobAction) -> Throttle;
+    /// See [`JobActionNotifier::notify_error`].
+    fn notify_error<'a>(
+        &'a self,
+        context: &'a JobActionExecuteContext<'_>,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>>;
+    /// See [`JobActionNotifier::notify_success`].
+    fn notify_success<'a>(
+        &'a self,
+        context: &'a JobActionExecuteContext<'_>,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>>;
+    /// See [`JobActionNotifier::notify_complete`].
+    fn notify_complete<'a>(
+        &'a self,
+        context: &'a JobActionExecuteContext<'_>,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>>;
+}
+
+impl<T: JobActionNotifier> DynJobActionNotifier for T {
     fn name(&self) -> &str {
-        (**self).name()
+        JobActionNotifier::name(self)
     }
 
     fn handles(&self, kind: NotificationKind) -> bool {
-        (**self).handles(kind)
+        JobActionNotifier::handles(self, kind)
     }
 
     fn throttle(&self, action: &JobAction) -> Throttle {
-        (**self).throttle(action)
+        JobActionNotifier::throttle(self, action)
     }
 
-    async fn notify_error(
-        &self,
-        context: &JobActionExecuteContext<'_>,
-    ) -> Result<(), DeliveryError> {
-        (**self).notify_error(context).await
+    fn notify_error<'a>(
+        &'a self,
+        context: &'a JobActionExecuteContext<'_>,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(JobActionNotifier::notify_error(self, context))
     }
 
-    async fn notify_success(
-        &self,
-        context: &JobActionExecuteContext<'_>,
-    ) -> Result<(), DeliveryError> {
-        (**self).notify_success(context).await
+    fn notify_success<'a>(
+        &'a self,
+        context: &'a JobActionExecuteContext<'_>,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(JobActionNotifier::notify_success(self, context))
     }
 
-    async fn notify_complete(
-        &self,
-        context: &JobActionExecuteContext<'_>,
-    ) -> Result<(), DeliveryError> {
-        (**self).notify_complete(context).await
+    fn notify_complete<'a>(
+        &'a self,
+        context: &'a JobActionExecuteContext<'_>,
+    ) -> BoxFuture<'a, Result<(), DeliveryError>> {
+        Box::pin(JobActionNotifier::notify_complete(self, context))
     }
 }

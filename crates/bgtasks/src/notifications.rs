@@ -1,12 +1,13 @@
 //! Failure e-mails in a few lines (feature `exception-handling`).
 
+use bgtasks_exception_handling::DynMailTransport;
 use std::path::Path;
 use std::sync::Arc;
 
 use bgtasks_actions::JobActionDefinitionManager;
 use bgtasks_exception_handling::{
     FileMailTransport, JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier,
-    MailTransport, SmtpConfigError, SmtpMailTransport,
+    SmtpConfigError, SmtpMailTransport,
 };
 
 /// The action definitions with the failed-job e-mail registered, sending through
@@ -16,7 +17,7 @@ use bgtasks_exception_handling::{
 /// it fails, the mail stored with the failed outcome and delivered — retried while the
 /// server is down — by any node.
 pub fn failure_email_definitions(
-    transport: Arc<dyn MailTransport>,
+    transport: Arc<dyn DynMailTransport>,
 ) -> Arc<JobActionDefinitionManager> {
     let notifier = Arc::new(JobExecutedFailedNotifier::new(transport));
     Arc::new(
@@ -35,7 +36,7 @@ const DEV_SENDER: &str = "bgtasks <bgtasks@localhost>";
 /// a silent fallback.
 pub fn mail_transport_from_env(
     fallback_dir: impl AsRef<Path>,
-) -> Result<Arc<dyn MailTransport>, SmtpConfigError> {
+) -> Result<Arc<dyn DynMailTransport>, SmtpConfigError> {
     if std::env::var_os("BGTASKS_SMTP_HOST").is_some_and(|h| !h.is_empty()) {
         Ok(Arc::new(SmtpMailTransport::from_env()?))
     } else {

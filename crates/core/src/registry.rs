@@ -1,15 +1,14 @@
 //! The job types this node can run.
 
+use bgtasks_abstractions::DynJobRunnable;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use bgtasks_abstractions::JobRunnable;
-
 /// Maps job type names to the runnables that run them.
 #[derive(Clone, Default)]
 pub struct JobRunnableRegistry {
-    runnables: HashMap<String, Arc<dyn JobRunnable>>,
+    runnables: HashMap<String, Arc<dyn DynJobRunnable>>,
 }
 
 impl JobRunnableRegistry {
@@ -19,12 +18,12 @@ impl JobRunnableRegistry {
     }
 
     /// Registers `runnable` for `job_type`, replacing any earlier one.
-    pub fn register(&mut self, job_type: impl Into<String>, runnable: Arc<dyn JobRunnable>) {
+    pub fn register(&mut self, job_type: impl Into<String>, runnable: Arc<dyn DynJobRunnable>) {
         self.runnables.insert(job_type.into(), runnable);
     }
 
     /// The runnable for `job_type`.
-    pub fn get(&self, job_type: &str) -> Option<&Arc<dyn JobRunnable>> {
+    pub fn get(&self, job_type: &str) -> Option<&Arc<dyn DynJobRunnable>> {
         self.runnables.get(job_type)
     }
 

@@ -84,8 +84,8 @@ pub use self::provider::{JOB_EXECUTED_FAILED_ACTION, JobExecutedFailedDefinition
 pub use self::render_data::{context_globals, render_data};
 pub use self::templates::{BUILTIN_TEMPLATE, MailTemplates};
 pub use self::transport::{
-    FileMailTransport, InMemoryMailTransport, MailTransport, MailTransportError, SmtpConfigError,
-    SmtpMailTransport, SmtpMailTransportBuilder, SmtpTls,
+    DynMailTransport, FileMailTransport, InMemoryMailTransport, MailTransport, MailTransportError,
+    SmtpConfigError, SmtpMailTransport, SmtpMailTransportBuilder, SmtpTls,
 };
 pub use bgtasks_actions::{FailureStage, NotifyPolicy, UnknownNotifyPolicy};
 

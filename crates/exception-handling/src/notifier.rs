@@ -1,9 +1,9 @@
 //! The failed-job e-mail notifier (R33).
 
+use crate::DynMailTransport;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::JobAction;
 use bgtasks_actions::{
     DeliveryError, JobActionExecuteContext, JobActionNotifier, NotificationKind, NotifyPolicy,
@@ -22,7 +22,6 @@ use crate::parameters::names;
 use crate::recipients::{parse_mailbox, parse_recipients};
 use crate::render_data::{context_globals, render_data};
 use crate::templates::{BUILTIN_TEMPLATE, MailTemplates};
-use crate::transport::MailTransport;
 
 /// The header naming the job a failure mail is about.
 pub const JOB_ID_HEADER: &str = "X-Bgtasks-Job-Id";
@@ -43,7 +42,7 @@ pub const JOB_ID_HEADER: &str = "X-Bgtasks-Job-Id";
 /// client. A refusal that sending again cannot cure (a bad address, an SMTP 5xx) fails
 /// the notification for good; anything else (a server down, a 4xx, a timeout) is retried.
 pub struct JobExecutedFailedNotifier {
-    transport: Arc<dyn MailTransport>,
+    transport: Arc<dyn DynMailTransport>,
     templates: MailTemplates,
     localizer: Localizer,
     options: JobExecutedFailedOptions,
@@ -52,7 +51,7 @@ pub struct JobExecutedFailedNotifier {
 impl JobExecutedFailedNotifier {
     /// A notifier sending through `transport`, with the built-in template, the `en` and
     /// `zh-Hans` labels and the default options.
-    pub fn new(transport: Arc<dyn MailTransport>) -> Self {
+    pub fn new(transport: Arc<dyn DynMailTransport>) -> Self {
         Self {
             transport,
             templates: MailTemplates::new(),
@@ -99,7 +98,7 @@ impl JobExecutedFailedNotifier {
     }
 
     /// The transport.
-    pub fn transport(&self) -> &Arc<dyn MailTransport> {
+    pub fn transport(&self) -> &Arc<dyn DynMailTransport> {
         &self.transport
     }
 
@@ -257,7 +256,6 @@ impl std::fmt::Debug for JobExecutedFailedNotifier {
     }
 }
 
-#[async_trait]
 impl JobActionNotifier for JobExecutedFailedNotifier {
     fn name(&self) -> &str {
         "JobExecutedFailedNotifier"

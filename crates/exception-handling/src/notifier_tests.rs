@@ -1,5 +1,6 @@
 //! Rendering and composing the failure mail without SMTP (R33–R35).
 
+use crate::DynMailTransport;
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -11,7 +12,7 @@ use bgtasks_actions::{
 };
 use chrono::{TimeZone, Utc};
 
-use crate::transport::{InMemoryMailTransport, MailTransport};
+use crate::transport::InMemoryMailTransport;
 use crate::{
     JOB_EXECUTED_FAILED_ACTION, JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier,
     NotifyError,
@@ -346,8 +347,8 @@ fn the_policy_and_the_interval_come_from_the_action_or_the_defaults() {
 #[test]
 fn transport_is_object_safe() {
     // spec: R36
-    fn _obj_safe(_: Arc<dyn MailTransport>) {}
-    let transport: Arc<dyn MailTransport> = transport();
+    fn _obj_safe(_: Arc<dyn DynMailTransport>) {}
+    let transport: Arc<dyn DynMailTransport> = transport();
     assert_eq!(transport.endpoint(), "memory://");
     assert!(transport.default_from().is_some());
     fn assert_send_sync<T: Send + Sync>() {}

@@ -4,6 +4,7 @@
 
 mod support;
 
+use bgtasks_exception_handling::DynMailTransport;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,14 +18,14 @@ use bgtasks_core::store::{
 use bgtasks_core::{JobScheduler, RunReport, Runtime};
 use bgtasks_exception_handling::{
     JOB_EXECUTED_FAILED_ACTION, JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier,
-    MailTransport, SmtpMailTransport, SmtpTls,
+    SmtpMailTransport, SmtpTls,
 };
 use support::{SmtpServer, free_port, unique_job_id};
 use tokio::sync::broadcast;
 
 /// A runtime whose failed jobs retry every 50 ms, with the failure e-mail wired to
 /// `transport`, and a runnable type `fails` that always fails with a Network failure.
-fn runtime(transport: Option<Arc<dyn MailTransport>>) -> (Runtime, Arc<InMemoryJobStore>) {
+fn runtime(transport: Option<Arc<dyn DynMailTransport>>) -> (Runtime, Arc<InMemoryJobStore>) {
     let store = Arc::new(InMemoryJobStore::new());
     let mut builder = Runtime::builder()
         .store(store.clone())

@@ -74,7 +74,7 @@ fn host_with(notifier: JobExecutedFailedNotifier, accepted: Option<JobExceptionT
     }
 }
 
-fn host(transport: Arc<dyn MailTransport>) -> Host {
+fn host(transport: Arc<dyn bgtasks_exception_handling::DynMailTransport>) -> Host {
     host_with(JobExecutedFailedNotifier::new(transport), None)
 }
 
@@ -271,7 +271,8 @@ async fn succeeded_runs_excluded_failure_types_and_missing_recipients_send_nothi
     let logs = Logs::default();
     let _guard = logs.capture();
     let server = SmtpServer::start();
-    let transport: Arc<dyn MailTransport> = Arc::new(server.transport());
+    let transport: Arc<dyn bgtasks_exception_handling::DynMailTransport> =
+        Arc::new(server.transport());
     let mail_to_ops =
         || JobAction::new(JOB_EXECUTED_FAILED_ACTION).with_parameter("to", "ops@example.com");
 

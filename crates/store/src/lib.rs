@@ -69,6 +69,9 @@ pub use self::query::{JobPage, JobQuery, JobSort, JobSortField, MAX_PAGE_SIZE, T
 pub use self::record::{JobRecord, LeaseInfo};
 pub use self::runs::{ClaimRequest, ClaimedRun, GiveBack, JobRuns, Rescued, RunCompletion};
 pub use self::statistics::{JobCounts, JobStatistics, RunBucket};
+/// The attribute the store traits are written with: a store implementation writes
+/// `#[bgtasks::store::async_trait]` on its impls, with no dependency of its own.
+pub use async_trait::async_trait;
 
 /// A whole job store: every capability. Implemented for any type that has them all; the
 /// runtime holds one as `Arc<dyn JobStore>`.

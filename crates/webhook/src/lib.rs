@@ -37,7 +37,7 @@ pub use bgtasks_exception_handling::JOB_ID_HEADER;
 mod object_safety {
     use std::sync::Arc;
 
-    use bgtasks_actions::{JobActionDefinitionProvider, JobActionNotifier};
+    use bgtasks_actions::JobActionDefinitionProvider;
 
     use super::*;
 
@@ -45,7 +45,7 @@ mod object_safety {
     fn the_notifier_and_provider_are_held_as_arc_dyn() {
         // spec: R31
         let notifier = Arc::new(WebhookNotifier::new(WebhookOptions::default()).unwrap());
-        let _held: Arc<dyn JobActionNotifier> = notifier.clone();
+        let _held: Arc<dyn bgtasks_actions::DynJobActionNotifier> = notifier.clone();
         let provider: Arc<dyn JobActionDefinitionProvider> =
             Arc::new(WebhookDefinitionProvider::new(notifier));
         let definitions =

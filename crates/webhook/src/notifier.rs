@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{Clock, JobAction, SystemClock};
 use bgtasks_actions::{
     DeliveryError, JobActionExecuteContext, JobActionNotifier, NotificationKind, NotifyPolicy,
@@ -204,7 +203,6 @@ impl std::fmt::Debug for WebhookNotifier {
     }
 }
 
-#[async_trait]
 impl JobActionNotifier for WebhookNotifier {
     fn name(&self) -> &str {
         "JobExecutedWebhookNotifier"

@@ -5,7 +5,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{
     JobAction, JobError, JobEventContext, JobEventData, JobInfo, JobStatus, RunLease,
 };
@@ -99,7 +98,6 @@ impl Recorder {
     }
 }
 
-#[async_trait]
 impl JobActionNotifier for Recorder {
     fn name(&self) -> &str {
         self.name

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{BoxError, JobEvent, JobEventContext};
 
 use crate::store::{JobLog, JobStore, RunWriter};
@@ -76,7 +75,6 @@ fn cut(text: &str, max_chars: usize) -> String {
     }
 }
 
-#[async_trait]
 impl JobEvent for JobLogEvent {
     fn name(&self) -> &str {
         "JobLogEvent"

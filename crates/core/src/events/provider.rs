@@ -1,31 +1,30 @@
 //! Where the trigger gets its listeners from (R9).
 
+use bgtasks_abstractions::DynJobEvent;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
-
-use bgtasks_abstractions::JobEvent;
 
 /// Returns every registered listener (the reference's `IJobEventProvider`).
 pub trait JobEventProvider: Send + Sync {
     /// The listeners, in registration order.
-    fn listeners(&self) -> &[Arc<dyn JobEvent>];
+    fn listeners(&self) -> &[Arc<dyn DynJobEvent>];
 }
 
 /// A provider over a fixed list.
 #[derive(Clone, Default)]
 pub struct StaticJobEventProvider {
-    listeners: Vec<Arc<dyn JobEvent>>,
+    listeners: Vec<Arc<dyn DynJobEvent>>,
 }
 
 impl StaticJobEventProvider {
     /// A provider over these listeners.
-    pub fn new(listeners: Vec<Arc<dyn JobEvent>>) -> Self {
+    pub fn new(listeners: Vec<Arc<dyn DynJobEvent>>) -> Self {
         Self { listeners }
     }
 }
 
 impl JobEventProvider for StaticJobEventProvider {
-    fn listeners(&self) -> &[Arc<dyn JobEvent>] {
+    fn listeners(&self) -> &[Arc<dyn DynJobEvent>] {
         &self.listeners
     }
 }
@@ -38,14 +37,14 @@ impl fmt::Debug for StaticJobEventProvider {
     }
 }
 
-type ListenerFactory = Box<dyn Fn() -> Arc<dyn JobEvent> + Send + Sync>;
+type ListenerFactory = Box<dyn Fn() -> Arc<dyn DynJobEvent> + Send + Sync>;
 
 /// A provider that creates its listeners once, on first use, from factories (as the
 /// reference resolves them from its container).
 #[derive(Default)]
 pub struct LazyJobEventProvider {
     factories: Vec<ListenerFactory>,
-    listeners: OnceLock<Vec<Arc<dyn JobEvent>>>,
+    listeners: OnceLock<Vec<Arc<dyn DynJobEvent>>>,
 }
 
 impl LazyJobEventProvider {
@@ -57,14 +56,14 @@ impl LazyJobEventProvider {
     /// Adds a factory.
     pub fn with_factory(
         mut self,
-        factory: impl Fn() -> Arc<dyn JobEvent> + Send + Sync + 'static,
+        factory: impl Fn() -> Arc<dyn DynJobEvent> + Send + Sync + 'static,
     ) -> Self {
         self.factories.push(Box::new(factory));
         self
     }
 
     /// Adds an already created listener.
-    pub fn with_listener(self, listener: Arc<dyn JobEvent>) -> Self {
+    pub fn with_listener(self, listener: Arc<dyn DynJobEvent>) -> Self {
         self.with_factory(move || listener.clone())
     }
 
@@ -75,7 +74,7 @@ impl LazyJobEventProvider {
 }
 
 impl JobEventProvider for LazyJobEventProvider {
-    fn listeners(&self) -> &[Arc<dyn JobEvent>] {
+    fn listeners(&self) -> &[Arc<dyn DynJobEvent>] {
         self.listeners
             .get_or_init(|| self.factories.iter().map(|factory| factory()).collect())
     }
@@ -93,6 +92,7 @@ impl fmt::Debug for LazyJobEventProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bgtasks_abstractions::JobEvent;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     struct Quiet;
@@ -105,7 +105,7 @@ mod tests {
         let counter = created.clone();
         let provider = LazyJobEventProvider::new().with_factory(move || {
             counter.fetch_add(1, Ordering::SeqCst);
-            Arc::new(Quiet) as Arc<dyn JobEvent>
+            Arc::new(Quiet) as Arc<dyn DynJobEvent>
         });
         assert!(!provider.is_created());
         assert_eq!(created.load(Ordering::SeqCst), 0);

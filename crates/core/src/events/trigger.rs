@@ -1,10 +1,11 @@
 //! Calling listeners concurrently and in isolation (R9–R10).
 
+use bgtasks_abstractions::DynJobEvent;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bgtasks_abstractions::{JobEvent, JobEventContext};
+use bgtasks_abstractions::JobEventContext;
 use futures_util::FutureExt;
 use futures_util::future::join_all;
 
@@ -24,7 +25,7 @@ enum Hook {
 /// group and name and affects nothing else.
 #[derive(Clone)]
 pub struct JobEventTrigger {
-    state_listener: Option<Arc<dyn JobEvent>>,
+    state_listener: Option<Arc<dyn DynJobEvent>>,
     provider: Arc<dyn JobEventProvider>,
     timeout: Duration,
 }
@@ -32,7 +33,7 @@ pub struct JobEventTrigger {
 impl JobEventTrigger {
     /// A trigger over the provider's listeners, with the state listener run first.
     pub fn new(
-        state_listener: Option<Arc<dyn JobEvent>>,
+        state_listener: Option<Arc<dyn DynJobEvent>>,
         provider: Arc<dyn JobEventProvider>,
         timeout: Duration,
     ) -> Self {
@@ -71,7 +72,7 @@ impl JobEventTrigger {
 
     async fn fire_all<'a>(
         &self,
-        listeners: impl Iterator<Item = &'a Arc<dyn JobEvent>>,
+        listeners: impl Iterator<Item = &'a Arc<dyn DynJobEvent>>,
         context: &JobEventContext,
         hook: Hook,
     ) {
@@ -94,7 +95,7 @@ impl JobEventTrigger {
         }
     }
 
-    async fn fire_one(&self, listener: &dyn JobEvent, context: &JobEventContext, hook: Hook) {
+    async fn fire_one(&self, listener: &dyn DynJobEvent, context: &JobEventContext, hook: Hook) {
         let call = async {
             match hook {
                 Hook::Before => listener.on_before_executed(context).await,
@@ -110,6 +111,12 @@ impl JobEventTrigger {
             Some(finished) => Ok(finished),
             None => tokio::time::timeout(self.timeout, call).await,
         };
+        if !matches!(outcome, Ok(Ok(Ok(())))) {
+            crate::metrics::listener_error(match hook {
+                Hook::Before => "before",
+                Hook::After => "after",
+            });
+        }
         match outcome {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(error))) => tracing::error!(
@@ -160,7 +167,7 @@ impl std::fmt::Debug for JobEventTrigger {
 mod tests {
     use super::*;
     use crate::events::StaticJobEventProvider;
-    use async_trait::async_trait;
+    use bgtasks_abstractions::JobEvent;
     use bgtasks_abstractions::{BoxError, JobInfo};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::sync::Barrier;
@@ -175,7 +182,6 @@ mod tests {
 
     /// Waits at a barrier of two: only returns if the other listener runs at the same time.
     struct Rendezvous(Arc<Barrier>, Arc<AtomicUsize>);
-    #[async_trait]
     impl JobEvent for Rendezvous {
         async fn on_after_executed(&self, _: &JobEventContext) -> Result<(), BoxError> {
             self.0.wait().await;
@@ -185,7 +191,6 @@ mod tests {
     }
 
     struct Panics;
-    #[async_trait]
     impl JobEvent for Panics {
         async fn on_after_executed(&self, _: &JobEventContext) -> Result<(), BoxError> {
             panic!("listener bug");
@@ -193,7 +198,6 @@ mod tests {
     }
 
     struct Fails;
-    #[async_trait]
     impl JobEvent for Fails {
         async fn on_before_executed(&self, _: &JobEventContext) -> Result<(), BoxError> {
             Err("listener error".into())
@@ -201,7 +205,6 @@ mod tests {
     }
 
     struct Hangs;
-    #[async_trait]
     impl JobEvent for Hangs {
         async fn on_after_executed(&self, _: &JobEventContext) -> Result<(), BoxError> {
             std::future::pending::<()>().await;
@@ -210,7 +213,6 @@ mod tests {
     }
 
     struct Declines(Arc<AtomicUsize>);
-    #[async_trait]
     impl JobEvent for Declines {
         fn can_after_executed(&self, _: &JobEventContext) -> bool {
             false
@@ -252,7 +254,6 @@ mod tests {
     }
 
     struct Records(Arc<std::sync::Mutex<Vec<&'static str>>>, &'static str);
-    #[async_trait]
     impl JobEvent for Records {
         async fn on_after_executed(&self, _: &JobEventContext) -> Result<(), BoxError> {
             tokio::task::yield_now().await;

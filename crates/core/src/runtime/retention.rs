@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::RetentionOptions;
 
 use super::services::{BackgroundService, ServiceContext};
@@ -58,7 +57,6 @@ impl Retention {
     }
 }
 
-#[async_trait]
 impl BackgroundService for Retention {
     fn name(&self) -> &str {
         "retention"

@@ -2,6 +2,9 @@
 //! delivery of `bgtasks-actions`, for one), supervised like them: a panicking or failing
 //! iteration is survived, counted and reported in [`Runtime::health`](crate::Runtime::health).
 
+use std::future::Future;
+
+use bgtasks_abstractions::BoxFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,23 +53,51 @@ impl std::fmt::Debug for ServiceContext {
 /// supervised: a panic is logged and counted, and the loop goes on after a pause; its
 /// last iteration and its panics show in the node's [`HealthReport`](crate::HealthReport)
 /// under [`name`](Self::name).
-#[async_trait::async_trait]
+///
+/// Write the hooks as plain `async fn`s; the runtime holds services as
+/// [`DynBackgroundService`], which every `BackgroundService` is.
 pub trait BackgroundService: Send + Sync + 'static {
     /// The service's name in logs and health reports.
     fn name(&self) -> &str;
 
     /// Runs one iteration and says how long to wait before the next one.
-    async fn run_once(&self, context: &ServiceContext) -> Duration;
+    fn run_once(&self, context: &ServiceContext) -> impl Future<Output = Duration> + Send;
 
     /// Called once the runtime has stopped its loops at shutdown.
-    async fn shutdown(&self) {}
+    fn shutdown(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+}
+
+/// The object-safe form of [`BackgroundService`]. Implement `BackgroundService`, not this.
+pub trait DynBackgroundService: Send + Sync + 'static {
+    /// See [`BackgroundService::name`].
+    fn name(&self) -> &str;
+    /// See [`BackgroundService::run_once`].
+    fn run_once<'a>(&'a self, context: &'a ServiceContext) -> BoxFuture<'a, Duration>;
+    /// See [`BackgroundService::shutdown`].
+    fn shutdown(&self) -> BoxFuture<'_, ()>;
+}
+
+impl<T: BackgroundService> DynBackgroundService for T {
+    fn name(&self) -> &str {
+        BackgroundService::name(self)
+    }
+
+    fn run_once<'a>(&'a self, context: &'a ServiceContext) -> BoxFuture<'a, Duration> {
+        Box::pin(BackgroundService::run_once(self, context))
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(BackgroundService::shutdown(self))
+    }
 }
 
 /// Runs `service` (the `index`-th one) until the runtime shuts down.
 pub(super) async fn run(
     inner: Arc<RuntimeInner>,
     index: usize,
-    service: Arc<dyn BackgroundService>,
+    service: Arc<dyn DynBackgroundService>,
 ) {
     let context = ServiceContext::new(inner.node(), inner.clock.clone());
     let mut state = inner.state.subscribe();

@@ -3,7 +3,6 @@
 
 use std::sync::Weak;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{JobError, JobOptOuts, JobRunnable, JobRunnableContext};
 
 use crate::runtime::RuntimeInner;
@@ -16,7 +15,6 @@ pub struct JobStateChecker {
     pub(crate) runtime: Weak<RuntimeInner>,
 }
 
-#[async_trait]
 impl JobRunnable for JobStateChecker {
     async fn execute(&self, context: &JobRunnableContext) -> Result<(), JobError> {
         let Some(inner) = self.runtime.upgrade() else {

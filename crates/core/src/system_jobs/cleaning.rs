@@ -2,7 +2,6 @@
 
 use std::sync::Weak;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{JobError, JobOptOuts, JobRunnable, JobRunnableContext};
 
 use crate::runtime::RuntimeInner;
@@ -12,7 +11,6 @@ pub struct JobCleaner {
     pub(crate) runtime: Weak<RuntimeInner>,
 }
 
-#[async_trait]
 impl JobRunnable for JobCleaner {
     async fn execute(&self, context: &JobRunnableContext) -> Result<(), JobError> {
         let Some(inner) = self.runtime.upgrade() else {

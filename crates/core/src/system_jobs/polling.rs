@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Weak;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{JobError, JobInfo, JobOptOuts, JobRunnable, JobRunnableContext};
 
 use crate::runtime::RuntimeInner;
@@ -16,7 +15,6 @@ pub struct JobPoller {
     pub(crate) runtime: Weak<RuntimeInner>,
 }
 
-#[async_trait]
 impl JobRunnable for JobPoller {
     async fn execute(&self, context: &JobRunnableContext) -> Result<(), JobError> {
         let Some(inner) = self.runtime.upgrade() else {

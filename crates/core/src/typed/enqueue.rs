@@ -54,6 +54,7 @@ pub struct Enqueue<'r, J> {
     value: J,
     options: JobOptions,
     unique: Option<UniquePolicy>,
+    retry_interval: Option<Duration>,
 }
 
 impl<'r, J: JobType> Enqueue<'r, J> {
@@ -63,6 +64,7 @@ impl<'r, J: JobType> Enqueue<'r, J> {
             value,
             options: JobOptions::default(),
             unique: None,
+            retry_interval: None,
         }
     }
 
@@ -74,6 +76,15 @@ impl<'r, J: JobType> Enqueue<'r, J> {
     /// (completed or stopped) it is replaced by the new one, history included.
     pub fn unique(mut self, policy: UniquePolicy) -> Self {
         self.unique = Some(policy);
+        self
+    }
+
+    /// Sets how long the first retry waits after a failed try, in whole seconds (at least
+    /// one; default 300 s): later retries wait longer, as the retry policy's ladder says
+    /// (R15–R16). A value past the range of the job model is refused when queued, naming
+    /// the job, the field and the value (R42).
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.retry_interval = Some(interval);
         self
     }
 
@@ -89,6 +100,9 @@ impl<'r, J: JobType> Enqueue<'r, J> {
         };
         let mut job = JobInfo::once(id, J::TYPE);
         job.args = args;
+        if let Some(interval) = self.retry_interval {
+            job.interval = i64::try_from(interval.as_secs()).unwrap_or(i64::MAX);
+        }
         self.options.apply(&mut job, self.runtime.clock().now());
         Ok(self.runtime.prepared(job)?)
     }

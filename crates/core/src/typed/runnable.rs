@@ -4,7 +4,6 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{
     IntoJobError, Job, JobContext, JobError, JobOptOuts, JobRunnable, JobRunnableContext, JobType,
 };
@@ -20,7 +19,6 @@ impl<J> TypedRunnable<J> {
     }
 }
 
-#[async_trait]
 impl<J: Job> JobRunnable for TypedRunnable<J> {
     async fn execute(&self, context: &JobRunnableContext) -> Result<(), JobError> {
         let value = context.args().to_typed::<J>()?;
@@ -51,7 +49,6 @@ impl<J, F> FnTypedRunnable<J, F> {
     }
 }
 
-#[async_trait]
 impl<J, F, Fut, E> JobRunnable for FnTypedRunnable<J, F>
 where
     J: JobType,

@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{
     BoxError, JobError, JobEvent, JobEventContext, JobInfo, JobOptOuts, JobRunnableContext,
     JobStatus, job_fn,
@@ -20,7 +19,6 @@ struct Recorder {
     after: Mutex<Vec<String>>,
 }
 
-#[async_trait]
 impl JobEvent for Recorder {
     async fn on_before_executed(&self, ctx: &JobEventContext) -> Result<(), BoxError> {
         let d = ctx.data();
@@ -93,7 +91,6 @@ async fn listeners_get_the_event_data_of_each_run() {
 }
 
 struct Panics;
-#[async_trait]
 impl JobEvent for Panics {
     async fn on_before_executed(&self, _: &JobEventContext) -> Result<(), BoxError> {
         panic!("before hook bug")

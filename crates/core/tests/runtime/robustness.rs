@@ -134,7 +134,6 @@ struct Flaky {
     completed: Arc<AtomicUsize>,
 }
 
-#[async_trait::async_trait]
 impl bgtasks_core::BackgroundService for Flaky {
     fn name(&self) -> &str {
         "flaky service"

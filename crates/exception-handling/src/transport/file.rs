@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use async_trait::async_trait;
 use lettre::message::Mailbox;
 use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -39,7 +38,6 @@ impl FileMailTransport {
     }
 }
 
-#[async_trait]
 impl MailTransport for FileMailTransport {
     async fn send(&self, message: &Message) -> Result<(), MailTransportError> {
         if !self.dir.is_dir() {

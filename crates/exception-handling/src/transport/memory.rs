@@ -2,7 +2,6 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use async_trait::async_trait;
 use lettre::Message;
 use lettre::address::Envelope;
 use lettre::message::Mailbox;
@@ -53,7 +52,6 @@ impl InMemoryMailTransport {
     }
 }
 
-#[async_trait]
 impl MailTransport for InMemoryMailTransport {
     async fn send(&self, message: &Message) -> Result<(), MailTransportError> {
         let mail = SentMail {

@@ -7,10 +7,10 @@ mod smtp;
 mod smtp_env;
 mod tls_mode;
 
-use std::sync::Arc;
+use std::future::Future;
 use std::time::Duration;
 
-use async_trait::async_trait;
+use bgtasks_abstractions::BoxFuture;
 use lettre::Message;
 use lettre::message::Mailbox;
 
@@ -52,12 +52,15 @@ impl MailTransportError {
 }
 
 /// Delivers a built message. Implement it to send mail another way (an HTTP mail API,
-/// a queue...); the notifier holds it as `Arc<dyn MailTransport>`.
-#[async_trait]
+/// a queue...), with [`send`](Self::send) as a plain `async fn`; the notifier holds it as
+/// `Arc<dyn DynMailTransport>`, which every `MailTransport` is.
 pub trait MailTransport: Send + Sync {
     /// Sends `message` to the recipients of its envelope. Implementations bound the call
     /// with their own timeout.
-    async fn send(&self, message: &Message) -> Result<(), MailTransportError>;
+    fn send(
+        &self,
+        message: &Message,
+    ) -> impl Future<Output = Result<(), MailTransportError>> + Send;
 
     /// Where mail goes, for logs and errors, e.g. `smtp://mail.example.com:587`.
     fn endpoint(&self) -> String;
@@ -68,17 +71,26 @@ pub trait MailTransport: Send + Sync {
     }
 }
 
-#[async_trait]
-impl<T: MailTransport + ?Sized> MailTransport for Arc<T> {
-    async fn send(&self, message: &Message) -> Result<(), MailTransportError> {
-        (**self).send(message).await
+/// The object-safe form of [`MailTransport`]. Implement `MailTransport`, not this.
+pub trait DynMailTransport: Send + Sync {
+    /// See [`MailTransport::send`].
+    fn send<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<(), MailTransportError>>;
+    /// See [`MailTransport::endpoint`].
+    fn endpoint(&self) -> String;
+    /// See [`MailTransport::default_from`].
+    fn default_from(&self) -> Option<&Mailbox>;
+}
+
+impl<T: MailTransport> DynMailTransport for T {
+    fn send<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<(), MailTransportError>> {
+        Box::pin(MailTransport::send(self, message))
     }
 
     fn endpoint(&self) -> String {
-        (**self).endpoint()
+        MailTransport::endpoint(self)
     }
 
     fn default_from(&self) -> Option<&Mailbox> {
-        (**self).default_from()
+        MailTransport::default_from(self)
     }
 }

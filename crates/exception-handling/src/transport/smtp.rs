@@ -3,7 +3,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use lettre::Message;
 use lettre::address::Envelope;
 use lettre::message::Mailbox;
@@ -186,7 +185,6 @@ impl SmtpMailTransportBuilder {
     }
 }
 
-#[async_trait]
 impl MailTransport for SmtpMailTransport {
     async fn send(&self, message: &Message) -> Result<(), MailTransportError> {
         let email = message.formatted();

@@ -182,7 +182,6 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
 /// Writes a `claim` line, with the run's due time and lease token, before every run.
 struct ClaimRecorder(Arc<RunLogWriter>);
 
-#[async_trait]
 impl JobEvent for ClaimRecorder {
     fn name(&self) -> &str {
         "ClaimRecorder"

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{
     BoxError, Clock, Interruption, JobEvent, JobEventContext, JobEventData, JobExceptionType,
     JobInfo, JobKind, JobStatus,
@@ -171,7 +170,6 @@ pub fn apply_run_outcome(
     }
 }
 
-#[async_trait]
 impl JobEvent for JobExecutedEvent {
     fn name(&self) -> &str {
         "JobExecutedEvent"

@@ -9,17 +9,16 @@
 //!
 //! This one runs in the suite's process (a runtime on the scenario's store), in real time.
 
+use bgtasks::exception_handling::DynMailTransport;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use bgtasks::actions::{
     DeliveryError, DeliveryOptions, JobAction, JobActionDefinition, JobActionDefinitionManager,
     JobActionExecuteContext, JobActionNotifier, JobActionType, JobActionsExt,
 };
 use bgtasks::exception_handling::{
     JOB_EXECUTED_FAILED_ACTION, JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier,
-    MailTransport,
 };
 use bgtasks::store::{NotificationQuery, NotificationRecord, NotificationState};
 use bgtasks::{
@@ -40,7 +39,6 @@ const RETRY_AFTER: Duration = Duration::from_secs(60);
 
 struct FailingListener;
 
-#[async_trait]
 impl JobEvent for FailingListener {
     fn name(&self) -> &str {
         "FailingListener"
@@ -55,7 +53,6 @@ impl JobEvent for FailingListener {
 
 struct PanickingListener;
 
-#[async_trait]
 impl JobEvent for PanickingListener {
     fn name(&self) -> &str {
         "PanickingListener"
@@ -70,7 +67,6 @@ impl JobEvent for PanickingListener {
 
 struct HangingListener;
 
-#[async_trait]
 impl JobEvent for HangingListener {
     fn name(&self) -> &str {
         "HangingListener"
@@ -87,7 +83,6 @@ impl JobEvent for HangingListener {
 
 struct PanickingNotifier;
 
-#[async_trait]
 impl JobActionNotifier for PanickingNotifier {
     fn name(&self) -> &str {
         "PanickingNotifier"
@@ -114,7 +109,7 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
 
     // The real server's mail, a notifier that panics, and the failure mail through each
     // broken server, as actions of their own.
-    let real: Arc<dyn MailTransport> = Arc::new(smtp.transport()?);
+    let real: Arc<dyn DynMailTransport> = Arc::new(smtp.transport()?);
     let mut definitions = JobActionDefinitionManager::new().with_provider(
         &JobExecutedFailedDefinitionProvider::new(Arc::new(JobExecutedFailedNotifier::new(real))),
     );
