@@ -35,13 +35,14 @@ mod runnable;
 mod schedule;
 mod services;
 mod status;
+mod trace_parent;
 mod typed;
 mod validation;
 
 pub use self::action::JobAction;
 pub use self::clock::{Clock, SystemClock};
 pub use self::error::{JobError, JobResultExt, codes};
-pub use self::event::{BoxError, JobEvent};
+pub use self::event::{BoxError, BoxFuture, DynJobEvent, JobEvent};
 pub use self::event_context::JobEventContext;
 pub use self::event_data::{Interruption, JobEventData};
 pub use self::exception_type::JobExceptionType;
@@ -54,15 +55,17 @@ pub use self::kind::{JobKind, JobSource};
 pub use self::lease::RunLease;
 pub use self::opt_outs::JobOptOuts;
 pub use self::options::{
-    BackgroundTasksOptions, CleaningOptions, RetentionOptions, SystemJobOptions,
+    BackgroundTasksOptions, CleaningOptions, MetricsOptions, RetentionOptions, SystemJobOptions,
 };
-pub use self::priority::JobPriority;
+pub use self::priority::{JobPriority, UnknownPriority};
 pub use self::runnable::{
-    FnRunnable, JobCache, JobCaches, JobRunnable, JobRunnableContext, MAX_JOB_CACHES, job_fn,
+    DynJobRunnable, FnRunnable, JobCache, JobCaches, JobRunnable, JobRunnableContext,
+    MAX_JOB_CACHES, job_fn,
 };
 pub use self::schedule::{CronError, CronSchedule, Tz, first_fire_time, next_fire_time_after_run};
 pub use self::services::Services;
 pub use self::status::{JobStatus, UnknownCode};
+pub use self::trace_parent::{TRACE_PARENT_ARG, TraceParent, TraceParentError};
 pub use self::typed::{EncodeError, IntoJobError, Job, JobContext, JobType, VALUE_ARG};
 pub use self::validation::{
     JobDefinitionError, MAX_ACTIONS, MAX_ACTIONS_BYTES, MAX_ARGS_BYTES, MAX_COUNT, MAX_ID_CHARS,
@@ -78,8 +81,8 @@ mod object_safety {
     #[test]
     fn traits_held_as_arc_dyn_are_object_safe() {
         fn _finder(_: std::sync::Arc<dyn JobExceptionTypeFinder>) {}
-        fn _event(_: std::sync::Arc<dyn JobEvent>) {}
-        fn _runnable(_: std::sync::Arc<dyn JobRunnable>) {}
+        fn _event(_: std::sync::Arc<dyn DynJobEvent>) {}
+        fn _runnable(_: std::sync::Arc<dyn DynJobRunnable>) {}
         fn _clock(_: std::sync::Arc<dyn Clock>) {}
         let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(SystemClock);
         assert!(clock.now() > chrono::DateTime::<chrono::Utc>::UNIX_EPOCH);

@@ -64,6 +64,26 @@ impl Default for RetentionOptions {
     }
 }
 
+/// The gauges of the whole store (`bgtasks_jobs{status}`, `bgtasks_queue_lag_seconds`):
+/// one node at a time — the one holding a lock of the lock provider — reads the store's
+/// counts every interval and sets them, so that a scrape of any node costs no query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsOptions {
+    /// Whether this node takes part in refreshing the store gauges (true).
+    pub store_gauges: bool,
+    /// How often the node holding the lock refreshes them (15 s).
+    pub store_gauge_interval: Duration,
+}
+
+impl Default for MetricsOptions {
+    fn default() -> Self {
+        Self {
+            store_gauges: true,
+            store_gauge_interval: Duration::from_secs(15),
+        }
+    }
+}
+
 /// How the runtime runs.
 #[derive(Debug, Clone)]
 pub struct BackgroundTasksOptions {
@@ -126,6 +146,8 @@ pub struct BackgroundTasksOptions {
     /// this margin, so that no other node can have rescued it yet. `None`: the renewal
     /// interval.
     pub lease_safety_margin: Option<Duration>,
+    /// The store gauges of the metrics (see [`MetricsOptions`]).
+    pub metrics: MetricsOptions,
 }
 
 impl Default for BackgroundTasksOptions {
@@ -171,6 +193,7 @@ impl Default for BackgroundTasksOptions {
             time_limit_grace: Duration::from_secs(5),
             store_timeout: Duration::from_secs(30),
             lease_safety_margin: None,
+            metrics: MetricsOptions::default(),
         }
     }
 }

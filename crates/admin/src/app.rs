@@ -83,7 +83,8 @@ impl Admin {
         )
     }
 
-    /// The router: `/api/...`, `/openapi.json`, and the dashboard at `/`.
+    /// The router: `/api/...`, `/openapi.json`, the dashboard at `/`, the probes at
+    /// `/health/live` and `/health/ready`, and `/metrics` when configured.
     pub fn router(&self) -> Router {
         let state = self.state.clone();
         let (api, document) = OpenApiRouter::with_openapi(ApiFrame::openapi())
@@ -109,6 +110,7 @@ impl Admin {
                 }),
             )
             .merge(dashboard::routes())
+            .merge(crate::probes::routes(&state))
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .layer(DefaultBodyLimit::max(state.config.max_body_bytes))

@@ -76,6 +76,8 @@ pub struct AdminConfig {
     pub(crate) node_liveness: Duration,
     pub(crate) bulk_limit: usize,
     pub(crate) title: String,
+    pub(crate) metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    pub(crate) readiness_timeout: Duration,
 }
 
 impl Default for AdminConfig {
@@ -88,6 +90,8 @@ impl Default for AdminConfig {
             node_liveness: Duration::from_secs(30),
             bulk_limit: DEFAULT_BULK_LIMIT,
             title: "bgtasks".to_owned(),
+            metrics: None,
+            readiness_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -168,6 +172,19 @@ impl AdminConfig {
         self.title = title.into();
         self
     }
+
+    /// Serves `GET /metrics` (Prometheus text format, no token) from `handle` — from
+    /// [`install_prometheus_recorder`](crate::install_prometheus_recorder), say.
+    pub fn metrics(mut self, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
+        self.metrics = Some(handle);
+        self
+    }
+
+    /// How long `GET /health/ready` waits for the store to answer (default 2 s).
+    pub fn readiness_timeout(mut self, timeout: Duration) -> Self {
+        self.readiness_timeout = timeout.max(Duration::from_millis(10));
+        self
+    }
 }
 
 impl fmt::Debug for AdminConfig {
@@ -184,6 +201,8 @@ impl fmt::Debug for AdminConfig {
             .field("node_liveness", &self.node_liveness)
             .field("bulk_limit", &self.bulk_limit)
             .field("title", &self.title)
+            .field("metrics", &self.metrics.is_some())
+            .field("readiness_timeout", &self.readiness_timeout)
             .finish()
     }
 }

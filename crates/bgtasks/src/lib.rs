@@ -42,14 +42,17 @@ pub use bgtasks_sqlite as sqlite;
 #[cfg(feature = "webhook")]
 pub use bgtasks_webhook as webhook;
 pub mod prelude;
+#[cfg(doctest)]
+mod readme;
 pub mod stores;
 
 pub use bgtasks_abstractions::{
-    BackgroundTasksOptions, BoxError, Clock, CronError, CronSchedule,
-    DefaultJobExceptionTypeFinder, Interruption, IntoJobError, Job, JobAction, JobArgs, JobContext,
-    JobError, JobEvent, JobEventContext, JobEventData, JobExceptionType, JobExceptionTypeFinder,
-    JobInfo, JobKind, JobOptOuts, JobPriority, JobResultExt, JobRunnable, JobRunnableContext,
-    JobSource, JobStatus, JobType, RetentionOptions, SystemClock, Tz, codes, job_fn,
+    BackgroundTasksOptions, BoxError, BoxFuture, Clock, CronError, CronSchedule,
+    DefaultJobExceptionTypeFinder, DynJobEvent, DynJobRunnable, Interruption, IntoJobError, Job,
+    JobAction, JobArgs, JobContext, JobError, JobEvent, JobEventContext, JobEventData,
+    JobExceptionType, JobExceptionTypeFinder, JobInfo, JobKind, JobOptOuts, JobPriority,
+    JobResultExt, JobRunnable, JobRunnableContext, JobSource, JobStatus, JobType, RetentionOptions,
+    SystemClock, Tz, codes, job_fn,
 };
 pub use bgtasks_core::clock::TokioClock;
 pub use bgtasks_core::retry::{
@@ -62,9 +65,9 @@ pub use bgtasks_core::typed::{
     UniquePolicy,
 };
 pub use bgtasks_core::{
-    BackgroundService, BuildError, ConcurrencyLimit, HealthReport, JobDispatcher, JobLockProvider,
-    JobScheduler, LoopHealth, Next, NodeLoop, RunMiddleware, RunReport, RunState, Runtime,
-    RuntimeBuilder, SchedulerError, ServiceContext,
+    BackgroundService, BuildError, ConcurrencyLimit, DynBackgroundService, HealthReport,
+    JobDispatcher, JobLockProvider, JobScheduler, LoopHealth, Next, NodeLoop, RunMiddleware,
+    RunReport, RunState, Runtime, RuntimeBuilder, SchedulerError, ServiceContext,
 };
 pub use bgtasks_store::{
     CompletionOutcome, DefinitionUpdate, JobControl, JobDefinitions, JobLog, JobLogEntry, JobPage,
@@ -76,15 +79,15 @@ pub use tokio::sync::broadcast::Receiver as RunReports;
 
 #[cfg(feature = "actions")]
 pub use bgtasks_actions::{
-    DeliveryError, DeliveryOptions, JobActionDefinition, JobActionDefinitionManager,
-    JobActionExecuteContext, JobActionNotifier, JobActionType, JobActionsExt, NotificationKind,
-    NotifyPolicy, Throttle,
+    DeliveryError, DeliveryOptions, DynJobActionNotifier, JobActionDefinition,
+    JobActionDefinitionManager, JobActionExecuteContext, JobActionNotifier, JobActionType,
+    JobActionsExt, NotificationKind, NotifyPolicy, Throttle,
 };
 #[cfg(feature = "exception-handling")]
 pub use bgtasks_exception_handling::{
-    FailureEmail, FileMailTransport, InMemoryMailTransport, JOB_EXECUTED_FAILED_ACTION,
-    JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier, MailTransport,
-    SmtpMailTransport,
+    DynMailTransport, FailureEmail, FileMailTransport, InMemoryMailTransport,
+    JOB_EXECUTED_FAILED_ACTION, JobExecutedFailedDefinitionProvider, JobExecutedFailedNotifier,
+    MailTransport, SmtpMailTransport,
 };
 
 /// The runtime, under the name a host reads best.

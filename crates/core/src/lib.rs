@@ -29,21 +29,25 @@ pub mod clock;
 mod dispatcher;
 pub mod events;
 mod lock;
+pub mod metrics;
 mod registry;
 pub mod retry;
 mod runtime;
 mod scheduler;
 pub mod store;
 pub mod system_jobs;
+pub mod trace;
 pub mod typed;
 
 pub use self::dispatcher::{JobDispatcher, StoreJobDispatcher};
 pub use self::lock::InMemoryJobLockProvider;
 pub use self::registry::JobRunnableRegistry;
 pub use self::runtime::{
-    BackgroundService, BuildError, ConcurrencyLimit, HealthReport, LoopHealth, Next, NodeLoop,
-    RunMiddleware, RunReport, RunState, Runtime, RuntimeBuilder, ServiceContext,
+    BackgroundService, BuildError, ConcurrencyLimit, DynBackgroundService, HealthReport,
+    LoopHealth, Next, NodeLoop, RunMiddleware, RunReport, RunState, Runtime, RuntimeBuilder,
+    ServiceContext,
 };
+pub use self::runtime::{Probe, ProbeCheck};
 pub use self::scheduler::{JobScheduler, SchedulerError};
 pub use bgtasks_store::JobLockProvider;
 

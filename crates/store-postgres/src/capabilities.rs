@@ -134,6 +134,10 @@ impl JobRuns for PostgresJobStore {
         true
     }
 
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+
     fn subscribe_due(&self) -> Option<Arc<Notify>> {
         self.subscribe(Channel::Due)
     }

@@ -198,7 +198,7 @@ impl PostgresJobStore {
             let mut job = match job_from_row(row) {
                 Ok(job) => job,
                 Err(error) => {
-                    tracing::error!(%error, "a due job does not decode; it is set aside (Stopped, the error as its result)");
+                    tracing::error!(event = "bgtasks.set_aside", %error, "a due job does not decode; it is set aside (Stopped, the error as its result)");
                     planned.push(tid, None, false, Some(format!("set aside: {error}")));
                     continue;
                 }
@@ -209,7 +209,7 @@ impl PostgresJobStore {
             let schedule = match self.inner.schedules.checked(&job) {
                 Ok(schedule) => schedule,
                 Err(reason) => {
-                    tracing::error!(job_id = %job.id, %reason, "a due job cannot be scheduled; it is set aside (Stopped, the reason as its result)");
+                    tracing::error!(event = "bgtasks.set_aside", job_id = %job.id, %reason, "a due job cannot be scheduled; it is set aside (Stopped, the reason as its result)");
                     let reason =
                         format!("set aside: job `{}` cannot be scheduled: {reason}", job.id);
                     planned.push(tid, None, false, Some(reason));

@@ -286,7 +286,7 @@ impl Claim<'_> {
         let (mut job, attempts, rescues) = match decoded {
             Ok(decoded) => decoded,
             Err(error) => {
-                tracing::error!(db = %db, %error,
+                tracing::error!(event = "bgtasks.set_aside", db = %db, %error,
                     "a due job does not decode; it is set aside (Stopped, the reason as its result)");
                 return Ok(Take::SetAside(row_id, format!("set aside: {error}")));
             }
@@ -294,7 +294,7 @@ impl Claim<'_> {
         let schedule = match self.inner.schedule_or_reason(job.kind, job.cron.as_deref()) {
             Ok(schedule) => schedule,
             Err(reason) => {
-                tracing::error!(db = %db, job = %job.id, %reason,
+                tracing::error!(event = "bgtasks.set_aside", db = %db, job_id = %job.id, %reason,
                     "a due Period job cannot be scheduled; it is set aside (Stopped, the reason as its result)");
                 return Ok(Take::SetAside(row_id, format!("set aside: {reason}")));
             }

@@ -85,6 +85,10 @@ impl JobRuns for SqliteJobStore {
         true
     }
 
+    fn backend_name(&self) -> &'static str {
+        "sqlite"
+    }
+
     /// Fires after this handle's own writes that may make a job due (insert, control,
     /// complete, give back, rescue, polling) and, when the store watches the file
     /// ([`watch_interval`](crate::SqliteStoreOptions::watch_interval)), within that

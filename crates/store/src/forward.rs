@@ -114,6 +114,9 @@ macro_rules! forward_capabilities {
             fn prefers_batched_writes(&self) -> bool {
                 let $s = self; $inner.prefers_batched_writes()
             }
+            fn backend_name(&self) -> &'static str {
+                let $s = self; $inner.backend_name()
+            }
             fn subscribe_due(&self) -> Option<std::sync::Arc<$crate::__private::Notify>> {
                 let $s = self; $inner.subscribe_due()
             }

@@ -181,6 +181,13 @@ pub trait JobRuns: Send + Sync {
         false
     }
 
+    /// The kind of store, as metrics label its calls (`store` of
+    /// `bgtasks_store_operation_duration_seconds`): `memory`, `sqlite`, `postgres`, or
+    /// `custom` for a store that does not say.
+    fn backend_name(&self) -> &'static str {
+        "custom"
+    }
+
     /// A signal the store fires when a job may have become due earlier than the runtime
     /// knew (queued, triggered, retried, given back). `None` if the store cannot tell;
     /// the runtime then re-reads the next due time at least every second.

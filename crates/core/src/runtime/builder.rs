@@ -1,9 +1,11 @@
 //! Wiring a runtime: every part has a default and every part can be replaced.
 
+use bgtasks_abstractions::DynJobEvent;
+use bgtasks_abstractions::DynJobRunnable;
 use std::sync::{Arc, Mutex};
 
 use bgtasks_abstractions::{
-    BackgroundTasksOptions, Clock, CronSchedule, DefaultJobExceptionTypeFinder, JobEvent,
+    BackgroundTasksOptions, Clock, CronSchedule, DefaultJobExceptionTypeFinder,
     JobExceptionTypeFinder, JobRunnable, Services, SystemClock,
 };
 use tokio::sync::{Notify, Semaphore, broadcast, watch};
@@ -11,7 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use super::local_queue::LocalQueue;
 use super::running::RunningRuns;
-use super::{BackgroundService, RunState, Runtime, RuntimeInner};
+use super::{DynBackgroundService, RunState, Runtime, RuntimeInner};
 use crate::dispatcher::{JobDispatcher, StoreJobDispatcher};
 use crate::events::{
     JobEventTrigger, JobExecutedEvent, JobLogEvent, NotificationPlanner, StaticJobEventProvider,
@@ -57,17 +59,17 @@ pub struct RuntimeBuilder {
     clock: Option<Arc<dyn Clock>>,
     executed_event: ExecutedEventChoice,
     log_event: bool,
-    listeners: Vec<Arc<dyn JobEvent>>,
+    listeners: Vec<Arc<dyn DynJobEvent>>,
     registry: JobRunnableRegistry,
     services: Services,
-    background_services: Vec<Arc<dyn BackgroundService>>,
+    background_services: Vec<Arc<dyn DynBackgroundService>>,
     planner: Option<Arc<dyn NotificationPlanner>>,
     middleware: Vec<Arc<dyn super::middleware::ErasedMiddleware>>,
 }
 
 enum ExecutedEventChoice {
     Default,
-    Custom(Arc<dyn JobEvent>),
+    Custom(Arc<dyn DynJobEvent>),
     None,
 }
 
@@ -160,7 +162,7 @@ impl RuntimeBuilder {
     }
 
     /// Replaces the executed event (the listener that saves each run's outcome).
-    pub fn executed_event(mut self, listener: Arc<dyn JobEvent>) -> Self {
+    pub fn executed_event(mut self, listener: Arc<dyn DynJobEvent>) -> Self {
         self.executed_event = ExecutedEventChoice::Custom(listener);
         self
     }
@@ -178,7 +180,7 @@ impl RuntimeBuilder {
     }
 
     /// Adds a listener.
-    pub fn listener(mut self, listener: Arc<dyn JobEvent>) -> Self {
+    pub fn listener(mut self, listener: Arc<dyn DynJobEvent>) -> Self {
         self.listeners.push(listener);
         self
     }
@@ -197,7 +199,7 @@ impl RuntimeBuilder {
     pub fn runnable_arc(
         mut self,
         job_type: impl Into<String>,
-        runnable: Arc<dyn JobRunnable>,
+        runnable: Arc<dyn DynJobRunnable>,
     ) -> Self {
         self.registry.register(job_type, runnable);
         self
@@ -249,7 +251,7 @@ impl RuntimeBuilder {
 
     /// Runs `service` beside the node's own loops while the runtime is started,
     /// supervised like them and reported in its health under the service's name.
-    pub fn background_service(mut self, service: Arc<dyn BackgroundService>) -> Self {
+    pub fn background_service(mut self, service: Arc<dyn DynBackgroundService>) -> Self {
         self.background_services.push(service);
         self
     }
@@ -313,7 +315,7 @@ impl RuntimeBuilder {
             .dispatcher
             .unwrap_or_else(|| Arc::new(StoreJobDispatcher));
         let writer = RunWriter::new(store.clone());
-        let state_listener: Option<Arc<dyn JobEvent>> = match self.executed_event {
+        let state_listener: Option<Arc<dyn DynJobEvent>> = match self.executed_event {
             ExecutedEventChoice::Default => {
                 let mut event = JobExecutedEvent::new(store.clone(), policy, clock.clone())
                     .with_writer(writer.clone())
@@ -336,7 +338,7 @@ impl RuntimeBuilder {
                     options.log_error_max_chars,
                 )
                 .with_writer(writer.clone()),
-            ) as Arc<dyn JobEvent>);
+            ) as Arc<dyn DynJobEvent>);
         }
         listeners.extend(self.listeners);
         let trigger = JobEventTrigger::new(
@@ -352,6 +354,13 @@ impl RuntimeBuilder {
             background_services.push(Arc::new(super::retention::Retention::new(
                 store.clone(),
                 options.retention.clone(),
+            )));
+        }
+        if options.metrics.store_gauges {
+            background_services.push(Arc::new(crate::metrics::StoreGauges::new(
+                store.clone(),
+                locks.clone(),
+                options.metrics.store_gauge_interval,
             )));
         }
         let mut registry = self.registry;

@@ -47,6 +47,12 @@ impl RuntimeInner {
     }
 
     pub(crate) async fn queue_many(&self, jobs: Vec<JobInfo>) -> Result<Vec<bool>, SchedulerError> {
+        let span = crate::trace::enqueue_span(&jobs);
+        tracing::Instrument::instrument(self.queue_traced(jobs), span).await
+    }
+
+    /// `queue_many` inside its `bgtasks.enqueue` span.
+    async fn queue_traced(&self, jobs: Vec<JobInfo>) -> Result<Vec<bool>, SchedulerError> {
         self.ensure_open()?;
         let mut prepared = Vec::with_capacity(jobs.len());
         for mut job in jobs {
@@ -54,7 +60,10 @@ impl RuntimeInner {
             self.prepare(&mut job, schedule.as_ref());
             prepared.push(job);
         }
+        crate::trace::capture_all(&mut prepared);
         let results = self.store.insert(&prepared).await?;
+        crate::trace::record_inserted(&results);
+        crate::metrics::enqueued(&prepared, &results);
         if results.iter().any(|inserted| *inserted) {
             self.wake.notify_one();
         }

@@ -82,7 +82,7 @@ async fn renew_once(inner: &RuntimeInner) {
         if inner.running.interrupt_run(&lease.job_id, lease.token, why) {
             match why {
                 Interruption::LeaseLost => {
-                    tracing::warn!(node = inner.node(), job_id = %lease.job_id,
+                    tracing::warn!(event = "bgtasks.lease_lost", node = inner.node(), job_id = %lease.job_id,
                     "lost the lease of a running job; interrupting it")
                 }
                 _ => tracing::info!(node = inner.node(), job_id = %lease.job_id, reason = ?why,
@@ -117,7 +117,9 @@ async fn rescue_once(inner: &RuntimeInner) {
     match rescued {
         Ok(rescued) if !rescued.is_empty() => {
             let jobs: Vec<&str> = rescued.iter().map(|r| r.job_id.as_str()).collect();
-            tracing::warn!(node = inner.node(), jobs = ?jobs, "rescued runs whose lease expired");
+            crate::metrics::rescued(jobs.len());
+            tracing::warn!(event = "bgtasks.rescue", node = inner.node(), jobs = ?jobs,
+                "rescued runs whose lease expired");
             inner.wake.notify_one();
         }
         Ok(_) => {}

@@ -7,6 +7,7 @@ mod leases;
 mod lifecycle;
 mod local_queue;
 mod middleware;
+mod probes;
 mod report;
 mod retention;
 mod run_loop;
@@ -35,9 +36,10 @@ pub use self::builder::{BuildError, RuntimeBuilder};
 pub use self::health::{HealthReport, LoopHealth, NodeLoop};
 use self::local_queue::LocalQueue;
 pub use self::middleware::{ConcurrencyLimit, Next, RunMiddleware};
+pub use self::probes::{Probe, ProbeCheck};
 pub use self::report::RunReport;
 use self::running::RunningRuns;
-pub use self::services::{BackgroundService, ServiceContext};
+pub use self::services::{BackgroundService, DynBackgroundService, ServiceContext};
 
 /// Where the runtime is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +95,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) reports: broadcast::Sender<RunReport>,
     pub(crate) system_jobs: Vec<JobInfo>,
     /// Loops that run beside the node's own while it is started.
-    pub(crate) background_services: Vec<Arc<dyn BackgroundService>>,
+    pub(crate) background_services: Vec<Arc<dyn DynBackgroundService>>,
     /// What wraps every run, outermost first.
     pub(crate) middleware: Vec<Arc<dyn middleware::ErasedMiddleware>>,
 }

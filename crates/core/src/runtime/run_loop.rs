@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use tracing::Instrument;
 
 use bgtasks_abstractions::{BackgroundTasksOptions, RunLease};
 
@@ -179,6 +180,7 @@ async fn claim_into_queue(
     let sent = tokio::time::Instant::now();
     let claimed = inner.store.claim(&request).await?;
     let count = claimed.len();
+    crate::metrics::claim_batch(count);
     if *inner.state.borrow() != RunState::Started {
         let unstarted = claimed
             .into_iter()
@@ -219,20 +221,23 @@ pub(super) async fn work(inner: Arc<RuntimeInner>) {
     loop {
         if let Some(queued) = inner.queue.start_next() {
             let job_id = queued.run.job.id.clone();
+            let trace = crate::trace::RunTrace::start(inner.node(), &queued.run);
             let executed = AssertUnwindSafe(worker::execute(&inner, queued))
                 .catch_unwind()
+                .instrument(trace.span().clone())
                 .await;
             match executed {
                 Ok(Some(executed)) if !inner.writer.is_batching() => {
                     // Nothing to gather: the store writes each outcome at once.
                     let completed = AssertUnwindSafe(worker::complete(&inner, executed))
                         .catch_unwind()
+                        .instrument(trace.span().clone())
                         .await;
                     if let Err(panic) = completed {
                         runtime_panicked(&inner, &job_id, panic.as_ref());
                     }
                 }
-                Ok(Some(executed)) => complete_aside(&inner, executed).await,
+                Ok(Some(executed)) => complete_aside(&inner, executed, trace).await,
                 Ok(None) => {}
                 Err(panic) => runtime_panicked(&inner, &job_id, panic.as_ref()),
             }
@@ -251,7 +256,11 @@ pub(super) async fn work(inner: Arc<RuntimeInner>) {
 
 /// Completes an executed run in a task of its own, once fewer than the bound of runs are
 /// completing (the semaphore is never closed).
-async fn complete_aside(inner: &Arc<RuntimeInner>, executed: worker::Executed) {
+async fn complete_aside(
+    inner: &Arc<RuntimeInner>,
+    executed: worker::Executed,
+    trace: crate::trace::RunTrace,
+) {
     let Ok(permit) = inner.completing.clone().acquire_owned().await else {
         return;
     };
@@ -260,7 +269,9 @@ async fn complete_aside(inner: &Arc<RuntimeInner>, executed: worker::Executed) {
         let job_id = executed.job_id().to_owned();
         let completed = AssertUnwindSafe(worker::complete(&runtime, executed))
             .catch_unwind()
+            .instrument(trace.span().clone())
             .await;
+        drop(trace);
         if let Err(panic) = completed {
             runtime_panicked(&runtime, &job_id, panic.as_ref());
         }

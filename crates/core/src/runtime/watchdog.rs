@@ -57,6 +57,7 @@ fn watch_once(inner: &RuntimeInner, window: Duration) -> Option<tokio::time::Ins
         run.interrupt(Interruption::LeaseLost);
         let since = now.saturating_duration_since(run.renewed_at());
         tracing::warn!(
+            event = "bgtasks.lease_lost",
             node = inner.node(),
             job_id = %run.lease().job_id,
             token = run.lease().token,

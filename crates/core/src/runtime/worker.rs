@@ -2,13 +2,14 @@
 //! guarded against panics and bounded on interruption) on a worker, then [`complete`]
 //! (the after-listeners, saving the outcome, giving the lease back) off it.
 
+use bgtasks_abstractions::DynJobRunnable;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bgtasks_abstractions::{
-    Interruption, JobError, JobEventContext, JobEventData, JobKind, JobRunnable,
-    JobRunnableContext, RunLease, codes,
+    Interruption, JobError, JobEventContext, JobEventData, JobKind, JobRunnableContext, RunLease,
+    codes,
 };
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -89,7 +90,8 @@ pub(super) async fn execute(inner: &Arc<RuntimeInner>, queued: QueuedRun) -> Opt
         data = context.into_data();
     }
 
-    let run_context = JobRunnableContext::new(data.key(), data.job_type(), data.args().clone())
+    let args = crate::trace::runnable_args(data.args());
+    let run_context = JobRunnableContext::new(data.key(), data.job_type(), args)
         .with_tenant(data.job().tenant_id)
         .with_run(run_time, data.triggered_count())
         .with_cancellation(cancel.clone())
@@ -177,6 +179,7 @@ pub(super) async fn complete(inner: &RuntimeInner, executed: Executed) {
         // The job is finished (completed, stopped, abandoned): its cache goes (R46).
         inner.drop_cache(&lease.job_id);
     }
+    crate::trace::run_completed(&context, saved.as_ref(), recorded, lease.due_at);
     if inner.reports.receiver_count() > 0 {
         let exception_type = context.exception_type();
         let data = context.into_data();
@@ -197,7 +200,7 @@ pub(super) async fn complete(inner: &RuntimeInner, executed: Executed) {
 /// The run at the end of the middleware chain: the guarded runnable, remembering
 /// whether it had to be dropped.
 struct GuardedRun<'a> {
-    runnable: &'a dyn JobRunnable,
+    runnable: &'a dyn DynJobRunnable,
     context: &'a JobRunnableContext,
     bounds: Bounds<'a>,
     dropped: std::sync::atomic::AtomicBool,
@@ -224,7 +227,7 @@ impl Endpoint for GuardedRun<'_> {
 /// run like a panic in the runnable.
 async fn through_middleware(
     chain: &[Arc<dyn ErasedMiddleware>],
-    runnable: &dyn JobRunnable,
+    runnable: &dyn DynJobRunnable,
     context: &JobRunnableContext,
     bounds: Bounds<'_>,
 ) -> Execution {
@@ -265,7 +268,7 @@ struct Bounds<'a> {
 /// and, whatever it returns — or if it does not return within the grace and is dropped
 /// — fails with code `Timeout` (R44).
 async fn guarded(
-    runnable: &dyn JobRunnable,
+    runnable: &dyn DynJobRunnable,
     context: &JobRunnableContext,
     bounds: Bounds<'_>,
 ) -> Execution {

@@ -14,15 +14,24 @@ use bgtasks_store::{JobStore, StoreError};
 /// default); the runtime then backs off and tries again as for any unavailable store.
 /// A call that timed out may still take effect in the store: every transition is fenced,
 /// so a late effect is refused or harmless, never applied over a newer state.
+///
+/// Being the one place every store call of the runtime goes through, it also times them:
+/// `bgtasks_store_operation_duration_seconds{store, operation}`.
 pub struct TimedStore {
     inner: Arc<dyn JobStore>,
     timeout: Duration,
+    backend: &'static str,
 }
 
 impl TimedStore {
     /// `inner`, each call bounded by `timeout`.
     pub fn new(inner: Arc<dyn JobStore>, timeout: Duration) -> Self {
-        Self { inner, timeout }
+        let backend = inner.backend_name();
+        Self {
+            inner,
+            timeout,
+            backend,
+        }
     }
 
     /// The bound.
@@ -40,7 +49,10 @@ impl TimedStore {
         what: &'static str,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(this.timeout, call).await {
+        let sent = tokio::time::Instant::now();
+        let answer = tokio::time::timeout(this.timeout, call).await;
+        crate::metrics::store_operation(this.backend, what, sent.elapsed());
+        match answer {
             Ok(answer) => answer,
             Err(_elapsed) => Err(StoreError::unavailable(format!(
                 "the store did not answer `{what}` within {:?}",

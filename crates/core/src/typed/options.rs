@@ -31,6 +31,7 @@ pub(crate) struct JobOptions {
     pub(crate) description: Option<String>,
     pub(crate) tenant: Option<Uuid>,
     pub(crate) lock_timeout: Option<Duration>,
+    pub(crate) trace_parent: Option<bgtasks_abstractions::TraceParent>,
 }
 
 impl JobOptions {
@@ -71,6 +72,10 @@ impl JobOptions {
         if let Some(lock) = self.lock_timeout {
             job.lock_timeout = i64::try_from(lock.as_secs()).unwrap_or(i64::MAX);
         }
+        if let Some(parent) = &self.trace_parent {
+            job.args
+                .insert(bgtasks_abstractions::TRACE_PARENT_ARG, parent.to_string());
+        }
     }
 }
 
@@ -108,6 +113,13 @@ macro_rules! option_setters {
         /// The job is first due `delay` from now.
         pub fn delay(mut self, delay: std::time::Duration) -> Self {
             self.options.begin = Some(crate::typed::options::Begin::After(delay));
+            self
+        }
+
+        /// Carries the W3C trace context `parent` (a request's `traceparent`) with the
+        /// job, so that its runs' spans continue that trace (docs/observability.md).
+        pub fn trace_parent(mut self, parent: &bgtasks_abstractions::TraceParent) -> Self {
+            self.options.trace_parent = Some(parent.clone());
             self
         }
 

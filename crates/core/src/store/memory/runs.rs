@@ -109,7 +109,8 @@ impl JobRuns for InMemoryJobStore {
             }
             if let Some(reason) = slot.unschedulable() {
                 // Its cron does not parse: set aside, never blocking the others (R42).
-                tracing::error!(job_id = %slot.id, %reason, "a due job cannot be scheduled; it is set aside");
+                tracing::error!(event = "bgtasks.set_aside", job_id = %slot.id, %reason,
+                    "a due job cannot be scheduled; it is set aside");
                 slot.set_aside(reason);
                 continue;
             }
@@ -273,6 +274,10 @@ impl JobRuns for InMemoryJobStore {
 
     fn subscribe_due(&self) -> Option<Arc<Notify>> {
         Some(self.lock().subscribe_due())
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "memory"
     }
 
     fn subscribe_control(&self) -> Option<Arc<Notify>> {
