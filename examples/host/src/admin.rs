@@ -1,9 +1,9 @@
-//! The host's dashboard: the admin API and web UI of `bgtasks-admin`, when asked for with
-//! `--admin-addr`.
+//! The host's dashboard: the admin API and web UI of `bgtasks-admin`, `/metrics` and the
+//! health probes, when asked for with `--admin-addr`.
 
 use std::sync::Arc;
 
-use bgtasks::actions::JobActionDefinitionManager;
+use bgtasks::JobActionDefinitionManager;
 use bgtasks::prelude::*;
 use bgtasks_admin::{Admin, AdminConfig, AdminServer, serve};
 
@@ -18,9 +18,12 @@ pub(crate) async fn start(
     let Some(addr) = args.admin_addr else {
         return Ok(None);
     };
+    // The process's metrics recorder: `/metrics` serves it (docs/observability.md).
+    let metrics = bgtasks_admin::install_prometheus_recorder()?;
     let mut config = AdminConfig::new()
         .title("bgtasks example host")
-        .action_definitions(definitions);
+        .action_definitions(definitions)
+        .metrics(metrics);
     if let Some(token) = &args.admin_token {
         config = config.operator_token(token.as_str());
     }
@@ -34,5 +37,7 @@ pub(crate) async fn start(
     };
     let server = serve(addr, &Admin::new(runtime.clone(), config)).await?;
     println!("dashboard: {} ({signing_in})", server.url());
+    let url = server.url();
+    println!("metrics: {url}metrics; probes: {url}health/live, {url}health/ready");
     Ok(Some(server))
 }

@@ -1,7 +1,8 @@
 //! The bgtasks example host: a cron job, a repeating job, a job that fails with a network
 //! failure twice and then succeeds, and a job refused by a business rule until it is
-//! abandoned — and mails its failures. Each run is printed as it happens; the host stops
-//! by itself.
+//! abandoned — and mails its failures. The jobs are typed (serde values queued with
+//! `enqueue` and declared with `schedule`). Each run is printed as it happens; the host
+//! stops by itself.
 
 mod admin;
 mod args;
@@ -9,13 +10,11 @@ mod jobs;
 mod printer;
 
 use std::process::ExitCode;
-
 use std::sync::Arc;
+use std::time::Duration;
 
-use bgtasks::abstractions::SystemClock;
-use bgtasks::actions::JobActionsExt;
 use bgtasks::prelude::*;
-use bgtasks::{BackgroundTasksOptions, notifications, stores};
+use bgtasks::{BackgroundTasksOptions, ReferenceRetryPolicy, SystemClock, notifications, stores};
 use tokio::sync::broadcast::error::RecvError;
 
 #[tokio::main]
@@ -62,10 +61,13 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
         .store(store.jobs.clone())
         .lock_provider(store.locks.clone())
         .job_actions(definitions.clone())
-        .runnable("heartbeat", jobs::heartbeat())
-        .runnable("report", jobs::report())
-        .runnable("sync", jobs::flaky_sync())
-        .runnable("invoice", jobs::void_invoice())
+        // The reference's retry ladder, its interval capped at 1 s so that the demo's
+        // retries happen within seconds (the default cap is a day).
+        .retry_policy(Arc::new(ReferenceRetryPolicy::new(Duration::from_secs(1))))
+        .register_fn(jobs::heartbeat)
+        .register::<jobs::Report>()
+        .register::<jobs::SyncPartner>()
+        .register::<jobs::SendInvoice>()
         .build()?;
     let mut reports = runtime.subscribe();
     let started = runtime.clock().now();
@@ -85,19 +87,7 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
     );
     let dashboard = admin::start(&args, &runtime, definitions).await?;
     println!("failure e-mails go to {}\n", transport.endpoint());
-    for job in jobs::demo_jobs() {
-        let id = job.id.clone();
-        if !runtime.queue(job).await?
-            && let Some(kept) = runtime.store().find(&id).await?.map(|r| r.job)
-        {
-            {
-                println!(
-                    "{id}: already in the store from an earlier run (status {}, {} runs so far)",
-                    kept.status, kept.trigger_count
-                );
-            }
-        }
-    }
+    jobs::declare(&runtime).await?;
     let deadline = async {
         match args.run_time() {
             Some(duration) => tokio::time::sleep(duration).await,
@@ -121,8 +111,8 @@ async fn run(args: args::HostArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
     runtime.shutdown().await?;
     println!("\nFinal state:");
-    for job in jobs::demo_jobs() {
-        if let Some(job) = runtime.store().find(&job.id).await?.map(|r| r.job) {
+    for id in jobs::DEMO_JOBS {
+        if let Some(job) = runtime.store().find(id).await?.map(|r| r.job) {
             println!(
                 "  {:<13} status {:<11} runs {:<3} tries {} interval {}s priority {}{}",
                 job.id,

@@ -1,7 +1,7 @@
 //! Prints each run as it happens.
 
 use bgtasks::RunReport;
-use chrono::{DateTime, Utc};
+use bgtasks::chrono::{DateTime, Utc};
 
 /// One line for a run: outcome, failure type, tries, next run, priority and status.
 pub(crate) fn describe(report: &RunReport, started: DateTime<Utc>) -> String {
