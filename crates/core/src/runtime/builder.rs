@@ -1,11 +1,9 @@
 //! Wiring a runtime: every part has a default and every part can be replaced.
 
-use bgtasks_abstractions::DynJobEvent;
-use bgtasks_abstractions::DynJobRunnable;
 use std::sync::{Arc, Mutex};
 
 use bgtasks_abstractions::{
-    BackgroundTasksOptions, Clock, CronSchedule, DefaultJobExceptionTypeFinder,
+    BackgroundTasksOptions, Clock, DefaultJobExceptionTypeFinder, DynJobEvent, DynJobRunnable,
     JobExceptionTypeFinder, JobRunnable, Services, SystemClock,
 };
 use tokio::sync::{Notify, Semaphore, broadcast, watch};
@@ -13,6 +11,8 @@ use tokio_util::task::TaskTracker;
 
 use super::local_queue::LocalQueue;
 use super::running::RunningRuns;
+pub use super::validation::BuildError;
+use super::validation::validate;
 use super::{DynBackgroundService, RunState, Runtime, RuntimeInner};
 use crate::dispatcher::{JobDispatcher, StoreJobDispatcher};
 use crate::events::{
@@ -27,22 +27,6 @@ use crate::system_jobs::{
     CHECKING_JOB_TYPE, CLEANING_JOB_TYPE, JobCleaner, JobPoller, JobStateChecker, POLLING_JOB_TYPE,
     system_jobs,
 };
-
-/// A runtime that cannot be built as configured.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// An option has a value the runtime cannot work with.
-    #[error("invalid option `{option}` = `{value}`: {reason}")]
-    InvalidOption {
-        /// The option's name.
-        option: &'static str,
-        /// Its value.
-        value: String,
-        /// Why it is refused.
-        reason: String,
-    },
-}
 
 /// Builds a [`Runtime`]. Defaults: the in-memory store, the default failure-type finder
 /// (with the options' error-code map), the reference retry ladder capped at the options'
@@ -434,121 +418,8 @@ impl RuntimeBuilder {
     }
 }
 
-fn validate(options: &BackgroundTasksOptions) -> Result<(), BuildError> {
-    let invalid = |option: &'static str, value: String, reason: &str| BuildError::InvalidOption {
-        option,
-        value,
-        reason: reason.to_owned(),
-    };
-    if options.node_name.trim().is_empty() {
-        return Err(invalid(
-            "node_name",
-            options.node_name.clone(),
-            "a node needs a name",
-        ));
-    }
-    if options.workers == 0 || options.workers > 100_000 {
-        return Err(invalid(
-            "workers",
-            options.workers.to_string(),
-            "must be between 1 and 100000",
-        ));
-    }
-    if options.lease_duration.is_zero() {
-        return Err(invalid(
-            "lease_duration",
-            format!("{:?}", options.lease_duration),
-            "must be positive",
-        ));
-    }
-    if options.lease_renewal_interval.is_zero()
-        || options.lease_renewal_interval >= options.lease_duration
-    {
-        return Err(invalid(
-            "lease_renewal_interval",
-            format!("{:?}", options.lease_renewal_interval),
-            "must be positive and shorter than lease_duration",
-        ));
-    }
-    if let Some(margin) = options.lease_safety_margin
-        && margin
-            >= options
-                .lease_duration
-                .saturating_sub(options.lease_renewal_interval)
-    {
-        return Err(invalid(
-            "lease_safety_margin",
-            format!("{margin:?}"),
-            "must be shorter than lease_duration less lease_renewal_interval, or a run would be \
-             cut between two renewals that succeed",
-        ));
-    }
-    if options.store_timeout.is_zero() {
-        return Err(invalid(
-            "store_timeout",
-            format!("{:?}", options.store_timeout),
-            "must be positive",
-        ));
-    }
-    if options.retention.enabled && options.retention.interval.is_zero() {
-        return Err(invalid(
-            "retention.interval",
-            format!("{:?}", options.retention.interval),
-            "must be positive",
-        ));
-    }
-    if options.rescue_interval.is_zero() {
-        return Err(invalid(
-            "rescue_interval",
-            format!("{:?}", options.rescue_interval),
-            "must be positive",
-        ));
-    }
-    if options.listener_timeout.is_zero() {
-        return Err(invalid(
-            "listener_timeout",
-            format!("{:?}", options.listener_timeout),
-            "must be positive",
-        ));
-    }
-    for (option, cron) in [
-        ("polling.cron", &options.polling.cron),
-        ("checking.cron", &options.checking.cron),
-        ("cleaning.job.cron", &options.cleaning.job.cron),
-    ] {
-        if let Err(error) = CronSchedule::parse(cron) {
-            return Err(invalid(option, cron.clone(), &error.reason));
-        }
-    }
-    Ok(())
-}
-
 /// How long the executed event retries saving a run while the store is unavailable:
 /// 30 s, or less than half of the listener timeout, which bounds the whole event.
 fn save_retry_window(options: &BackgroundTasksOptions) -> std::time::Duration {
     (options.listener_timeout / 2).min(std::time::Duration::from_secs(30))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bad_options_are_named() {
-        // spec: R29
-        let err = RuntimeBuilder::new().workers(0).build().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "invalid option `workers` = `0`: must be between 1 and 100000"
-        );
-        let err = RuntimeBuilder::new()
-            .configure(|o| o.polling.cron = "every minute".into())
-            .build()
-            .unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("invalid option `polling.cron` = `every minute`"),
-            "{err}"
-        );
-    }
 }

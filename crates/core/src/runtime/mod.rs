@@ -13,6 +13,7 @@ mod retention;
 mod run_loop;
 mod running;
 mod services;
+mod validation;
 mod watchdog;
 mod worker;
 
