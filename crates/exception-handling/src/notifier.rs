@@ -33,7 +33,7 @@ pub const JOB_ID_HEADER: &str = "X-Bgtasks-Job-Id";
 ///
 /// The mail is rendered from a handlebars template (the built-in one or one registered
 /// with [`with_template`](Self::with_template)) with labels localized by Fluent, and sent
-/// through a [`MailTransport`]. Which failures mail is chosen by the `notify` policy and
+/// through a [`MailTransport`](crate::MailTransport). Which failures mail is chosen by the `notify` policy and
 /// the `min_interval_secs` parameter, with defaults from [`JobExecutedFailedOptions`];
 /// both are decided with the run's outcome and kept in the store (R51).
 ///
