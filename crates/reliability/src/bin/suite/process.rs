@@ -138,6 +138,22 @@ impl Worker {
     pub(crate) fn log_count(&self, needle: &str) -> usize {
         count_in_file(&self.stderr_path, needle)
     }
+
+    /// The lines of the worker's log that contain `needle`, each with the time it was
+    /// written (its leading RFC 3339 stamp, in microseconds since the epoch); lines
+    /// without a stamp are left out.
+    pub(crate) fn log_lines(&self, needle: &str) -> Vec<(i64, String)> {
+        std::fs::read_to_string(&self.stderr_path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .filter_map(|l| {
+                let stamp = l.split_whitespace().next()?;
+                let at = chrono::DateTime::parse_from_rfc3339(stamp).ok()?;
+                Some((at.timestamp_micros(), l.to_owned()))
+            })
+            .collect()
+    }
 }
 
 /// How many lines of a file contain `needle`.

@@ -1,10 +1,15 @@
 //! `retention` (R46): a per-second cron runs for a minute on two processes whose
 //! retention loops prune every 2 s, keeping 10 run logs per job and none older than 20 s.
-//! The run log table is sampled twice a second: the per-second job never holds more than
-//! its 10 logs plus what one pass interval adds, and a job on a 4-second cron — under
-//! the count bound — keeps only its logs of the last 20 s (plus a pass). Meanwhile a job
-//! that fails every run with the failure-mail action (planned, never sent) is removed
-//! through the store API: its logs and its actions go with it (checked with SQL), and
+//! The run log table is sampled twice a second and checked against what a pass
+//! guarantees, at the times the passes actually ran (the workers log each pass that
+//! removed something): of the logs a job held before the last completed pass began, at
+//! most 10 are left, and none older than 20 s before that pass began. Between passes a
+//! job holds those plus whatever was written since — a late pass (a loaded machine)
+//! makes that more, never wrong. The per-second job exercises the count bound, a job on
+//! a 4-second cron — under the count bound — the age bound. Meanwhile a job
+//! that fails every run with the failure-mail action (planned, never sent) is paused
+//! and, once no run of it is in flight, removed through the store API: its logs and its
+//! actions go with it (checked with SQL), and
 //! nothing is planned for it afterwards — not even when a job is queued again under its
 //! id, which does not inherit the old job's actions. Mails already planned for its past
 //! failures are kept for delivery (an alert about a removed job still goes out).
@@ -12,8 +17,12 @@
 use std::time::{Duration, Instant};
 
 use bgtasks::store::RemoveIf;
-use bgtasks::{JobInfo, JobStatus};
+use bgtasks::{JobInfo, JobScheduler, JobStatus};
 use bgtasks_reliability::settings;
+
+mod samples;
+
+use samples::{Peaks, check_samples, pass_times, sample};
 
 use super::alerts::{mail_action, mail_args};
 use super::record;
@@ -49,17 +58,6 @@ async fn notification_count(env: &Env, id: &str) -> Res<i64> {
         .await
 }
 
-/// The most run logs seen at once over the stretch.
-#[derive(Debug, Default)]
-struct Peaks {
-    samples: usize,
-    table: i64,
-    fast: i64,
-    slow: i64,
-    /// The oldest run log of the slow job, in seconds before the sample.
-    slow_age: f64,
-}
-
 pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
     let env = suite.env(kind, "retention").await?;
     let mut args = settings::args(&[
@@ -91,9 +89,10 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
     .await?;
     let began = Instant::now();
     let mut peaks = Peaks::default();
+    let mut samples = Vec::new();
     let mut removal: Option<Removal> = None;
     while began.elapsed() < STRETCH {
-        sample(&env, &mut peaks).await?;
+        samples.push(sample(&env, &mut peaks).await?);
         if removal.is_none() && began.elapsed() > Duration::from_secs(15) {
             removal = Some(remove_doomed(&env).await?);
             env.queue(vec![doomed()]).await?;
@@ -134,27 +133,26 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
         ensure!(worker.alive(), "worker {} died", worker.node);
     }
 
-    let fast_bound = LOGS_PER_JOB + PASS_MS as i64 / 1000 + 1;
+    let passes = pass_times(&workers);
+    let checked = check_samples(&samples, &passes)?;
+    // The check has teeth only where a pass is known to have run between two samples.
     ensure!(
-        peaks.fast <= fast_bound,
-        "the per-second job held {} run logs at once; the bound is {LOGS_PER_JOB} + one pass",
-        peaks.fast
-    );
-    let slow_bound = MAX_AGE_SECS / SLOW_EVERY + 2;
-    let age_bound = (MAX_AGE_SECS * 1000 + PASS_MS as i64) as f64 / 1000.0 + 1.0;
-    ensure!(
-        peaks.slow <= slow_bound && peaks.slow_age <= age_bound,
-        "the 4-second job held {} run logs at once, the oldest {:.1} s old; the bound is {MAX_AGE_SECS} s + one pass",
-        peaks.slow,
-        peaks.slow_age
+        checked.samples * 3 >= samples.len(),
+        "only {} of {} samples came after a pruning pass known to have begun after an \
+         earlier sample ({} passes logged)",
+        checked.samples,
+        samples.len(),
+        passes.len()
     );
     let runs = env.runs()?;
     let fast_runs = runs_of(&runs, "tick-fast").len();
     let slow_runs = runs_of(&runs, "tick-slow").len();
     let fast_left = log_count(&env, Some("tick-fast")).await?;
+    // Enough runs that the count bound had to remove some, and it did.
     ensure!(
-        fast_runs >= 50 && i64::try_from(fast_runs).unwrap_or(i64::MAX) > fast_left,
-        "the per-second job ran {fast_runs} times in {} s",
+        i64::try_from(fast_runs).unwrap_or(i64::MAX) >= 2 * LOGS_PER_JOB
+            && i64::try_from(fast_runs).unwrap_or(i64::MAX) > fast_left,
+        "the per-second job ran {fast_runs} times in {} s and {fast_left} of its logs are left",
         STRETCH.as_secs()
     );
     let pruned: usize = workers
@@ -168,8 +166,11 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
     Ok(format!(
         "a per-second cron for {} s ({fast_runs} runs) and a 4-second one ({slow_runs} runs) on 2 processes, \
          retention every {:.0} s keeping {LOGS_PER_JOB} logs per job and {MAX_AGE_SECS} s: over {} samples \
-         the table peaked at {} rows, the per-second job at {} logs (bound {fast_bound}), the 4-second one at \
-         {} logs, the oldest {:.1} s old; {pruned} pruning passes removed logs; the failing job removed with \
+         the table peaked at {} rows, the per-second job at {} logs, the 4-second one at {} logs, the oldest \
+         {:.1} s old; {pruned} pruning passes removed logs; {} samples checked against the last pass known \
+         to have completed before them (it began ≤ {:.1} s before the sample): at most {} of the per-second \
+         job's logs from before that pass left (bound {LOGS_PER_JOB}), the 4-second job's oldest survivor \
+         run {:.1} s before the pass began (bound {MAX_AGE_SECS} s); the failing job removed with \
          its {} logs and its action: 0 logs and 0 job rows left, no actions table, 0 notifications planned \
          after (nor for a job queued again under its id), {} already planned kept for delivery",
         STRETCH.as_secs(),
@@ -179,31 +180,13 @@ pub(crate) async fn run(suite: &Suite, kind: StoreKind) -> Res<String> {
         peaks.fast,
         peaks.slow,
         peaks.slow_age,
+        checked.samples,
+        checked.latest_pass_secs,
+        checked.fast_old,
+        checked.slow_age_secs,
         removal.logs,
         removal.kept
     ))
-}
-
-/// Takes one sample of the run log table.
-async fn sample(env: &Env, peaks: &mut Peaks) -> Res<()> {
-    peaks.samples += 1;
-    peaks.table = peaks.table.max(log_count(env, None).await?);
-    peaks.fast = peaks.fast.max(log_count(env, Some("tick-fast")).await?);
-    let slow = env
-        .store
-        .jobs
-        .list_logs("tick-slow", 100)
-        .await
-        .ctx("list the slow job's logs")?;
-    peaks.slow = peaks
-        .slow
-        .max(i64::try_from(slow.len()).unwrap_or(i64::MAX));
-    let now = chrono::Utc::now();
-    if let Some(oldest) = slow.iter().map(|l| l.run_time).min() {
-        let age = (now - oldest).num_milliseconds() as f64 / 1000.0;
-        peaks.slow_age = peaks.slow_age.max(age);
-    }
-    Ok(())
 }
 
 /// What removing the failing job took away and left.
@@ -215,8 +198,13 @@ struct Removal {
 }
 
 /// Removes the failing job through the store API once it has failed a few times, and
-/// checks with SQL that its logs and actions are gone.
+/// checks with SQL that its logs and actions are gone. It is paused first, and removed
+/// once no run of it is in flight and the last run's log is written: a run still going
+/// when its job is removed appends its log afterwards (logs are appended whether or not
+/// the job still exists; see docs/reliability.md, "Limits of the scenarios"), which is
+/// not what this checks.
 async fn remove_doomed(env: &Env) -> Res<Removal> {
+    let admin = env.admin()?;
     let record = wait_for(
         Duration::from_secs(20),
         "`doomed` to fail 3 times",
@@ -236,6 +224,17 @@ async fn remove_doomed(env: &Env) -> Res<Removal> {
         record.job.actions.len() == 1,
         "`doomed` should carry its failure-mail action"
     );
+    admin
+        .pause("doomed")
+        .await
+        .ctx("pause `doomed`")?
+        .map_err(|refusal| format!("pausing `doomed` was refused: {refusal:?}"))?;
+    wait_for(
+        Duration::from_secs(20),
+        "`doomed` paused, its lease given back and its last run's log written",
+        || async { quiet(env).await },
+    )
+    .await?;
     let logs = log_count(env, Some("doomed")).await?;
     let planned = notification_count(env, "doomed").await?;
     ensure!(
@@ -275,4 +274,54 @@ async fn remove_doomed(env: &Env) -> Res<Removal> {
         planned - kept
     );
     Ok(Removal { logs, kept })
+}
+
+/// `Some` once `doomed` is Paused and leased to no node, and its last run (by the run
+/// logs' claim lines) has its run log in the store: the log's run time is taken as the
+/// run starts, after the run before it ended and before the claim line is written.
+async fn quiet(env: &Env) -> Res<Option<()>> {
+    let states = env.raw.states("doomed").await?;
+    let paused = states
+        .iter()
+        .any(|s| s.id == "doomed" && s.status == i64::from(JobStatus::Paused.code()) && !s.leased);
+    if !paused {
+        return Ok(None);
+    }
+    let runs = env.runs()?;
+    let mut claims: Vec<i64> = runs_of(&runs, "doomed").iter().map(|r| r.claimed).collect();
+    claims.sort_unstable();
+    let Some(last) = claims.last().copied() else {
+        return Ok(None);
+    };
+    let before = claims.iter().rev().nth(1).copied().unwrap_or(i64::MIN);
+    let logged = log_times(env, "doomed")
+        .await?
+        .into_iter()
+        .any(|at| at > before && at <= last);
+    Ok(logged.then_some(()))
+}
+
+/// The run times (µs since the epoch) of the run logs of job `id`.
+async fn log_times(env: &Env, id: &str) -> Res<Vec<i64>> {
+    let run_time = run_time_micros(env);
+    Ok(env
+        .raw
+        .text_rows(&format!(
+            "SELECT CAST(id AS TEXT), {run_time}, job_id FROM {} WHERE job_id = '{id}'",
+            env.raw.logs_table()
+        ))
+        .await?
+        .into_iter()
+        .map(|(_, at, _)| at)
+        .collect())
+}
+
+/// The SQL expression of a run log's run time in µs since the epoch, on this store.
+fn run_time_micros(env: &Env) -> &'static str {
+    match env.raw {
+        crate::harness::RawDb::Sqlite(_) => "run_time",
+        crate::harness::RawDb::Postgres(_) => {
+            "CAST(EXTRACT(EPOCH FROM run_time) * 1000000 AS BIGINT)"
+        }
+    }
 }
