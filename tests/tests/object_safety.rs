@@ -11,8 +11,8 @@ use bgtasks::runtime::clock::{Clock, SystemClock};
 use bgtasks::runtime::events::{JobEventProvider, StaticJobEventProvider};
 use bgtasks::runtime::{InMemoryJobLockProvider, StoreJobDispatcher};
 use bgtasks::{
-    DefaultJobExceptionTypeFinder, InMemoryJobStore, JobDispatcher, JobExceptionTypeFinder,
-    JobLockProvider, JobStore, ReferenceRetryPolicy, RetryPolicy,
+    DefaultJobExceptionTypeFinder, DynJobLockProvider, InMemoryJobStore, JobDispatcher,
+    JobExceptionTypeFinder, JobStore, ReferenceRetryPolicy, RetryPolicy,
 };
 
 #[tokio::test]
@@ -21,7 +21,7 @@ async fn traits_held_as_arc_dyn_are_object_safe() {
     let store: Arc<dyn JobStore> = Arc::new(InMemoryJobStore::new());
     assert!(store.find("none").await.unwrap().is_none());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let locks: Arc<dyn JobLockProvider> = Arc::new(InMemoryJobLockProvider::new(clock.clone()));
+    let locks: Arc<dyn DynJobLockProvider> = Arc::new(InMemoryJobLockProvider::new(clock.clone()));
     assert!(locks.try_lock("k", 1).await.unwrap());
     let dispatcher: Arc<dyn JobDispatcher> = Arc::new(StoreJobDispatcher);
     dispatcher.dispatch("other", vec![]).await.unwrap();

@@ -65,14 +65,16 @@ pub use bgtasks_core::typed::{
     UniquePolicy,
 };
 pub use bgtasks_core::{
-    BackgroundService, BuildError, ConcurrencyLimit, DynBackgroundService, HealthReport,
-    JobDispatcher, JobLockProvider, JobScheduler, LoopHealth, Next, NodeLoop, RunMiddleware,
-    RunReport, RunState, Runtime, RuntimeBuilder, SchedulerError, ServiceContext,
+    BackgroundService, BuildError, ConcurrencyLimit, DynBackgroundService, DynJobLockProvider,
+    HealthReport, JobDispatcher, JobLockProvider, JobScheduler, LoopHealth, Next, NodeLoop,
+    RunMiddleware, RunReport, RunState, Runtime, RuntimeBuilder, SchedulerError, ServiceContext,
 };
 pub use bgtasks_store::{
-    CompletionOutcome, DefinitionUpdate, JobControl, JobDefinitions, JobLog, JobLogEntry, JobPage,
-    JobQuery, JobRecord, JobRuns, JobStatistics, JobStore, LogQuery, Maintenance, NodeRegistry,
-    NotificationOutbox, Refusal, RemoveIf, RunLogs, StoreError, Transition,
+    CompletionOutcome, DefinitionUpdate, DynJobControl, DynJobDefinitions, DynJobRuns,
+    DynJobStatistics, DynMaintenance, DynNodeRegistry, DynNotificationOutbox, DynRunLogs,
+    JobControl, JobDefinitions, JobLog, JobLogEntry, JobPage, JobQuery, JobRecord, JobRuns,
+    JobStatistics, JobStore, LogQuery, Maintenance, NodeRegistry, NotificationOutbox, Refusal,
+    RemoveIf, RunLogs, StoreError, Transition,
 };
 /// Receives a [`RunReport`] after every run (`Runtime::subscribe`).
 pub use tokio::sync::broadcast::Receiver as RunReports;

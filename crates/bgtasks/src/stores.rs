@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use bgtasks_abstractions::Clock;
 use bgtasks_core::store::{InMemoryJobStore, JobStore, StoreError};
-use bgtasks_core::{InMemoryJobLockProvider, JobLockProvider};
+use bgtasks_core::{DynJobLockProvider, InMemoryJobLockProvider};
 
 /// A store opened from a URL, with the lock provider that goes with it (on the same
 /// database, so that several processes share it).
@@ -12,7 +12,7 @@ pub struct OpenedStore {
     /// The job store.
     pub jobs: Arc<dyn JobStore>,
     /// Exclusive job locks over the same database.
-    pub locks: Arc<dyn JobLockProvider>,
+    pub locks: Arc<dyn DynJobLockProvider>,
     /// What was opened, for logs (never a password).
     pub description: String,
 }

@@ -49,7 +49,7 @@ pub use self::runtime::{
 };
 pub use self::runtime::{Probe, ProbeCheck};
 pub use self::scheduler::{JobScheduler, SchedulerError};
-pub use bgtasks_store::JobLockProvider;
+pub use bgtasks_store::{DynJobLockProvider, JobLockProvider};
 
 /// The text of a caught panic.
 pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_trait::async_trait;
 use bgtasks_abstractions::Clock;
 use chrono::{DateTime, Utc};
 
@@ -33,7 +32,6 @@ impl fmt::Debug for InMemoryJobLockProvider {
     }
 }
 
-#[async_trait]
 impl JobLockProvider for InMemoryJobLockProvider {
     async fn try_lock(&self, key: &str, seconds: i64) -> Result<bool, StoreError> {
         let now = self.clock.now();
@@ -61,12 +59,13 @@ impl JobLockProvider for InMemoryJobLockProvider {
 mod tests {
     use super::*;
     use crate::clock::TokioClock;
+    use crate::store::DynJobLockProvider;
     use std::time::Duration;
 
     #[tokio::test(start_paused = true)]
     async fn a_held_lock_refuses_until_it_expires_or_is_released() {
         // spec: R28
-        let locks: Arc<dyn JobLockProvider> =
+        let locks: Arc<dyn DynJobLockProvider> =
             Arc::new(InMemoryJobLockProvider::new(Arc::new(TokioClock::new())));
         assert!(locks.try_lock("job", 10).await.unwrap());
         assert!(!locks.try_lock("job", 10).await.unwrap());

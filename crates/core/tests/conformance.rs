@@ -2,15 +2,13 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use bgtasks_core::InMemoryJobLockProvider;
 use bgtasks_core::clock::SystemClock;
-use bgtasks_core::store::{InMemoryJobStore, JobLockProvider, JobStore};
+use bgtasks_core::store::{DynJobLockProvider, InMemoryJobStore, JobStore};
 use bgtasks_store_conformance::StoreFactory;
 
 struct Memory;
 
-#[async_trait]
 impl StoreFactory for Memory {
     async fn fresh(&self) -> Arc<dyn JobStore> {
         Arc::new(InMemoryJobStore::new())
@@ -23,10 +21,10 @@ impl StoreFactory for Memory {
     async fn locks(
         &self,
         _store: &Arc<dyn JobStore>,
-    ) -> (Arc<dyn JobLockProvider>, Arc<dyn JobLockProvider>) {
+    ) -> (Arc<dyn DynJobLockProvider>, Arc<dyn DynJobLockProvider>) {
         // In one process, one provider is shared by every runtime that should exclude
         // each other: both handles are the same provider.
-        let shared: Arc<dyn JobLockProvider> =
+        let shared: Arc<dyn DynJobLockProvider> =
             Arc::new(InMemoryJobLockProvider::new(Arc::new(SystemClock)));
         (shared.clone(), shared)
     }

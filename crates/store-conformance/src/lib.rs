@@ -1,12 +1,12 @@
 //! One conformance suite for every job store, written once and run against the in-memory,
 //! SQLite and PostgreSQL stores.
 //!
-//! A backend implements [`StoreFactory`] and expands [`job_store_conformance!`] in one of
-//! its test files; every case becomes a `#[tokio::test]`:
+//! A backend implements [`StoreFactory`] (plain `async fn`s) and expands
+//! [`job_store_conformance!`] in one of its test files; every case becomes a
+//! `#[tokio::test]`:
 //!
 //! ```ignore
 //! struct Memory;
-//! #[async_trait::async_trait]
 //! impl bgtasks_store_conformance::StoreFactory for Memory { /* … */ }
 //! bgtasks_store_conformance::job_store_conformance!(Memory);
 //! ```
@@ -22,27 +22,53 @@ pub mod typed_args;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use bgtasks_store::{JobLockProvider, JobStore};
+use bgtasks_abstractions::BoxFuture;
+use bgtasks_store::{DynJobLockProvider, JobStore};
 
 pub use self::support::{LEASE, queued, t};
 
-/// Creates the stores the suite runs against.
-#[async_trait]
+/// Two lock providers over one store's data: one beside the store, and an independent
+/// one (as another process would hold).
+pub type LockPair = (Arc<dyn DynJobLockProvider>, Arc<dyn DynJobLockProvider>);
+
+/// Creates the stores the suite runs against. Implement it with plain `async fn`s; the
+/// cases take it as [`DynStoreFactory`].
 pub trait StoreFactory: Send + Sync {
     /// A fresh, empty store (called once per case).
-    async fn fresh(&self) -> Arc<dyn JobStore>;
+    fn fresh(&self) -> impl Future<Output = Arc<dyn JobStore>> + Send;
 
     /// Another handle onto the same data as `store` — another connection pool, as a
     /// second process would open. In memory, the same store.
-    async fn reopen(&self, store: &Arc<dyn JobStore>) -> Arc<dyn JobStore>;
+    fn reopen(&self, store: &Arc<dyn JobStore>) -> impl Future<Output = Arc<dyn JobStore>> + Send;
 
     /// A lock provider over the same data as `store`, and a second, independent one (as
     /// another process would hold), to check exclusion.
-    async fn locks(
-        &self,
-        store: &Arc<dyn JobStore>,
-    ) -> (Arc<dyn JobLockProvider>, Arc<dyn JobLockProvider>);
+    fn locks(&self, store: &Arc<dyn JobStore>) -> impl Future<Output = LockPair> + Send;
+}
+
+/// The object-safe form of [`StoreFactory`], which the cases take. Every `StoreFactory`
+/// is one: implement `StoreFactory`, not this.
+pub trait DynStoreFactory: Send + Sync {
+    /// See [`StoreFactory::fresh`].
+    fn fresh(&self) -> BoxFuture<'_, Arc<dyn JobStore>>;
+    /// See [`StoreFactory::reopen`].
+    fn reopen<'a>(&'a self, store: &'a Arc<dyn JobStore>) -> BoxFuture<'a, Arc<dyn JobStore>>;
+    /// See [`StoreFactory::locks`].
+    fn locks<'a>(&'a self, store: &'a Arc<dyn JobStore>) -> BoxFuture<'a, LockPair>;
+}
+
+impl<T: StoreFactory> DynStoreFactory for T {
+    fn fresh(&self) -> BoxFuture<'_, Arc<dyn JobStore>> {
+        Box::pin(StoreFactory::fresh(self))
+    }
+
+    fn reopen<'a>(&'a self, store: &'a Arc<dyn JobStore>) -> BoxFuture<'a, Arc<dyn JobStore>> {
+        Box::pin(StoreFactory::reopen(self, store))
+    }
+
+    fn locks<'a>(&'a self, store: &'a Arc<dyn JobStore>) -> BoxFuture<'a, LockPair> {
+        Box::pin(StoreFactory::locks(self, store))
+    }
 }
 
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from the

@@ -9,7 +9,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{JobInfo, RunLease};
 use bgtasks_store::{
     ClaimRequest, ClaimedNotification, ClaimedRun, CompletionOutcome, DefinitionUpdate,
@@ -25,7 +24,6 @@ use tokio::sync::Notify;
 use crate::notify::Channel;
 use crate::store::PostgresJobStore;
 
-#[async_trait]
 impl JobDefinitions for PostgresJobStore {
     async fn insert(&self, jobs: &[JobInfo]) -> Result<Vec<bool>, StoreError> {
         self.bounded("insert jobs", self.insert_jobs(jobs)).await
@@ -69,7 +67,6 @@ impl JobDefinitions for PostgresJobStore {
     }
 }
 
-#[async_trait]
 impl JobRuns for PostgresJobStore {
     async fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<ClaimedRun>, StoreError> {
         self.bounded("claim due runs", self.claim_runs(request))
@@ -147,7 +144,6 @@ impl JobRuns for PostgresJobStore {
     }
 }
 
-#[async_trait]
 impl JobControl for PostgresJobStore {
     async fn pause(&self, id: &str) -> Result<Transition, StoreError> {
         self.bounded("pause a job", self.pause_job(id)).await
@@ -171,7 +167,6 @@ impl JobControl for PostgresJobStore {
     }
 }
 
-#[async_trait]
 impl RunLogs for PostgresJobStore {
     async fn append_logs(&self, logs: &[JobLog]) -> Result<(), StoreError> {
         self.bounded("append run logs", self.append(logs)).await
@@ -197,7 +192,6 @@ impl RunLogs for PostgresJobStore {
     }
 }
 
-#[async_trait]
 impl Maintenance for PostgresJobStore {
     async fn cleanup(
         &self,
@@ -236,7 +230,6 @@ impl Maintenance for PostgresJobStore {
     }
 }
 
-#[async_trait]
 impl NodeRegistry for PostgresJobStore {
     async fn heartbeat(&self, beat: &NodeHeartbeat) -> Result<(), StoreError> {
         self.bounded("record a node's heartbeat", self.record_heartbeat(beat))
@@ -262,7 +255,6 @@ impl NodeRegistry for PostgresJobStore {
     }
 }
 
-#[async_trait]
 impl JobStatistics for PostgresJobStore {
     async fn counts(&self, now: DateTime<Utc>) -> Result<JobCounts, StoreError> {
         self.bounded("count the jobs", self.job_counts(now)).await
@@ -278,7 +270,6 @@ impl JobStatistics for PostgresJobStore {
     }
 }
 
-#[async_trait]
 impl NotificationOutbox for PostgresJobStore {
     async fn claim_notifications(
         &self,

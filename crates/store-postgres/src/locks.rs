@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_store::{JobLockProvider, StoreError};
 use sqlx::PgPool;
 
@@ -54,7 +53,6 @@ impl PostgresJobLockProvider {
     }
 }
 
-#[async_trait]
 impl JobLockProvider for PostgresJobLockProvider {
     async fn try_lock(&self, key: &str, seconds: i64) -> Result<bool, StoreError> {
         // Seconds as a double (exact at these sizes), at least one and at most ten years.

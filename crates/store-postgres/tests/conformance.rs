@@ -10,8 +10,7 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
-use bgtasks_store::{JobLockProvider, JobStore};
+use bgtasks_store::{DynJobLockProvider, JobStore};
 use bgtasks_store_conformance::StoreFactory;
 
 /// Creates a database on each `fresh` and opens handles onto the database of a store.
@@ -34,7 +33,6 @@ impl Postgres {
     }
 }
 
-#[async_trait]
 impl StoreFactory for Postgres {
     async fn fresh(&self) -> Arc<dyn JobStore> {
         let url = support::fresh_database().await;
@@ -50,7 +48,7 @@ impl StoreFactory for Postgres {
     async fn locks(
         &self,
         store: &Arc<dyn JobStore>,
-    ) -> (Arc<dyn JobLockProvider>, Arc<dyn JobLockProvider>) {
+    ) -> (Arc<dyn DynJobLockProvider>, Arc<dyn DynJobLockProvider>) {
         let url = self.url(store);
         let one = support::connect_fixed(&url).await;
         let two = support::connect_fixed(&url).await;

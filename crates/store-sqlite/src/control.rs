@@ -4,7 +4,6 @@
 //! change (R37). A pause, stop or removal of a running job bumps the control counter in
 //! the same transaction, so that other processes on the file learn of it.
 
-use async_trait::async_trait;
 use bgtasks_store::{JobControl, JobRecord, Refusal, StoreError, Transition, rules};
 use chrono::{DateTime, Utc};
 
@@ -143,7 +142,6 @@ async fn write_definition(
         .map(drop))
 }
 
-#[async_trait]
 impl JobControl for SqliteJobStore {
     /// A pause of a running job reaches its node at once in this process (the control
     /// signal), and within the watch interval in the others.

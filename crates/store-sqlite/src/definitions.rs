@@ -4,7 +4,6 @@
 
 use std::collections::HashSet;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::JobInfo;
 use bgtasks_store::{
     DefinitionUpdate, JobDefinitions, JobPage, JobQuery, JobRecord, Refusal, RemoveIf, StoreError,
@@ -199,7 +198,6 @@ impl Inner {
     }
 }
 
-#[async_trait]
 impl JobDefinitions for SqliteJobStore {
     async fn insert(&self, jobs: &[JobInfo]) -> Result<Vec<bool>, StoreError> {
         self.inner.insert(jobs).await

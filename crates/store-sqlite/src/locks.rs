@@ -4,7 +4,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::Clock;
 use bgtasks_store::{JobLockProvider, StoreError};
 use uuid::Uuid;
@@ -62,7 +61,6 @@ impl SqliteJobLockProvider {
     }
 }
 
-#[async_trait]
 impl JobLockProvider for SqliteJobLockProvider {
     /// Like the in-memory provider, a lock that is held and not expired refuses this
     /// provider too: a job's lock is taken once per run.

@@ -1,7 +1,6 @@
 //! [`RunLogs`] on SQLite: run logs in `bgtasks_job_logs`, ids in insertion order, each
 //! with the failure type of its error (its bits, NULL for none).
 
-use async_trait::async_trait;
 use bgtasks_abstractions::JobExceptionType;
 use bgtasks_store::{JobLog, JobLogEntry, LogPage, LogQuery, RunLogs, StoreError};
 use sqlx::{QueryBuilder, Sqlite};
@@ -117,7 +116,6 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, query: &LogQuery) {
     }
 }
 
-#[async_trait]
 impl RunLogs for SqliteJobStore {
     /// One statement for the whole batch.
     async fn append_logs(&self, logs: &[JobLog]) -> Result<(), StoreError> {

@@ -2,7 +2,6 @@
 //! statement) with its conditions inside, so none writes back a job it read earlier; and
 //! the retention of run logs (R46).
 
-use async_trait::async_trait;
 use bgtasks_abstractions::JobInfo;
 use bgtasks_store::{LogRetention, Maintenance, StoreError};
 use chrono::{DateTime, Utc};
@@ -58,7 +57,6 @@ const PRUNE_BY_COUNT: &str = "DELETE FROM bgtasks_job_logs WHERE id IN (\
                          AS newer FROM bgtasks_job_logs) \
        WHERE newer > ?1 ORDER BY id LIMIT ?2)";
 
-#[async_trait]
 impl Maintenance for SqliteJobStore {
     /// One transaction: the expired jobs are read, then removed with their logs (and
     /// their actions, which are in their rows). A row that does not decode is removed

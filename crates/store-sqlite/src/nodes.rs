@@ -1,7 +1,6 @@
 //! [`NodeRegistry`] on SQLite: the nodes sharing the file in `bgtasks_nodes`, and the due
 //! jobs no live node can run (R41).
 
-use async_trait::async_trait;
 use bgtasks_abstractions::JobInfo;
 use bgtasks_store::{NodeHeartbeat, NodeRecord, NodeRegistry, StoreError};
 use chrono::{DateTime, Utc};
@@ -66,7 +65,6 @@ fn node_record(row: &SqliteRow, db: &str) -> Result<NodeRecord, StoreError> {
     Ok(NodeRecord { heartbeat })
 }
 
-#[async_trait]
 impl NodeRegistry for SqliteJobStore {
     async fn heartbeat(&self, beat: &NodeHeartbeat) -> Result<(), StoreError> {
         let inner = &self.inner;

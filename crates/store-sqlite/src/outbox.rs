@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_store::{
     ClaimedNotification, DeliveryOutcome, NotificationOutbox, NotificationPage, NotificationQuery,
     NotificationState, StoreError,
@@ -76,7 +75,6 @@ const PRUNE: &str = "DELETE FROM bgtasks_notifications WHERE rowid IN (\
 
 const CLAIM: &str = "claim notifications";
 
-#[async_trait]
 impl NotificationOutbox for SqliteJobStore {
     /// One write transaction (taken only when a notification is claimable, by a read
     /// first). A row that does not decode is set aside — failed for good, the reason as

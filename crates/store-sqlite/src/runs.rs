@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::RunLease;
 use bgtasks_store::{
     ClaimRequest, ClaimedRun, CompletionOutcome, GiveBack, JobLog, JobRuns, RenewOutcome, Rescued,
@@ -16,7 +15,6 @@ use tokio::sync::Notify;
 use crate::store::SqliteJobStore;
 use crate::{claims, completion, leases};
 
-#[async_trait]
 impl JobRuns for SqliteJobStore {
     /// One `BEGIN IMMEDIATE` transaction, taken only when a cheap read finds a run due:
     /// the (priority, tries) groups are walked from the best down, and in each the runs

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::JobExceptionType;
 use bgtasks_store::{JobCounts, JobStatistics, RunBucket, StoreError, rules};
 use chrono::{DateTime, Utc};
@@ -45,7 +44,6 @@ fn count(n: i64) -> u64 {
     n.unsigned_abs()
 }
 
-#[async_trait]
 impl JobStatistics for SqliteJobStore {
     /// One statement (`UNION ALL` of the groupings, so one consistent snapshot).
     async fn counts(&self, now: DateTime<Utc>) -> Result<JobCounts, StoreError> {

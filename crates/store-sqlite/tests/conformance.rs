@@ -6,10 +6,9 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use bgtasks_abstractions::SystemClock;
 use bgtasks_sqlite::{SqliteJobStore, SqliteStoreOptions};
-use bgtasks_store::{JobLockProvider, JobStore};
+use bgtasks_store::{DynJobLockProvider, JobStore};
 use bgtasks_store_conformance::StoreFactory;
 use tempfile::TempDir;
 
@@ -52,7 +51,6 @@ impl Sqlite {
     }
 }
 
-#[async_trait]
 impl StoreFactory for Sqlite {
     async fn fresh(&self) -> Arc<dyn JobStore> {
         let n = self.files.lock().unwrap().len();
@@ -69,7 +67,7 @@ impl StoreFactory for Sqlite {
     async fn locks(
         &self,
         store: &Arc<dyn JobStore>,
-    ) -> (Arc<dyn JobLockProvider>, Arc<dyn JobLockProvider>) {
+    ) -> (Arc<dyn DynJobLockProvider>, Arc<dyn DynJobLockProvider>) {
         // Two processes: two pools, two lock owners.
         let path = self.path(Some(store));
         let one = self

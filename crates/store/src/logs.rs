@@ -1,7 +1,6 @@
 //! Run logs (R12): one record per run, and the rescue records.
 
-use async_trait::async_trait;
-use bgtasks_abstractions::JobExceptionType;
+use bgtasks_abstractions::{BoxFuture, JobExceptionType};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -96,24 +95,82 @@ pub struct LogPage {
     pub total: u64,
 }
 
-/// Where run logs are kept.
-#[async_trait]
+/// Where run logs are kept. Implement it with plain `async fn`s; the runtime calls it
+/// through [`DynRunLogs`].
 pub trait RunLogs: Send + Sync {
     /// Appends run logs, in order (one statement on a durable store).
-    async fn append_logs(&self, logs: &[JobLog]) -> Result<(), StoreError>;
+    fn append_logs(&self, logs: &[JobLog]) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The logs the query selects, newest first, one page of them.
-    async fn query_logs(&self, query: &LogQuery) -> Result<LogPage, StoreError>;
+    fn query_logs(
+        &self,
+        query: &LogQuery,
+    ) -> impl Future<Output = Result<LogPage, StoreError>> + Send;
 
     /// The log with this id.
-    async fn find_log(&self, id: i64) -> Result<Option<JobLogEntry>, StoreError>;
+    fn find_log(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<JobLogEntry>, StoreError>> + Send;
 
     /// Removes the log with this id; `false` if there was none.
-    async fn remove_log(&self, id: i64) -> Result<bool, StoreError>;
+    fn remove_log(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The newest `max` logs of a job, newest first.
-    async fn list_logs(&self, job_id: &str, max: usize) -> Result<Vec<JobLog>, StoreError> {
-        let page = self.query_logs(&LogQuery::of_job(job_id, max)).await?;
-        Ok(page.items.into_iter().map(|entry| entry.log).collect())
+    fn list_logs(
+        &self,
+        job_id: &str,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<JobLog>, StoreError>> + Send {
+        async move {
+            let page = self.query_logs(&LogQuery::of_job(job_id, max)).await?;
+            Ok(page.items.into_iter().map(|entry| entry.log).collect())
+        }
+    }
+}
+
+/// The object-safe form of [`RunLogs`], with the same methods returning boxed futures; a
+/// [`JobStore`](crate::JobStore) is one. Every `RunLogs` is one: implement `RunLogs`, not
+/// this.
+pub trait DynRunLogs: Send + Sync {
+    /// See [`RunLogs::append_logs`].
+    fn append_logs<'a>(&'a self, logs: &'a [JobLog]) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// See [`RunLogs::query_logs`].
+    fn query_logs<'a>(&'a self, query: &'a LogQuery) -> BoxFuture<'a, Result<LogPage, StoreError>>;
+    /// See [`RunLogs::find_log`].
+    fn find_log(&self, id: i64) -> BoxFuture<'_, Result<Option<JobLogEntry>, StoreError>>;
+    /// See [`RunLogs::remove_log`].
+    fn remove_log(&self, id: i64) -> BoxFuture<'_, Result<bool, StoreError>>;
+    /// See [`RunLogs::list_logs`].
+    fn list_logs<'a>(
+        &'a self,
+        job_id: &'a str,
+        max: usize,
+    ) -> BoxFuture<'a, Result<Vec<JobLog>, StoreError>>;
+}
+
+impl<T: RunLogs> DynRunLogs for T {
+    fn append_logs<'a>(&'a self, logs: &'a [JobLog]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(RunLogs::append_logs(self, logs))
+    }
+
+    fn query_logs<'a>(&'a self, query: &'a LogQuery) -> BoxFuture<'a, Result<LogPage, StoreError>> {
+        Box::pin(RunLogs::query_logs(self, query))
+    }
+
+    fn find_log(&self, id: i64) -> BoxFuture<'_, Result<Option<JobLogEntry>, StoreError>> {
+        Box::pin(RunLogs::find_log(self, id))
+    }
+
+    fn remove_log(&self, id: i64) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(RunLogs::remove_log(self, id))
+    }
+
+    fn list_logs<'a>(
+        &'a self,
+        job_id: &'a str,
+        max: usize,
+    ) -> BoxFuture<'a, Result<Vec<JobLog>, StoreError>> {
+        Box::pin(RunLogs::list_logs(self, job_id, max))
     }
 }

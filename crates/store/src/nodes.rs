@@ -1,8 +1,7 @@
 //! The nodes sharing a store: who is alive, which job types each can run, and the jobs
 //! no live node can run.
 
-use async_trait::async_trait;
-use bgtasks_abstractions::JobInfo;
+use bgtasks_abstractions::{BoxFuture, JobInfo};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -39,25 +38,70 @@ impl NodeRecord {
     }
 }
 
-/// The registry of nodes.
-#[async_trait]
+/// The registry of nodes. Implement it with plain `async fn`s; the runtime calls it
+/// through [`DynNodeRegistry`].
 pub trait NodeRegistry: Send + Sync {
     /// Records a node's heartbeat (replacing its previous one).
-    async fn heartbeat(&self, beat: &NodeHeartbeat) -> Result<(), StoreError>;
+    fn heartbeat(
+        &self,
+        beat: &NodeHeartbeat,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Every node the store has heard of, by name.
-    async fn nodes(&self) -> Result<Vec<NodeRecord>, StoreError>;
+    fn nodes(&self) -> impl Future<Output = Result<Vec<NodeRecord>, StoreError>> + Send;
 
     /// Forgets a node (it shut down); `false` if it was not known.
-    async fn forget_node(&self, node: &str) -> Result<bool, StoreError>;
+    fn forget_node(&self, node: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Due jobs (claimable at `now`) whose type no node live since `live_since` has
     /// registered: nobody will run them until such a node comes (R41). At most `max`,
     /// earliest due first.
-    async fn orphaned(
+    fn orphaned(
         &self,
         now: DateTime<Utc>,
         live_since: DateTime<Utc>,
         max: usize,
-    ) -> Result<Vec<JobInfo>, StoreError>;
+    ) -> impl Future<Output = Result<Vec<JobInfo>, StoreError>> + Send;
+}
+
+/// The object-safe form of [`NodeRegistry`], with the same methods returning boxed
+/// futures; a [`JobStore`](crate::JobStore) is one. Every `NodeRegistry` is one:
+/// implement `NodeRegistry`, not this.
+pub trait DynNodeRegistry: Send + Sync {
+    /// See [`NodeRegistry::heartbeat`].
+    fn heartbeat<'a>(&'a self, beat: &'a NodeHeartbeat) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// See [`NodeRegistry::nodes`].
+    fn nodes(&self) -> BoxFuture<'_, Result<Vec<NodeRecord>, StoreError>>;
+    /// See [`NodeRegistry::forget_node`].
+    fn forget_node<'a>(&'a self, node: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// See [`NodeRegistry::orphaned`].
+    fn orphaned(
+        &self,
+        now: DateTime<Utc>,
+        live_since: DateTime<Utc>,
+        max: usize,
+    ) -> BoxFuture<'_, Result<Vec<JobInfo>, StoreError>>;
+}
+
+impl<T: NodeRegistry> DynNodeRegistry for T {
+    fn heartbeat<'a>(&'a self, beat: &'a NodeHeartbeat) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(NodeRegistry::heartbeat(self, beat))
+    }
+
+    fn nodes(&self) -> BoxFuture<'_, Result<Vec<NodeRecord>, StoreError>> {
+        Box::pin(NodeRegistry::nodes(self))
+    }
+
+    fn forget_node<'a>(&'a self, node: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(NodeRegistry::forget_node(self, node))
+    }
+
+    fn orphaned(
+        &self,
+        now: DateTime<Utc>,
+        live_since: DateTime<Utc>,
+        max: usize,
+    ) -> BoxFuture<'_, Result<Vec<JobInfo>, StoreError>> {
+        Box::pin(NodeRegistry::orphaned(self, now, live_since, max))
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
+use bgtasks_abstractions::BoxFuture;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -185,42 +185,116 @@ pub struct NotificationPage {
 
 /// The outbox. Notifications enter it with the outcome that called for them
 /// ([`JobRuns::complete`](crate::JobRuns::complete)); any node claims and delivers
-/// them, each delivery's outcome fenced by its token.
-#[async_trait]
+/// them, each delivery's outcome fenced by its token. Implement it with plain
+/// `async fn`s; the runtime calls it through [`DynNotificationOutbox`].
 pub trait NotificationOutbox: Send + Sync {
     /// Claims up to `limit` pending notifications whose next attempt is due at `now` and
     /// that no live lease holds (a lease that expired is taken over), oldest first;
     /// leases each to `node` for `lease` with a fresh token and counts the attempt.
-    async fn claim_notifications(
+    fn claim_notifications(
         &self,
         node: &str,
         now: DateTime<Utc>,
         limit: usize,
         lease: Duration,
-    ) -> Result<Vec<ClaimedNotification>, StoreError>;
+    ) -> impl Future<Output = Result<Vec<ClaimedNotification>, StoreError>> + Send;
 
     /// Records how the delivery holding `token` went, if its lease is still that one
     /// (`false` otherwise: another node took the notification over, and nothing is
     /// written): delivered, tried again at a time, or failed for good.
-    async fn record_delivery(
+    fn record_delivery(
         &self,
         id: &str,
         token: i64,
         outcome: &DeliveryOutcome,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The notifications the query selects, newest first, one page of them.
-    async fn list_notifications(
+    fn list_notifications(
         &self,
         query: &NotificationQuery,
-    ) -> Result<NotificationPage, StoreError>;
+    ) -> impl Future<Output = Result<NotificationPage, StoreError>> + Send;
 
     /// Retention: removes delivered and failed notifications that finished before
     /// `before`, at most `max`; returns how many went.
-    async fn prune_notifications(
+    fn prune_notifications(
         &self,
         before: DateTime<Utc>,
         max: usize,
-    ) -> Result<u64, StoreError>;
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// The object-safe form of [`NotificationOutbox`], with the same methods returning boxed
+/// futures; a [`JobStore`](crate::JobStore) is one. Every `NotificationOutbox` is one:
+/// implement `NotificationOutbox`, not this.
+pub trait DynNotificationOutbox: Send + Sync {
+    /// See [`NotificationOutbox::claim_notifications`].
+    fn claim_notifications<'a>(
+        &'a self,
+        node: &'a str,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Vec<ClaimedNotification>, StoreError>>;
+    /// See [`NotificationOutbox::record_delivery`].
+    fn record_delivery<'a>(
+        &'a self,
+        id: &'a str,
+        token: i64,
+        outcome: &'a DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    /// See [`NotificationOutbox::list_notifications`].
+    fn list_notifications<'a>(
+        &'a self,
+        query: &'a NotificationQuery,
+    ) -> BoxFuture<'a, Result<NotificationPage, StoreError>>;
+    /// See [`NotificationOutbox::prune_notifications`].
+    fn prune_notifications(
+        &self,
+        before: DateTime<Utc>,
+        max: usize,
+    ) -> BoxFuture<'_, Result<u64, StoreError>>;
+}
+
+impl<T: NotificationOutbox> DynNotificationOutbox for T {
+    fn claim_notifications<'a>(
+        &'a self,
+        node: &'a str,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: Duration,
+    ) -> BoxFuture<'a, Result<Vec<ClaimedNotification>, StoreError>> {
+        Box::pin(NotificationOutbox::claim_notifications(
+            self, node, now, limit, lease,
+        ))
+    }
+
+    fn record_delivery<'a>(
+        &'a self,
+        id: &'a str,
+        token: i64,
+        outcome: &'a DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(NotificationOutbox::record_delivery(
+            self, id, token, outcome, now,
+        ))
+    }
+
+    fn list_notifications<'a>(
+        &'a self,
+        query: &'a NotificationQuery,
+    ) -> BoxFuture<'a, Result<NotificationPage, StoreError>> {
+        Box::pin(NotificationOutbox::list_notifications(self, query))
+    }
+
+    fn prune_notifications(
+        &self,
+        before: DateTime<Utc>,
+        max: usize,
+    ) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(NotificationOutbox::prune_notifications(self, before, max))
+    }
 }

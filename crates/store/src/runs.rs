@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use bgtasks_abstractions::{JobInfo, RunLease};
+use bgtasks_abstractions::{BoxFuture, JobInfo, RunLease};
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
@@ -103,34 +102,37 @@ pub struct Rescued {
 }
 
 /// The data path: claim, renew, complete, give back, rescue. Every method is one atomic
-/// transition, fenced by the lease's token where it names a lease.
-#[async_trait]
+/// transition, fenced by the lease's token where it names a lease. Implement it with
+/// plain `async fn`s; the runtime calls it through [`DynJobRuns`].
 pub trait JobRuns: Send + Sync {
     /// Claims up to `request.limit` due runs the node may run, highest priority first,
     /// then fewest tries, then earliest due; leases each with a fresh token (unique for
     /// the lifetime of the store, R38). Each claimed job's next run time moves on to its
     /// following fire time in the same step, so no two nodes claim one tick. A due job
     /// past its end time, or a row that cannot be decoded, is taken off the schedule.
-    async fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<ClaimedRun>, StoreError>;
+    fn claim(
+        &self,
+        request: &ClaimRequest<'_>,
+    ) -> impl Future<Output = Result<Vec<ClaimedRun>, StoreError>> + Send;
 
     /// The earliest time a job the node may claim (by pin and by type) becomes due, if
     /// any is scheduled.
-    async fn next_due_time(
+    fn next_due_time(
         &self,
         node: &str,
         job_types: Option<&[String]>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, StoreError>> + Send;
 
     /// Extends the leases `node` holds until `now + lease` (by the store's clock), and
     /// says for each lease, in order, whether it is renewed, lost, or its run is to be
     /// interrupted because the job was paused, stopped or removed (R39).
-    async fn renew(
+    fn renew(
         &self,
         node: &str,
         leases: &[RunLease],
         lease: Duration,
         now: DateTime<Utc>,
-    ) -> Result<Vec<RenewOutcome>, StoreError>;
+    ) -> impl Future<Output = Result<Vec<RenewOutcome>, StoreError>> + Send;
 
     /// Saves the outcomes of runs, each only if its lease is still the run's, with the
     /// notifications each saved outcome calls for, and appends `logs` — in one
@@ -140,39 +142,44 @@ pub trait JobRuns: Send + Sync {
     /// [`CompletionOutcome::Interrupted`] instead (R39, and its notifications are not
     /// stored); a job triggered during its run is due again at once (R40). One outcome
     /// per run, in order.
-    async fn complete(
+    fn complete(
         &self,
         runs: &[RunCompletion],
         logs: &[JobLog],
-    ) -> Result<Vec<CompletionOutcome>, StoreError>;
+    ) -> impl Future<Output = Result<Vec<CompletionOutcome>, StoreError>> + Send;
 
     /// Ends a run's lease without a result, if the lease is still the run's
     /// ([`Saved`](CompletionOutcome::Saved)).
-    async fn give_back(
+    fn give_back(
         &self,
         lease: &RunLease,
         how: GiveBack,
-    ) -> Result<CompletionOutcome, StoreError>;
+    ) -> impl Future<Output = Result<CompletionOutcome, StoreError>> + Send;
 
     /// Ends the leases of several runs without a result, each as
     /// [`give_back`](Self::give_back) would: one outcome per run, in order. A durable store
     /// does it in one transaction; this default gives them back one by one (a failure
     /// part-way may leave the earlier ones given back, and their leases ended).
-    async fn give_back_many(
+    fn give_back_many(
         &self,
         runs: &[(RunLease, GiveBack)],
-    ) -> Result<Vec<CompletionOutcome>, StoreError> {
-        let mut outcomes = Vec::with_capacity(runs.len());
-        for (lease, how) in runs {
-            outcomes.push(self.give_back(lease, *how).await?);
+    ) -> impl Future<Output = Result<Vec<CompletionOutcome>, StoreError>> + Send {
+        async move {
+            let mut outcomes = Vec::with_capacity(runs.len());
+            for (lease, how) in runs {
+                outcomes.push(self.give_back(lease, *how).await?);
+            }
+            Ok(outcomes)
         }
-        Ok(outcomes)
     }
 
     /// Makes runs whose lease expired before `now` (by the store's clock) due again at
     /// the time they were due, without counting a failed try (but counting one more
     /// rescue in a row, R43), logs each interruption naming the node, and returns them.
-    async fn rescue(&self, now: DateTime<Utc>) -> Result<Vec<Rescued>, StoreError>;
+    fn rescue(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<Rescued>, StoreError>> + Send;
 
     /// Whether the runtime should gather the completions and logs of concurrent runs into
     /// batches rather than write each at once. Durable stores say yes (one transaction
@@ -200,5 +207,127 @@ pub trait JobRuns: Send + Sync {
     /// renewal. `None` if the store cannot tell.
     fn subscribe_control(&self) -> Option<Arc<Notify>> {
         None
+    }
+}
+
+/// The object-safe form of [`JobRuns`], with the same methods returning boxed futures; a
+/// [`JobStore`](crate::JobStore) is one. Every `JobRuns` is one: implement `JobRuns`, not
+/// this.
+pub trait DynJobRuns: Send + Sync {
+    /// See [`JobRuns::claim`].
+    fn claim<'a>(
+        &'a self,
+        request: &'a ClaimRequest<'_>,
+    ) -> BoxFuture<'a, Result<Vec<ClaimedRun>, StoreError>>;
+    /// See [`JobRuns::next_due_time`].
+    fn next_due_time<'a>(
+        &'a self,
+        node: &'a str,
+        job_types: Option<&'a [String]>,
+    ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, StoreError>>;
+    /// See [`JobRuns::renew`].
+    fn renew<'a>(
+        &'a self,
+        node: &'a str,
+        leases: &'a [RunLease],
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<RenewOutcome>, StoreError>>;
+    /// See [`JobRuns::complete`].
+    fn complete<'a>(
+        &'a self,
+        runs: &'a [RunCompletion],
+        logs: &'a [JobLog],
+    ) -> BoxFuture<'a, Result<Vec<CompletionOutcome>, StoreError>>;
+    /// See [`JobRuns::give_back`].
+    fn give_back<'a>(
+        &'a self,
+        lease: &'a RunLease,
+        how: GiveBack,
+    ) -> BoxFuture<'a, Result<CompletionOutcome, StoreError>>;
+    /// See [`JobRuns::give_back_many`].
+    fn give_back_many<'a>(
+        &'a self,
+        runs: &'a [(RunLease, GiveBack)],
+    ) -> BoxFuture<'a, Result<Vec<CompletionOutcome>, StoreError>>;
+    /// See [`JobRuns::rescue`].
+    fn rescue(&self, now: DateTime<Utc>) -> BoxFuture<'_, Result<Vec<Rescued>, StoreError>>;
+    /// See [`JobRuns::prefers_batched_writes`].
+    fn prefers_batched_writes(&self) -> bool;
+    /// See [`JobRuns::backend_name`].
+    fn backend_name(&self) -> &'static str;
+    /// See [`JobRuns::subscribe_due`].
+    fn subscribe_due(&self) -> Option<Arc<Notify>>;
+    /// See [`JobRuns::subscribe_control`].
+    fn subscribe_control(&self) -> Option<Arc<Notify>>;
+}
+
+impl<T: JobRuns> DynJobRuns for T {
+    fn claim<'a>(
+        &'a self,
+        request: &'a ClaimRequest<'_>,
+    ) -> BoxFuture<'a, Result<Vec<ClaimedRun>, StoreError>> {
+        Box::pin(JobRuns::claim(self, request))
+    }
+
+    fn next_due_time<'a>(
+        &'a self,
+        node: &'a str,
+        job_types: Option<&'a [String]>,
+    ) -> BoxFuture<'a, Result<Option<DateTime<Utc>>, StoreError>> {
+        Box::pin(JobRuns::next_due_time(self, node, job_types))
+    }
+
+    fn renew<'a>(
+        &'a self,
+        node: &'a str,
+        leases: &'a [RunLease],
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<RenewOutcome>, StoreError>> {
+        Box::pin(JobRuns::renew(self, node, leases, lease, now))
+    }
+
+    fn complete<'a>(
+        &'a self,
+        runs: &'a [RunCompletion],
+        logs: &'a [JobLog],
+    ) -> BoxFuture<'a, Result<Vec<CompletionOutcome>, StoreError>> {
+        Box::pin(JobRuns::complete(self, runs, logs))
+    }
+
+    fn give_back<'a>(
+        &'a self,
+        lease: &'a RunLease,
+        how: GiveBack,
+    ) -> BoxFuture<'a, Result<CompletionOutcome, StoreError>> {
+        Box::pin(JobRuns::give_back(self, lease, how))
+    }
+
+    fn give_back_many<'a>(
+        &'a self,
+        runs: &'a [(RunLease, GiveBack)],
+    ) -> BoxFuture<'a, Result<Vec<CompletionOutcome>, StoreError>> {
+        Box::pin(JobRuns::give_back_many(self, runs))
+    }
+
+    fn rescue(&self, now: DateTime<Utc>) -> BoxFuture<'_, Result<Vec<Rescued>, StoreError>> {
+        Box::pin(JobRuns::rescue(self, now))
+    }
+
+    fn prefers_batched_writes(&self) -> bool {
+        JobRuns::prefers_batched_writes(self)
+    }
+
+    fn backend_name(&self) -> &'static str {
+        JobRuns::backend_name(self)
+    }
+
+    fn subscribe_due(&self) -> Option<Arc<Notify>> {
+        JobRuns::subscribe_due(self)
+    }
+
+    fn subscribe_control(&self) -> Option<Arc<Notify>> {
+        JobRuns::subscribe_control(self)
     }
 }

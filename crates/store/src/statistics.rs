@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use async_trait::async_trait;
+use bgtasks_abstractions::BoxFuture;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -65,18 +65,49 @@ impl RunBucket {
     }
 }
 
-/// Statistics of a store.
-#[async_trait]
+/// Statistics of a store. Implement it with plain `async fn`s; the runtime calls it
+/// through [`DynJobStatistics`].
 pub trait JobStatistics: Send + Sync {
     /// The counts of every job, with the due ones judged at `now` (the store's clock,
     /// where it keeps one).
-    async fn counts(&self, now: DateTime<Utc>) -> Result<JobCounts, StoreError>;
+    fn counts(
+        &self,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<JobCounts, StoreError>> + Send;
 
     /// The runs logged since `since`, in stretches of `bucket` (at least a second) from
     /// `since` on, oldest first; stretches without runs are left out.
-    async fn run_history(
+    fn run_history(
         &self,
         since: DateTime<Utc>,
         bucket: Duration,
-    ) -> Result<Vec<RunBucket>, StoreError>;
+    ) -> impl Future<Output = Result<Vec<RunBucket>, StoreError>> + Send;
+}
+
+/// The object-safe form of [`JobStatistics`], with the same methods returning boxed
+/// futures; a [`JobStore`](crate::JobStore) is one. Every `JobStatistics` is one:
+/// implement `JobStatistics`, not this.
+pub trait DynJobStatistics: Send + Sync {
+    /// See [`JobStatistics::counts`].
+    fn counts(&self, now: DateTime<Utc>) -> BoxFuture<'_, Result<JobCounts, StoreError>>;
+    /// See [`JobStatistics::run_history`].
+    fn run_history(
+        &self,
+        since: DateTime<Utc>,
+        bucket: Duration,
+    ) -> BoxFuture<'_, Result<Vec<RunBucket>, StoreError>>;
+}
+
+impl<T: JobStatistics> DynJobStatistics for T {
+    fn counts(&self, now: DateTime<Utc>) -> BoxFuture<'_, Result<JobCounts, StoreError>> {
+        Box::pin(JobStatistics::counts(self, now))
+    }
+
+    fn run_history(
+        &self,
+        since: DateTime<Utc>,
+        bucket: Duration,
+    ) -> BoxFuture<'_, Result<Vec<RunBucket>, StoreError>> {
+        Box::pin(JobStatistics::run_history(self, since, bucket))
+    }
 }

@@ -17,7 +17,7 @@ use bgtasks_abstractions::JobStatus;
 use chrono::{DateTime, Utc};
 
 use super::names;
-use crate::store::{JobLockProvider, JobStore, StoreError};
+use crate::store::{DynJobLockProvider, JobStore, StoreError};
 use crate::{BackgroundService, ServiceContext};
 
 /// The lock the refreshing node holds.
@@ -41,7 +41,7 @@ pub fn status_label(status: JobStatus) -> &'static str {
 /// [`MetricsOptions::store_gauges`](bgtasks_abstractions::MetricsOptions) is on.
 pub struct StoreGauges {
     store: Arc<dyn JobStore>,
-    locks: Arc<dyn JobLockProvider>,
+    locks: Arc<dyn DynJobLockProvider>,
     interval: Duration,
     holding: AtomicBool,
 }
@@ -51,7 +51,7 @@ impl StoreGauges {
     /// `locks`.
     pub fn new(
         store: Arc<dyn JobStore>,
-        locks: Arc<dyn JobLockProvider>,
+        locks: Arc<dyn DynJobLockProvider>,
         interval: Duration,
     ) -> Self {
         Self {

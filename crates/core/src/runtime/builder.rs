@@ -22,7 +22,7 @@ use crate::lock::InMemoryJobLockProvider;
 use crate::registry::JobRunnableRegistry;
 use crate::retry::{ReferenceRetryPolicy, RetryPolicy};
 use crate::scheduler::JobScheduler;
-use crate::store::{InMemoryJobStore, JobLockProvider, JobStore, RunWriter, TimedStore};
+use crate::store::{DynJobLockProvider, InMemoryJobStore, JobStore, RunWriter, TimedStore};
 use crate::system_jobs::{
     CHECKING_JOB_TYPE, CLEANING_JOB_TYPE, JobCleaner, JobPoller, JobStateChecker, POLLING_JOB_TYPE,
     system_jobs,
@@ -38,7 +38,7 @@ pub struct RuntimeBuilder {
     store: Option<Arc<dyn JobStore>>,
     finder: Option<Arc<dyn JobExceptionTypeFinder>>,
     retry_policy: Option<Arc<dyn RetryPolicy>>,
-    locks: Option<Arc<dyn JobLockProvider>>,
+    locks: Option<Arc<dyn DynJobLockProvider>>,
     dispatcher: Option<Arc<dyn JobDispatcher>>,
     clock: Option<Arc<dyn Clock>>,
     executed_event: ExecutedEventChoice,
@@ -128,7 +128,7 @@ impl RuntimeBuilder {
     }
 
     /// Uses this lock provider.
-    pub fn lock_provider(mut self, locks: Arc<dyn JobLockProvider>) -> Self {
+    pub fn lock_provider(mut self, locks: Arc<dyn DynJobLockProvider>) -> Self {
         self.locks = Some(locks);
         self
     }

@@ -31,7 +31,7 @@ use crate::dispatcher::JobDispatcher;
 use crate::events::JobEventTrigger;
 use crate::registry::JobRunnableRegistry;
 use crate::scheduler::{JobScheduler, SchedulerError};
-use crate::store::{DefinitionUpdate, JobLockProvider, JobStore, Transition};
+use crate::store::{DefinitionUpdate, DynJobLockProvider, JobStore, Transition};
 
 pub use self::builder::{BuildError, RuntimeBuilder};
 pub use self::health::{HealthReport, LoopHealth, NodeLoop};
@@ -68,7 +68,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) job_types: Vec<String>,
     pub(crate) trigger: JobEventTrigger,
     pub(crate) finder: Arc<dyn JobExceptionTypeFinder>,
-    pub(crate) locks: Arc<dyn JobLockProvider>,
+    pub(crate) locks: Arc<dyn DynJobLockProvider>,
     pub(crate) dispatcher: Arc<dyn JobDispatcher>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) services: Services,

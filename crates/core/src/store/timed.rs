@@ -91,7 +91,6 @@ mod tests {
         NotificationOutbox
     );
 
-    #[async_trait::async_trait]
     impl NodeRegistry for Silent {
         async fn heartbeat(&self, beat: &bgtasks_store::NodeHeartbeat) -> Result<(), StoreError> {
             self.0.heartbeat(beat).await

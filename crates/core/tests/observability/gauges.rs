@@ -7,7 +7,7 @@ use bgtasks_abstractions::{Clock, JobInfo};
 use bgtasks_core::clock::TokioClock;
 use bgtasks_core::metrics::{StoreGauges, names};
 use bgtasks_core::store::{InMemoryJobStore, JobDefinitions, JobStore};
-use bgtasks_core::{BackgroundService, InMemoryJobLockProvider, JobLockProvider};
+use bgtasks_core::{BackgroundService, DynJobLockProvider, InMemoryJobLockProvider};
 use metrics::{SharedString, Unit};
 use metrics_util::CompositeKey;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
@@ -48,7 +48,7 @@ async fn one_node_at_a_time_refreshes_the_store_gauges() {
     });
     store.insert(&jobs).await.unwrap();
     // Both nodes share the store's locks (one provider here, as one database would be).
-    let locks: Arc<dyn JobLockProvider> = Arc::new(InMemoryJobLockProvider::new(clock.clone()));
+    let locks: Arc<dyn DynJobLockProvider> = Arc::new(InMemoryJobLockProvider::new(clock.clone()));
     let shared: Arc<dyn JobStore> = store.clone();
     let first = StoreGauges::new(
         shared.clone(),

@@ -122,7 +122,6 @@ bgtasks_core::store::forward_capabilities!(
     NotificationOutbox
 );
 
-#[async_trait::async_trait]
 impl JobRuns for CountingStore {
     async fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<ClaimedRun>, StoreError> {
         self.claims.fetch_add(1, Ordering::SeqCst);

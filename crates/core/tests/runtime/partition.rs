@@ -37,7 +37,6 @@ bgtasks_core::store::forward_capabilities!(
     NotificationOutbox
 );
 
-#[async_trait::async_trait]
 impl JobRuns for Partitioned {
     async fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<ClaimedRun>, StoreError> {
         self.gate().await;

@@ -29,7 +29,6 @@ bgtasks_core::store::forward_capabilities!(
     NotificationOutbox
 );
 
-#[async_trait::async_trait]
 impl JobRuns for PanickyStore {
     async fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<ClaimedRun>, StoreError> {
         if self

@@ -305,7 +305,6 @@ bgtasks_core::store::forward_capabilities!(
     NotificationOutbox
 );
 
-#[async_trait::async_trait]
 impl JobRuns for GatedClaims {
     async fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<ClaimedRun>, StoreError> {
         self.entered.notify_one();

@@ -41,7 +41,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks::abstractions::SystemClock;
 use bgtasks::actions::{DeliveryOptions, JobActionPlanner, JobActionsExt};
 use bgtasks::store::{ClaimRequest, ClaimedRun, JobRuns, StoreError};
@@ -213,7 +212,6 @@ bgtasks::store::forward_capabilities!(
     NotificationOutbox
 );
 
-#[async_trait]
 impl JobRuns for DelayedClaims {
     async fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<ClaimedRun>, StoreError> {
         let runs = self.inner.claim(request).await?;

@@ -6,11 +6,11 @@ use bgtasks_abstractions::{JobInfo, JobPriority, JobStatus};
 use bgtasks_store::{ClaimRequest, CompletionOutcome, RemoveIf};
 use futures_util::future::join_all;
 
-use crate::StoreFactory;
+use crate::DynStoreFactory;
 use crate::support::{LEASE, claim, claim_one, complete, finished, queued, record, seed, t};
 
 /// Claims take due runs by priority, lease them, and move the schedule on.
-pub async fn claims_take_due_runs_by_priority_and_move_the_schedule(factory: &dyn StoreFactory) {
+pub async fn claims_take_due_runs_by_priority_and_move_the_schedule(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut low = queued("low", 0);
     low.priority = JobPriority::Low;
@@ -76,7 +76,7 @@ pub async fn claims_take_due_runs_by_priority_and_move_the_schedule(factory: &dy
 }
 
 /// R3: a Period tick is claimed by one handle only; the claim moves to the next tick.
-pub async fn a_period_tick_is_claimed_once_across_handles(factory: &dyn StoreFactory) {
+pub async fn a_period_tick_is_claimed_once_across_handles(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let other = factory.reopen(&store).await;
     let mut period = JobInfo::period("tick", "t", "0/10 * * * * ?");
@@ -97,7 +97,7 @@ pub async fn a_period_tick_is_claimed_once_across_handles(factory: &dyn StoreFac
 }
 
 /// R30: a job pinned to a node is claimed (and awaited) only by that node.
-pub async fn pinned_jobs_are_claimed_only_by_their_node(factory: &dyn StoreFactory) {
+pub async fn pinned_jobs_are_claimed_only_by_their_node(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut pinned = queued("pinned", 0);
     pinned.node_name = Some("b".into());
@@ -113,7 +113,7 @@ pub async fn pinned_jobs_are_claimed_only_by_their_node(factory: &dyn StoreFacto
 }
 
 /// R41: a node claims, and waits for, only the job types it runs.
-pub async fn claims_take_only_the_job_types_the_node_runs(factory: &dyn StoreFactory) {
+pub async fn claims_take_only_the_job_types_the_node_runs(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut new_type = queued("new-type", 0);
     new_type.job_type = "added-in-v2".into();
@@ -166,7 +166,7 @@ pub async fn claims_take_only_the_job_types_the_node_runs(factory: &dyn StoreFac
 }
 
 /// R3: a job past its end time is never claimed and loses its next run time.
-pub async fn past_end_time_is_never_claimed(factory: &dyn StoreFactory) {
+pub async fn past_end_time_is_never_claimed(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut job = queued("late", 0);
     job.end_time = Some(t(5));
@@ -176,7 +176,7 @@ pub async fn past_end_time_is_never_claimed(factory: &dyn StoreFactory) {
 }
 
 /// Several handles claiming at once take each run exactly once.
-pub async fn concurrent_claimers_take_each_run_once(factory: &dyn StoreFactory) {
+pub async fn concurrent_claimers_take_each_run_once(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let jobs: Vec<JobInfo> = (0..300)
         .map(|i| queued(&format!("j{i:03}"), i % 7))
@@ -220,7 +220,7 @@ pub async fn concurrent_claimers_take_each_run_once(factory: &dyn StoreFactory) 
 
 /// R38: lease tokens never repeat in a store, not even for a job removed and queued
 /// again under the same id.
-pub async fn lease_tokens_are_unique_for_the_life_of_the_store(factory: &dyn StoreFactory) {
+pub async fn lease_tokens_are_unique_for_the_life_of_the_store(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let other = factory.reopen(&store).await;
     seed(store.as_ref(), &[queued("j", 0), queued("k", 0)]).await;

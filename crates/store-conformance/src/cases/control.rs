@@ -4,7 +4,7 @@
 use bgtasks_abstractions::{JobInfo, JobStatus};
 use bgtasks_store::{JobStore, Refusal, Transition};
 
-use crate::StoreFactory;
+use crate::DynStoreFactory;
 use crate::support::{claim, queued, record, seed, t};
 
 fn refused_as(outcome: &Transition, status: JobStatus) {
@@ -23,7 +23,7 @@ async fn stored_as(store: &dyn JobStore, id: &str) -> (JobStatus, Option<i64>) {
 }
 
 /// R26, R37: pause and resume, each under its condition.
-pub async fn pause_and_resume(factory: &dyn StoreFactory) {
+pub async fn pause_and_resume(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut retrying = queued("retrying", 500);
     retrying.status = JobStatus::FailedRetry;
@@ -75,7 +75,7 @@ pub async fn pause_and_resume(factory: &dyn StoreFactory) {
 }
 
 /// R26, R37: stop and start, each under its condition.
-pub async fn stop_and_start(factory: &dyn StoreFactory) {
+pub async fn stop_and_start(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut done = queued("done", 0);
     done.status = JobStatus::Completed;
@@ -122,7 +122,7 @@ pub async fn stop_and_start(factory: &dyn StoreFactory) {
 }
 
 /// R26, R37: a trigger makes any job due now; an abandoned one gets its tries back.
-pub async fn trigger_runs_a_job_now(factory: &dyn StoreFactory) {
+pub async fn trigger_runs_a_job_now(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut done = queued("done", 0);
     done.status = JobStatus::Completed;

@@ -3,11 +3,11 @@
 use bgtasks_abstractions::{JobArgs, JobInfo, JobPriority, JobStatus};
 use bgtasks_store::{DefinitionUpdate, Refusal, RemoveIf};
 
-use crate::StoreFactory;
+use crate::DynStoreFactory;
 use crate::support::{claim_one, log, queued, record, seed, t};
 
 /// R27: insert refuses existing and repeated ids; find; remove returns the job.
-pub async fn insert_find_remove(factory: &dyn StoreFactory) {
+pub async fn insert_find_remove(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let job = queued("j", 0);
     assert_eq!(
@@ -49,7 +49,7 @@ pub async fn insert_find_remove(factory: &dyn StoreFactory) {
 }
 
 /// R37: a removal allowed for Stopped jobs only refuses others, naming their state.
-pub async fn removal_of_stopped_jobs_only_refuses_the_others(factory: &dyn StoreFactory) {
+pub async fn removal_of_stopped_jobs_only_refuses_the_others(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut stopped = queued("stopped", 0);
     stopped.status = JobStatus::Stopped;
@@ -76,7 +76,7 @@ pub async fn removal_of_stopped_jobs_only_refuses_the_others(factory: &dyn Store
 
 /// R46: removing a job removes its run logs and its actions: a job queued again under
 /// the id inherits neither.
-pub async fn removing_a_job_removes_its_logs(factory: &dyn StoreFactory) {
+pub async fn removing_a_job_removes_its_logs(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mailed = queued("gone", 0).with_action(
         bgtasks_abstractions::JobAction::new("mail").with_parameter("to", "old@example.com"),
@@ -122,7 +122,7 @@ pub async fn removing_a_job_removes_its_logs(factory: &dyn StoreFactory) {
 
 /// R37: an update writes the definition fields it names, grows the revision, and is
 /// refused when the caller's revision is no longer the job's.
-pub async fn updates_are_conditioned_on_the_revision(factory: &dyn StoreFactory) {
+pub async fn updates_are_conditioned_on_the_revision(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut job = queued("j", 0);
     job.trigger_count = 3;
@@ -211,7 +211,7 @@ pub async fn updates_are_conditioned_on_the_revision(factory: &dyn StoreFactory)
 }
 
 /// R37: a changed schedule reschedules a job that waits, not one that runs.
-pub async fn a_changed_schedule_reschedules_a_waiting_job(factory: &dyn StoreFactory) {
+pub async fn a_changed_schedule_reschedules_a_waiting_job(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut period = JobInfo::period("cron", "t", "0 0 * * * ?");
     period.status = JobStatus::Queuing;
@@ -266,7 +266,7 @@ pub async fn a_changed_schedule_reschedules_a_waiting_job(factory: &dyn StoreFac
 
 /// R37: two handles updating from the same read: exactly one wins; inserts of one id
 /// race to one winner.
-pub async fn concurrent_writers_of_one_job_never_mix(factory: &dyn StoreFactory) {
+pub async fn concurrent_writers_of_one_job_never_mix(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let other = factory.reopen(&store).await;
     let mut a = queued("shared", 0);

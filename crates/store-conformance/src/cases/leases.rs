@@ -6,11 +6,11 @@ use bgtasks_store::{
     CompletionOutcome, DefinitionUpdate, GiveBack, RemoveIf, RenewOutcome, RunCompletion,
 };
 
-use crate::StoreFactory;
+use crate::DynStoreFactory;
 use crate::support::{LEASE, claim, claim_one, complete, finished, log, queued, record, seed, t};
 
 /// Completion is fenced: after a rescue the old owner's result is refused.
-pub async fn completion_is_fenced_by_the_lease_token(factory: &dyn StoreFactory) {
+pub async fn completion_is_fenced_by_the_lease_token(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     seed(store.as_ref(), &[queued("j", 0)]).await;
     let first = claim_one(store.as_ref(), "a", 1).await;
@@ -90,7 +90,7 @@ pub async fn completion_is_fenced_by_the_lease_token(factory: &dyn StoreFactory)
 
 /// Renewed leases are not rescued; a given-back run can be claimed again.
 pub async fn renewed_leases_are_not_rescued_and_given_back_runs_come_back(
-    factory: &dyn StoreFactory,
+    factory: &dyn DynStoreFactory,
 ) {
     let store = factory.fresh().await;
     seed(store.as_ref(), &[queued("j", 0)]).await;
@@ -157,7 +157,7 @@ pub async fn renewed_leases_are_not_rescued_and_given_back_runs_come_back(
 
 /// R26, R39: a job removed during its run is gone: its node learns it at renewal, and its
 /// completion writes nothing.
-pub async fn a_job_removed_during_its_run_is_gone(factory: &dyn StoreFactory) {
+pub async fn a_job_removed_during_its_run_is_gone(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let other = factory.reopen(&store).await;
     seed(store.as_ref(), &[queued("j", 0)]).await;
@@ -181,7 +181,7 @@ pub async fn a_job_removed_during_its_run_is_gone(factory: &dyn StoreFactory) {
 
 /// R20: completion writes the run-state fields only; the definition edited during the run
 /// is kept.
-pub async fn completion_writes_only_the_run_state(factory: &dyn StoreFactory) {
+pub async fn completion_writes_only_the_run_state(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     seed(store.as_ref(), &[queued("j", 0)]).await;
     let run = claim_one(store.as_ref(), "a", 1).await;
@@ -241,7 +241,7 @@ pub async fn completion_writes_only_the_run_state(factory: &dyn StoreFactory) {
 
 /// Batched completions answer one outcome per run, in order; logs written with them are
 /// all kept.
-pub async fn batched_completions_and_logs(factory: &dyn StoreFactory) {
+pub async fn batched_completions_and_logs(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let jobs: Vec<_> = (0..5).map(|i| queued(&format!("j{i}"), 0)).collect();
     seed(store.as_ref(), &jobs).await;

@@ -3,7 +3,7 @@
 use bgtasks_abstractions::{JobInfo, JobKind, JobPriority, JobSource, JobStatus};
 use bgtasks_store::{JobQuery, JobSort, JobSortField, JobStore, TimeRange};
 
-use crate::StoreFactory;
+use crate::DynStoreFactory;
 use crate::support::{claim_one, queued, seed, t};
 
 async fn listed(store: &dyn JobStore, query: JobQuery) -> (Vec<String>, u64) {
@@ -63,7 +63,7 @@ fn jobs() -> Vec<JobInfo> {
 }
 
 /// Every filter of the query, sorting by each direction, paging and the total.
-pub async fn listing_filters_sorts_and_pages(factory: &dyn StoreFactory) {
+pub async fn listing_filters_sorts_and_pages(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut all = jobs();
     all[4].creation_time = t(5);

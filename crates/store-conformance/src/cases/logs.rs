@@ -2,12 +2,12 @@
 
 use bgtasks_store::{LogQuery, TimeRange};
 
-use crate::StoreFactory;
+use crate::DynStoreFactory;
 use crate::support::{log, t};
 
 /// R12: logs are listed newest first with filters and paging; each can be found and
 /// removed by its id.
-pub async fn logs_are_queried_found_and_removed(factory: &dyn StoreFactory) {
+pub async fn logs_are_queried_found_and_removed(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let logs: Vec<_> = (0..10)
         .map(|i| {

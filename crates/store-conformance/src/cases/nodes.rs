@@ -3,7 +3,7 @@
 use bgtasks_abstractions::JobStatus;
 use bgtasks_store::NodeHeartbeat;
 
-use crate::StoreFactory;
+use crate::DynStoreFactory;
 use crate::support::{ids, queued, seed, t};
 
 fn beat(node: &str, types: &[&str], at: i64) -> NodeHeartbeat {
@@ -19,7 +19,7 @@ fn beat(node: &str, types: &[&str], at: i64) -> NodeHeartbeat {
 
 /// R41: heartbeats are kept per node (the latest wins); due jobs whose type no live node
 /// has are listed, jobs of a type a live node has are not.
-pub async fn nodes_heartbeat_and_jobs_no_live_node_can_run(factory: &dyn StoreFactory) {
+pub async fn nodes_heartbeat_and_jobs_no_live_node_can_run(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let other = factory.reopen(&store).await;
     store

@@ -9,7 +9,7 @@ use bgtasks_store::{
     NotificationRecord, NotificationState, RunCompletion,
 };
 
-use crate::StoreFactory;
+use crate::DynStoreFactory;
 use crate::support::{LEASE, claim_one, complete, finished, queued, seed, t};
 
 fn mail(id: &str, job: &str, at: i64, min_interval: Option<u64>) -> NewNotification {
@@ -43,7 +43,9 @@ fn with(mut completion: RunCompletion, notifications: Vec<NewNotification>) -> R
 
 /// R51: a saved outcome stores its notifications in the same step; an outcome that is not
 /// saved (lease lost, job paused during the run) stores none.
-pub async fn notifications_are_stored_with_the_outcome_or_not_at_all(factory: &dyn StoreFactory) {
+pub async fn notifications_are_stored_with_the_outcome_or_not_at_all(
+    factory: &dyn DynStoreFactory,
+) {
     let store = factory.fresh().await;
     seed(
         store.as_ref(),
@@ -111,7 +113,9 @@ pub async fn notifications_are_stored_with_the_outcome_or_not_at_all(factory: &d
 
 /// R51: throttling state lives in the store — a notification of the same job and action
 /// within the minimum interval is not stored — and an identity is stored once.
-pub async fn notifications_are_throttled_and_deduplicated_in_the_store(factory: &dyn StoreFactory) {
+pub async fn notifications_are_throttled_and_deduplicated_in_the_store(
+    factory: &dyn DynStoreFactory,
+) {
     let store = factory.fresh().await;
     let other = factory.reopen(&store).await;
     seed(store.as_ref(), &[queued("j", 0)]).await;
@@ -156,7 +160,9 @@ pub async fn notifications_are_throttled_and_deduplicated_in_the_store(factory: 
 /// R51: the notifications of one completion (an action carried out by two notifiers, a
 /// mail and a webhook) are created at the same instant and never throttle each other;
 /// the next completion within the interval is throttled for each of them.
-pub async fn one_completions_notifications_never_throttle_each_other(factory: &dyn StoreFactory) {
+pub async fn one_completions_notifications_never_throttle_each_other(
+    factory: &dyn DynStoreFactory,
+) {
     let store = factory.fresh().await;
     seed(store.as_ref(), &[queued("j", 0)]).await;
     let run = claim_one(store.as_ref(), "a", 10).await;
@@ -190,7 +196,7 @@ pub async fn one_completions_notifications_never_throttle_each_other(factory: &d
 /// R51: deliveries are claimed under leases with fresh tokens; an outcome is recorded only
 /// under its lease; a transient failure retries at its time, a permanent one ends it; a
 /// lease that expired is taken over by another node.
-pub async fn deliveries_are_fenced_retried_and_finished(factory: &dyn StoreFactory) {
+pub async fn deliveries_are_fenced_retried_and_finished(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let other = factory.reopen(&store).await;
     seed(store.as_ref(), &[queued("j", 0)]).await;
@@ -365,7 +371,7 @@ pub async fn deliveries_are_fenced_retried_and_finished(factory: &dyn StoreFacto
 
 /// R51: notifications are listed by job and state, newest first, paged; finished ones
 /// are pruned by age, pending ones never.
-pub async fn notifications_are_listed_and_pruned(factory: &dyn StoreFactory) {
+pub async fn notifications_are_listed_and_pruned(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     seed(store.as_ref(), &[queued("j", 0), queued("k", 0)]).await;
     for (n, job) in ["j", "k"].iter().enumerate() {

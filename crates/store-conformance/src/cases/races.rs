@@ -5,13 +5,15 @@
 use bgtasks_abstractions::{Interruption, JobInfo, JobStatus};
 use bgtasks_store::{CompletionOutcome, GiveBack, RemoveIf, RenewOutcome};
 
-use crate::StoreFactory;
+use crate::DynStoreFactory;
 use crate::support::{LEASE, claim, claim_one, complete, finished, queued, record, seed, t};
 
 /// R38: a job removed while it runs and queued again under its id is a new job: the old
 /// run can neither complete, renew nor give back anything of it, and the new job's run is
 /// its own.
-pub async fn an_old_run_cannot_touch_a_job_queued_again_under_its_id(factory: &dyn StoreFactory) {
+pub async fn an_old_run_cannot_touch_a_job_queued_again_under_its_id(
+    factory: &dyn DynStoreFactory,
+) {
     let store = factory.fresh().await;
     let admin = factory.reopen(&store).await;
     seed(store.as_ref(), &[queued("j", 0)]).await;
@@ -69,7 +71,7 @@ pub async fn an_old_run_cannot_touch_a_job_queued_again_under_its_id(factory: &d
 /// returns, it is recorded as interrupted: Paused, nothing counted; resumed, it runs
 /// exactly once more.
 pub async fn a_pause_from_elsewhere_interrupts_the_run_and_charges_nothing(
-    factory: &dyn StoreFactory,
+    factory: &dyn DynStoreFactory,
 ) {
     let store = factory.fresh().await;
     let admin = factory.reopen(&store).await;
@@ -121,7 +123,7 @@ pub async fn a_pause_from_elsewhere_interrupts_the_run_and_charges_nothing(
 
 /// R39: a run given back after its pause (the node interrupted it) runs again once
 /// resumed, with nothing counted.
-pub async fn a_paused_run_given_back_runs_once_resumed(factory: &dyn StoreFactory) {
+pub async fn a_paused_run_given_back_runs_once_resumed(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut job = JobInfo::persistent("p", "t", 60, 0);
     job.status = JobStatus::Queuing;
@@ -153,7 +155,7 @@ pub async fn a_paused_run_given_back_runs_once_resumed(factory: &dyn StoreFactor
 
 /// R39: a stop from another handle reaches the run; the run's outcome does not revive
 /// the job.
-pub async fn a_stop_during_a_run_is_not_overwritten(factory: &dyn StoreFactory) {
+pub async fn a_stop_during_a_run_is_not_overwritten(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let admin = factory.reopen(&store).await;
     let mut job = JobInfo::persistent("p", "t", 60, 0);
@@ -191,7 +193,7 @@ pub async fn a_stop_during_a_run_is_not_overwritten(factory: &dyn StoreFactory) 
 
 /// R40: triggers during a run are remembered: the job runs once more when the run ends,
 /// however many triggers came.
-pub async fn a_trigger_during_a_run_makes_it_run_once_more(factory: &dyn StoreFactory) {
+pub async fn a_trigger_during_a_run_makes_it_run_once_more(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let admin = factory.reopen(&store).await;
     seed(store.as_ref(), &[queued("j", 0)]).await;
@@ -227,7 +229,9 @@ pub async fn a_trigger_during_a_run_makes_it_run_once_more(factory: &dyn StoreFa
 
 /// R37: a pause and a resume during a run leave the run alone; its completion stands, and
 /// a Completed job is never revived by a late resume.
-pub async fn pause_and_resume_during_a_run_never_revive_a_finished_job(factory: &dyn StoreFactory) {
+pub async fn pause_and_resume_during_a_run_never_revive_a_finished_job(
+    factory: &dyn DynStoreFactory,
+) {
     let store = factory.fresh().await;
     let admin = factory.reopen(&store).await;
     seed(store.as_ref(), &[queued("j", 0)]).await;
@@ -258,7 +262,7 @@ pub async fn pause_and_resume_during_a_run_never_revive_a_finished_job(factory: 
 
 /// R30, R37: polling gives a first fire time to waiting jobs that have none, and never
 /// touches a job in flight or one that finished.
-pub async fn polling_never_touches_a_job_in_flight_or_finished(factory: &dyn StoreFactory) {
+pub async fn polling_never_touches_a_job_in_flight_or_finished(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let admin = factory.reopen(&store).await;
     let mut unscheduled = queued("outside", 0);
@@ -316,7 +320,7 @@ pub async fn polling_never_touches_a_job_in_flight_or_finished(factory: &dyn Sto
 
 /// R29, R37: checking stops only Running jobs scheduled nowhere — not one that another
 /// node runs, not one with a next run.
-pub async fn checking_stops_only_jobs_scheduled_nowhere(factory: &dyn StoreFactory) {
+pub async fn checking_stops_only_jobs_scheduled_nowhere(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let other_node = factory.reopen(&store).await;
     let running = |id: &str, next: Option<i64>| {

@@ -3,11 +3,11 @@
 
 use bgtasks_abstractions::{JobArgs, JobInfo, JobKind, JobPriority, JobSource, JobStatus};
 
-use crate::StoreFactory;
+use crate::DynStoreFactory;
 use crate::support::{ids, log, queued, record, seed, t};
 
 /// R27: the waiting filter, order and limit.
-pub async fn waiting_filter_and_order(factory: &dyn StoreFactory) {
+pub async fn waiting_filter_and_order(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut high = queued("high", 50);
     high.priority = JobPriority::High;
@@ -72,7 +72,7 @@ pub async fn waiting_filter_and_order(factory: &dyn StoreFactory) {
 }
 
 /// R27: Period jobs by the same filter.
-pub async fn period_jobs_by_the_same_filter(factory: &dyn StoreFactory) {
+pub async fn period_jobs_by_the_same_filter(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let period = |id: &str, status: JobStatus, abandoned: bool, priority: JobPriority| {
         let mut job = JobInfo::period(id, "t", "0 * * * * ?");
@@ -98,7 +98,7 @@ pub async fn period_jobs_by_the_same_filter(factory: &dyn StoreFactory) {
 }
 
 /// R27: Running jobs of a node (pinned to it or to none), at most N.
-pub async fn running_jobs_of_a_node(factory: &dyn StoreFactory) {
+pub async fn running_jobs_of_a_node(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut jobs = Vec::new();
     for (id, node) in [("mine", Some("a")), ("free", None), ("theirs", Some("b"))] {
@@ -117,7 +117,7 @@ pub async fn running_jobs_of_a_node(factory: &dyn StoreFactory) {
 
 /// R1, R4, R5: every field survives a round trip, with every status, priority, kind and
 /// source code.
-pub async fn round_trips_every_field_and_code(factory: &dyn StoreFactory) {
+pub async fn round_trips_every_field_and_code(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let kinds = [JobKind::Once, JobKind::Period, JobKind::Persistent];
     let sources = [JobSource::None, JobSource::User, JobSource::System];
@@ -187,7 +187,7 @@ pub async fn round_trips_every_field_and_code(factory: &dyn StoreFactory) {
 
 /// R27: clean-up removes Completed jobs older than the expiry (not recent ones), oldest
 /// first, optionally of one node, at most N, with their logs.
-pub async fn cleanup_removes_old_completed_jobs_not_recent_ones(factory: &dyn StoreFactory) {
+pub async fn cleanup_removes_old_completed_jobs_not_recent_ones(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let completed =
         |id: &str, last_run: Option<i64>, end: Option<i64>, created: i64, node: Option<&str>| {
@@ -249,7 +249,7 @@ pub async fn cleanup_removes_old_completed_jobs_not_recent_ones(factory: &dyn St
 }
 
 /// R12, R27: run logs are stored, listed newest first per job, at most N.
-pub async fn logs_are_newest_first_and_limited(factory: &dyn StoreFactory) {
+pub async fn logs_are_newest_first_and_limited(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let logs: Vec<_> = (0..5)
         .map(|i| {

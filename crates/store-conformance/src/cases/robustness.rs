@@ -6,12 +6,12 @@ use std::time::Duration;
 use bgtasks_abstractions::{JobInfo, JobKind, JobStatus};
 use bgtasks_store::{CompletionOutcome, LogQuery, LogRetention, RemoveIf};
 
-use crate::StoreFactory;
+use crate::DynStoreFactory;
 use crate::support::{LEASE, claim, claim_one, complete, finished, log, queued, record, seed, t};
 
 /// R43: every claim counts an attempt; a rescue counts one more in a row, and the next
 /// claim says how many; a completion sets them back to zero.
-pub async fn attempts_and_rescues_are_counted(factory: &dyn StoreFactory) {
+pub async fn attempts_and_rescues_are_counted(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     seed(store.as_ref(), &[queued("crashy", 0)]).await;
     let first = claim_one(store.as_ref(), "a", 1).await;
@@ -55,7 +55,7 @@ pub async fn attempts_and_rescues_are_counted(factory: &dyn StoreFactory) {
 /// of the others; numbers far beyond the bounds written straight into the store neither
 /// panic nor block a claim.
 pub async fn rows_that_cannot_be_scheduled_are_set_aside_and_claims_go_on(
-    factory: &dyn StoreFactory,
+    factory: &dyn DynStoreFactory,
 ) {
     let store = factory.fresh().await;
     let mut bad_cron = JobInfo::period("bad-cron", "t", "not a cron at all");
@@ -114,7 +114,7 @@ pub async fn rows_that_cannot_be_scheduled_are_set_aside_and_claims_go_on(
 }
 
 /// R46: run logs are kept by age and by count per job; a job removed takes its logs.
-pub async fn logs_are_kept_by_age_and_by_count_per_job(factory: &dyn StoreFactory) {
+pub async fn logs_are_kept_by_age_and_by_count_per_job(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     seed(store.as_ref(), &[queued("busy", 0), queued("quiet", 0)]).await;
     let mut logs: Vec<_> = (0..10)

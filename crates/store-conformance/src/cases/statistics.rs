@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use bgtasks_abstractions::{JobExceptionType, JobStatus};
 
-use crate::StoreFactory;
+use crate::DynStoreFactory;
 use crate::support::{claim_one, log, queued, seed, t};
 
 /// Counts by status, type, group and the node running them; the due jobs and the
 /// oldest of them (the queue's lag).
-pub async fn counts_by_status_type_group_and_node_and_the_queue_lag(factory: &dyn StoreFactory) {
+pub async fn counts_by_status_type_group_and_node_and_the_queue_lag(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut report = queued("report", 5);
     report.job_type = "report".into();
@@ -50,7 +50,7 @@ pub async fn counts_by_status_type_group_and_node_and_the_queue_lag(factory: &dy
 }
 
 /// The run history: runs per stretch, succeeded, failed by failure type, interrupted.
-pub async fn run_history_by_minute_and_failure_type(factory: &dyn StoreFactory) {
+pub async fn run_history_by_minute_and_failure_type(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut logs = vec![log("a", 0, "ok"), log("a", 10, "ok"), log("b", 59, "ok")];
     for (at, failure_type) in [

@@ -4,7 +4,7 @@
 
 use bgtasks_abstractions::{JobInfo, JobKind, JobStatus};
 
-use crate::StoreFactory;
+use crate::DynStoreFactory;
 use crate::support::{claim, complete, finished, queued, t};
 
 /// A small deterministic generator (xorshift64*), so that every store sees the same
@@ -107,7 +107,7 @@ fn wild(n: usize, draw: &mut Draw) -> JobInfo {
 /// R42: 60 random wild definitions beside an innocent job: claims at several times,
 /// completions of whatever was claimed, and rescues never panic, and the innocent job is
 /// claimed. A store may refuse to store a value it cannot hold (an error, not a panic).
-pub async fn random_wild_definitions_never_panic_a_claim(factory: &dyn StoreFactory) {
+pub async fn random_wild_definitions_never_panic_a_claim(factory: &dyn DynStoreFactory) {
     let store = factory.fresh().await;
     let mut draw = Draw(0x9e37_79b9_7f4a_7c15);
     let mut stored = 0;

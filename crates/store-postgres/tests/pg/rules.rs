@@ -77,7 +77,7 @@ fn job(kind: usize, id: &str) -> JobInfo {
     job
 }
 
-async fn ask(store: &dyn JobControl, id: &str, asked: &[Op]) {
+async fn ask(store: &impl JobControl, id: &str, asked: &[Op]) {
     for op in asked {
         let done = match op {
             Op::Pause => store.pause(id).await,

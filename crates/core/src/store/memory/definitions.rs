@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{CronSchedule, JobInfo, JobKind, JobStatus};
 use bgtasks_store::{
     DefinitionUpdate, JobControl, JobDefinitions, JobPage, JobQuery, JobRecord, LogRetention,
@@ -55,7 +54,6 @@ impl InMemoryJobStore {
     }
 }
 
-#[async_trait]
 impl JobDefinitions for InMemoryJobStore {
     async fn insert(&self, jobs: &[JobInfo]) -> Result<Vec<bool>, StoreError> {
         let mut inserted = Vec::with_capacity(jobs.len());
@@ -145,7 +143,6 @@ impl JobDefinitions for InMemoryJobStore {
     }
 }
 
-#[async_trait]
 impl JobControl for InMemoryJobStore {
     async fn pause(&self, id: &str) -> Result<Transition, StoreError> {
         Ok(self.transition(id, rules::pause))
@@ -174,7 +171,6 @@ impl JobControl for InMemoryJobStore {
     }
 }
 
-#[async_trait]
 impl Maintenance for InMemoryJobStore {
     async fn cleanup(
         &self,

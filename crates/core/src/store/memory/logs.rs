@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::JobInfo;
 use bgtasks_store::{
     JobLog, JobLogEntry, LogPage, LogQuery, NodeHeartbeat, NodeRecord, NodeRegistry, RunLogs,
@@ -12,7 +11,6 @@ use chrono::{DateTime, Utc};
 
 use super::InMemoryJobStore;
 
-#[async_trait]
 impl RunLogs for InMemoryJobStore {
     async fn append_logs(&self, logs: &[JobLog]) -> Result<(), StoreError> {
         let max_logs = self.max_logs;
@@ -59,7 +57,6 @@ fn find(logs: &std::collections::VecDeque<JobLogEntry>, id: i64) -> Option<usize
     logs.binary_search_by_key(&id, |entry| entry.id).ok()
 }
 
-#[async_trait]
 impl NodeRegistry for InMemoryJobStore {
     async fn heartbeat(&self, beat: &NodeHeartbeat) -> Result<(), StoreError> {
         self.lock().nodes.insert(beat.node.clone(), beat.clone());

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_store::{
     ClaimedNotification, DeliveryOutcome, NewNotification, NotificationOutbox, NotificationPage,
     NotificationQuery, NotificationRecord, NotificationState, StoreError, rules,
@@ -50,7 +49,6 @@ impl Outbox {
     }
 }
 
-#[async_trait]
 impl NotificationOutbox for InMemoryJobStore {
     async fn claim_notifications(
         &self,

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{JobInfo, RunLease, next_fire_time_after_run};
 use bgtasks_store::{
     ClaimRequest, ClaimedRun, CompletionOutcome, GiveBack, JobLog, JobRuns, RenewOutcome, Rescued,
@@ -69,7 +68,6 @@ fn expiry(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
     crate::clock::saturating_add(now, lease)
 }
 
-#[async_trait]
 impl JobRuns for InMemoryJobStore {
     async fn claim(&self, request: &ClaimRequest<'_>) -> Result<Vec<ClaimedRun>, StoreError> {
         if request.limit == 0 {

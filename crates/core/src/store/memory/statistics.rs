@@ -2,13 +2,11 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_store::{JobCounts, JobStatistics, RunBucket, StoreError, rules};
 use chrono::{DateTime, Utc};
 
 use super::InMemoryJobStore;
 
-#[async_trait]
 impl JobStatistics for InMemoryJobStore {
     async fn counts(&self, now: DateTime<Utc>) -> Result<JobCounts, StoreError> {
         let state = self.lock();
