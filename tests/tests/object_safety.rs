@@ -11,7 +11,7 @@ use bgtasks::runtime::clock::{Clock, SystemClock};
 use bgtasks::runtime::events::{JobEventProvider, StaticJobEventProvider};
 use bgtasks::runtime::{InMemoryJobLockProvider, StoreJobDispatcher};
 use bgtasks::{
-    DefaultJobExceptionTypeFinder, DynJobLockProvider, InMemoryJobStore, JobDispatcher,
+    DefaultJobExceptionTypeFinder, DynJobDispatcher, DynJobLockProvider, InMemoryJobStore,
     JobExceptionTypeFinder, JobStore, ReferenceRetryPolicy, RetryPolicy,
 };
 
@@ -23,7 +23,7 @@ async fn traits_held_as_arc_dyn_are_object_safe() {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let locks: Arc<dyn DynJobLockProvider> = Arc::new(InMemoryJobLockProvider::new(clock.clone()));
     assert!(locks.try_lock("k", 1).await.unwrap());
-    let dispatcher: Arc<dyn JobDispatcher> = Arc::new(StoreJobDispatcher);
+    let dispatcher: Arc<dyn DynJobDispatcher> = Arc::new(StoreJobDispatcher);
     dispatcher.dispatch("other", vec![]).await.unwrap();
     let finder: Arc<dyn JobExceptionTypeFinder> =
         Arc::new(DefaultJobExceptionTypeFinder::default());

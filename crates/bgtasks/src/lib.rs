@@ -65,9 +65,10 @@ pub use bgtasks_core::typed::{
     UniquePolicy,
 };
 pub use bgtasks_core::{
-    BackgroundService, BuildError, ConcurrencyLimit, DynBackgroundService, DynJobLockProvider,
-    HealthReport, JobDispatcher, JobLockProvider, JobScheduler, LoopHealth, Next, NodeLoop,
-    RunMiddleware, RunReport, RunState, Runtime, RuntimeBuilder, SchedulerError, ServiceContext,
+    BackgroundService, BuildError, ConcurrencyLimit, DynBackgroundService, DynJobDispatcher,
+    DynJobLockProvider, HealthReport, JobDispatcher, JobLockProvider, JobScheduler, LoopHealth,
+    Next, NodeLoop, RunMiddleware, RunReport, RunState, Runtime, RuntimeBuilder, SchedulerError,
+    ServiceContext,
 };
 pub use bgtasks_store::{
     CompletionOutcome, DefinitionUpdate, DynJobControl, DynJobDefinitions, DynJobRuns,

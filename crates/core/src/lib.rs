@@ -39,7 +39,7 @@ pub mod system_jobs;
 pub mod trace;
 pub mod typed;
 
-pub use self::dispatcher::{JobDispatcher, StoreJobDispatcher};
+pub use self::dispatcher::{DynJobDispatcher, JobDispatcher, StoreJobDispatcher};
 pub use self::lock::InMemoryJobLockProvider;
 pub use self::registry::JobRunnableRegistry;
 pub use self::runtime::{

@@ -1,7 +1,6 @@
 //! The scheduler's API (R26).
 
-use async_trait::async_trait;
-use bgtasks_abstractions::{JobDefinitionError, JobInfo};
+use bgtasks_abstractions::{BoxFuture, JobDefinitionError, JobInfo};
 
 use crate::store::{DefinitionUpdate, StoreError, Transition};
 
@@ -27,57 +26,59 @@ pub enum SchedulerError {
 /// its condition holds and answers the job as it left it, or it is refused and says why
 /// (`Err(Refusal)` inside the `Ok`: not found, or the job's current state). A store
 /// failure is the outer `Err`.
-#[async_trait]
+///
+/// It is called, not implemented, outside the runtime: its methods return boxed futures
+/// (`scheduler.queue(job).await`) so that it is held as a trait object.
 pub trait JobScheduler: Send + Sync {
     /// Validates and queues a job; `false` if a job with its id exists.
-    async fn queue(&self, job: JobInfo) -> Result<bool, SchedulerError>;
+    fn queue(&self, job: JobInfo) -> BoxFuture<'_, Result<bool, SchedulerError>>;
 
     /// Validates every job first (nothing is queued if one is invalid), then queues them
     /// together; one `bool` per job as for [`queue`](Self::queue).
-    async fn queue_many(&self, jobs: Vec<JobInfo>) -> Result<Vec<bool>, SchedulerError>;
+    fn queue_many(&self, jobs: Vec<JobInfo>) -> BoxFuture<'_, Result<Vec<bool>, SchedulerError>>;
 
     /// Whether the scheduler has the job: stored, and scheduled, running or paused.
-    async fn exists(&self, id: &str) -> Result<bool, SchedulerError>;
+    fn exists<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, SchedulerError>>;
 
     /// Runs the job now, queueing it first if it is absent. A paused, stopped or
     /// completed job becomes active again; a job that is running runs once more when its
     /// run ends (R40).
-    async fn trigger(&self, job: JobInfo) -> Result<Transition, SchedulerError>;
+    fn trigger(&self, job: JobInfo) -> BoxFuture<'_, Result<Transition, SchedulerError>>;
 
     /// Pauses a job; a run in flight, on any node, is interrupted and charged nothing
     /// (R39).
-    async fn pause(&self, id: &str) -> Result<Transition, SchedulerError>;
+    fn pause<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Transition, SchedulerError>>;
 
     /// Resumes a paused job.
-    async fn resume(&self, id: &str) -> Result<Transition, SchedulerError>;
+    fn resume<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Transition, SchedulerError>>;
 
     /// Removes a job with its logs; a run in flight, on any node, is interrupted.
-    async fn remove(&self, id: &str) -> Result<Transition, SchedulerError>;
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Transition, SchedulerError>>;
 
     /// Stops a job (it will not run again until started); a run in flight, on any node,
     /// is interrupted.
-    async fn stop_job(&self, id: &str) -> Result<Transition, SchedulerError>;
+    fn stop_job<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Transition, SchedulerError>>;
 
     /// Starts a stopped job again, with its tries back.
-    async fn start_job(&self, id: &str) -> Result<Transition, SchedulerError>;
+    fn start_job<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Transition, SchedulerError>>;
 
     /// Changes a job's definition: the update is validated against the job as it is,
     /// and applied only if the job's revision is still `expected_revision` (when given).
-    async fn update(
-        &self,
-        id: &str,
+    fn update<'a>(
+        &'a self,
+        id: &'a str,
         update: DefinitionUpdate,
         expected_revision: Option<i64>,
-    ) -> Result<Transition, SchedulerError>;
+    ) -> BoxFuture<'a, Result<Transition, SchedulerError>>;
 
     /// Starts (or restarts) taking runs.
-    async fn start(&self) -> Result<(), SchedulerError>;
+    fn start(&self) -> BoxFuture<'_, Result<(), SchedulerError>>;
 
     /// Stands by: takes no new runs, gives back the runs claimed but not started, and
     /// lets running ones finish.
-    async fn stop(&self) -> Result<(), SchedulerError>;
+    fn stop(&self) -> BoxFuture<'_, Result<(), SchedulerError>>;
 
     /// Stops, lets running jobs finish within the grace period, interrupts the rest
     /// (leaving them ready to run again), and releases everything.
-    async fn shutdown(&self) -> Result<(), SchedulerError>;
+    fn shutdown(&self) -> BoxFuture<'_, Result<(), SchedulerError>>;
 }

@@ -14,7 +14,7 @@ use super::running::RunningRuns;
 pub use super::validation::BuildError;
 use super::validation::validate;
 use super::{DynBackgroundService, RunState, Runtime, RuntimeInner};
-use crate::dispatcher::{JobDispatcher, StoreJobDispatcher};
+use crate::dispatcher::{DynJobDispatcher, StoreJobDispatcher};
 use crate::events::{
     JobEventTrigger, JobExecutedEvent, JobLogEvent, NotificationPlanner, StaticJobEventProvider,
 };
@@ -39,7 +39,7 @@ pub struct RuntimeBuilder {
     finder: Option<Arc<dyn JobExceptionTypeFinder>>,
     retry_policy: Option<Arc<dyn RetryPolicy>>,
     locks: Option<Arc<dyn DynJobLockProvider>>,
-    dispatcher: Option<Arc<dyn JobDispatcher>>,
+    dispatcher: Option<Arc<dyn DynJobDispatcher>>,
     clock: Option<Arc<dyn Clock>>,
     executed_event: ExecutedEventChoice,
     log_event: bool,
@@ -134,7 +134,7 @@ impl RuntimeBuilder {
     }
 
     /// Uses this dispatcher for jobs pinned to other nodes.
-    pub fn dispatcher(mut self, dispatcher: Arc<dyn JobDispatcher>) -> Self {
+    pub fn dispatcher(mut self, dispatcher: Arc<dyn DynJobDispatcher>) -> Self {
         self.dispatcher = Some(dispatcher);
         self
     }

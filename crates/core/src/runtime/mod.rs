@@ -21,13 +21,13 @@ use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 
 use bgtasks_abstractions::{
-    BackgroundTasksOptions, Clock, JobCaches, JobExceptionTypeFinder, JobInfo, Services,
+    BackgroundTasksOptions, BoxFuture, Clock, JobCaches, JobExceptionTypeFinder, JobInfo, Services,
 };
 use tokio::sync::{Notify, Semaphore, broadcast, watch};
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
 
-use crate::dispatcher::JobDispatcher;
+use crate::dispatcher::DynJobDispatcher;
 use crate::events::JobEventTrigger;
 use crate::registry::JobRunnableRegistry;
 use crate::scheduler::{JobScheduler, SchedulerError};
@@ -69,7 +69,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) trigger: JobEventTrigger,
     pub(crate) finder: Arc<dyn JobExceptionTypeFinder>,
     pub(crate) locks: Arc<dyn DynJobLockProvider>,
-    pub(crate) dispatcher: Arc<dyn JobDispatcher>,
+    pub(crate) dispatcher: Arc<dyn DynJobDispatcher>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) services: Services,
     pub(crate) queue: LocalQueue,
@@ -266,64 +266,81 @@ impl WeakScheduler {
 /// Forwards every scheduler operation to the runtime `$inner` gives.
 macro_rules! forward_scheduler {
     ($ty:ty, |$this:ident| $inner:expr) => {
-        #[async_trait::async_trait]
         impl JobScheduler for $ty {
-            async fn queue(&self, job: JobInfo) -> Result<bool, SchedulerError> {
+            fn queue(&self, job: JobInfo) -> BoxFuture<'_, Result<bool, SchedulerError>> {
                 let $this = self;
-                $inner.queue(job).await
+                Box::pin(async move { $inner.queue(job).await })
             }
-            async fn queue_many(&self, jobs: Vec<JobInfo>) -> Result<Vec<bool>, SchedulerError> {
-                let $this = self;
-                $inner.queue_many(jobs).await
-            }
-            async fn exists(&self, id: &str) -> Result<bool, SchedulerError> {
-                let $this = self;
-                $inner.exists(id).await
-            }
-            async fn trigger(&self, job: JobInfo) -> Result<Transition, SchedulerError> {
-                let $this = self;
-                $inner.trigger(job).await
-            }
-            async fn pause(&self, id: &str) -> Result<Transition, SchedulerError> {
-                let $this = self;
-                $inner.pause(id).await
-            }
-            async fn resume(&self, id: &str) -> Result<Transition, SchedulerError> {
-                let $this = self;
-                $inner.resume(id).await
-            }
-            async fn remove(&self, id: &str) -> Result<Transition, SchedulerError> {
-                let $this = self;
-                $inner.remove(id).await
-            }
-            async fn stop_job(&self, id: &str) -> Result<Transition, SchedulerError> {
-                let $this = self;
-                $inner.stop_job(id).await
-            }
-            async fn start_job(&self, id: &str) -> Result<Transition, SchedulerError> {
-                let $this = self;
-                $inner.start_job(id).await
-            }
-            async fn update(
+            fn queue_many(
                 &self,
-                id: &str,
+                jobs: Vec<JobInfo>,
+            ) -> BoxFuture<'_, Result<Vec<bool>, SchedulerError>> {
+                let $this = self;
+                Box::pin(async move { $inner.queue_many(jobs).await })
+            }
+            fn exists<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, SchedulerError>> {
+                let $this = self;
+                Box::pin(async move { $inner.exists(id).await })
+            }
+            fn trigger(&self, job: JobInfo) -> BoxFuture<'_, Result<Transition, SchedulerError>> {
+                let $this = self;
+                Box::pin(async move { $inner.trigger(job).await })
+            }
+            fn pause<'a>(
+                &'a self,
+                id: &'a str,
+            ) -> BoxFuture<'a, Result<Transition, SchedulerError>> {
+                let $this = self;
+                Box::pin(async move { $inner.pause(id).await })
+            }
+            fn resume<'a>(
+                &'a self,
+                id: &'a str,
+            ) -> BoxFuture<'a, Result<Transition, SchedulerError>> {
+                let $this = self;
+                Box::pin(async move { $inner.resume(id).await })
+            }
+            fn remove<'a>(
+                &'a self,
+                id: &'a str,
+            ) -> BoxFuture<'a, Result<Transition, SchedulerError>> {
+                let $this = self;
+                Box::pin(async move { $inner.remove(id).await })
+            }
+            fn stop_job<'a>(
+                &'a self,
+                id: &'a str,
+            ) -> BoxFuture<'a, Result<Transition, SchedulerError>> {
+                let $this = self;
+                Box::pin(async move { $inner.stop_job(id).await })
+            }
+            fn start_job<'a>(
+                &'a self,
+                id: &'a str,
+            ) -> BoxFuture<'a, Result<Transition, SchedulerError>> {
+                let $this = self;
+                Box::pin(async move { $inner.start_job(id).await })
+            }
+            fn update<'a>(
+                &'a self,
+                id: &'a str,
                 update: DefinitionUpdate,
                 expected_revision: Option<i64>,
-            ) -> Result<Transition, SchedulerError> {
+            ) -> BoxFuture<'a, Result<Transition, SchedulerError>> {
                 let $this = self;
-                $inner.update(id, update, expected_revision).await
+                Box::pin(async move { $inner.update(id, update, expected_revision).await })
             }
-            async fn start(&self) -> Result<(), SchedulerError> {
+            fn start(&self) -> BoxFuture<'_, Result<(), SchedulerError>> {
                 let $this = self;
-                RuntimeInner::start(&$inner).await
+                Box::pin(async move { RuntimeInner::start(&$inner).await })
             }
-            async fn stop(&self) -> Result<(), SchedulerError> {
+            fn stop(&self) -> BoxFuture<'_, Result<(), SchedulerError>> {
                 let $this = self;
-                $inner.stop().await
+                Box::pin(async move { $inner.stop().await })
             }
-            async fn shutdown(&self) -> Result<(), SchedulerError> {
+            fn shutdown(&self) -> BoxFuture<'_, Result<(), SchedulerError>> {
                 let $this = self;
-                $inner.shutdown().await
+                Box::pin(async move { $inner.shutdown().await })
             }
         }
     };

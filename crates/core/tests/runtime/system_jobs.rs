@@ -3,7 +3,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bgtasks_abstractions::{BoxError, JobInfo, JobSource, JobStatus};
 use bgtasks_core::store::{JobDefinitions, RunLogs};
 use bgtasks_core::{JobDispatcher, JobScheduler};
@@ -13,7 +12,6 @@ use crate::common::{builder, counting, reports_within, start};
 #[derive(Default)]
 struct RecordingDispatcher(Mutex<Vec<(String, Vec<String>)>>);
 
-#[async_trait]
 impl JobDispatcher for RecordingDispatcher {
     async fn dispatch(&self, node: &str, jobs: Vec<JobInfo>) -> Result<(), BoxError> {
         self.0
