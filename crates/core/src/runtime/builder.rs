@@ -409,6 +409,7 @@ impl RuntimeBuilder {
                 caches: Arc::default(),
                 state: watch::channel(RunState::Stopped).0,
                 background: Mutex::new(Vec::new()),
+                service_loops: Mutex::new(Vec::new()),
                 workers: TaskTracker::new(),
                 completing: Arc::new(Semaphore::new(completing)),
                 reports: broadcast::channel(1024).0,
