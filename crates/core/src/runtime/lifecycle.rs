@@ -38,6 +38,7 @@ impl RuntimeInner {
             self.store.insert(&system_jobs).await?;
         }
         self.state.send_replace(RunState::Started);
+        crate::metrics::announce(&self.job_types);
         let mut background = self
             .background
             .lock()
