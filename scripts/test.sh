@@ -3,7 +3,8 @@
 # machine: a real SMTP server on loopback (Python's aiosmtpd, installed if missing), a
 # throwaway PostgreSQL cluster on a loopback port (installed from Debian's packages if
 # missing), and headless Chromium with a CJK font and playwright-core for the dashboard's
-# browser test (Debian's chromium and fonts-wqy-microhei, `npm ci`).
+# browser test (Debian's chromium and fonts-wqy-microhei, `npm ci`), and Debian's
+# Prometheus for the dashboard's query test (never started as a service).
 # Usage: bash scripts/test.sh [extra nextest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,32 @@ ensure_browser() {
     npm ci --prefix crates/admin/tests/browser --no-audit --no-fund --loglevel=error >/dev/null
 }
 
+# The Grafana dashboard's query test (crates/admin/tests/dashboard.rs) runs Debian's
+# Prometheus itself, with its own config on a loopback port: the package's service is
+# kept from starting (a policy-rc.d that forbids it, where none is there), and stopped
+# and disabled should it have started anyway.
+ensure_prometheus() {
+    if [ ! -x /usr/bin/prometheus ]; then
+        log "installing prometheus (the dashboard's query test)"
+        local policy=/usr/sbin/policy-rc.d made_policy=""
+        if [ ! -e "${policy}" ]; then
+            printf '#!/bin/sh\n# No service starts while test.sh installs packages.\nexit 101\n' >"${policy}"
+            chmod +x "${policy}"
+            made_policy=1
+        fi
+        apt_install --no-install-recommends prometheus \
+            || { [ -z "${made_policy}" ] || rm -f "${policy}"; log "prometheus could not be installed"; exit 1; }
+        [ -z "${made_policy}" ] || rm -f "${policy}"
+        if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+            systemctl disable --now prometheus >/dev/null 2>&1 || true
+        elif [ -x /etc/init.d/prometheus ] && /etc/init.d/prometheus status >/dev/null 2>&1; then
+            /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+        fi
+    fi
+    /usr/bin/prometheus --version >/dev/null 2>&1 || { log "prometheus does not start"; exit 1; }
+    export BGTASKS_TEST_PROMETHEUS=/usr/bin/prometheus
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -79,6 +106,7 @@ trap cleanup EXIT
 
 ensure_aiosmtpd
 ensure_browser
+ensure_prometheus
 start_smtp
 start_postgres
 

@@ -91,6 +91,7 @@ mod parameter;
 mod planner;
 mod summary;
 mod throttle;
+mod throttle_parameters;
 
 pub use self::action_type::JobActionType;
 pub use self::definition::JobActionDefinition;
@@ -105,6 +106,7 @@ pub use self::parameter::JobActionParameterDefinition;
 pub use self::planner::JobActionPlanner;
 pub use self::summary::{RunFailure, RunSummary};
 pub use self::throttle::{FailureStage, NotifyPolicy, Throttle, UnknownNotifyPolicy};
+pub use self::throttle_parameters::{MIN_INTERVAL_PARAMETER, NOTIFY_PARAMETER};
 pub use bgtasks_abstractions::JobAction;
 pub use bgtasks_core::store::NotificationKind;
 

@@ -289,3 +289,70 @@ async fn first_and_final_holds_across_nodes_sharing_a_store() {
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_delivery_in_flight_at_shutdown_finishes_within_the_grace() {
+    // spec: R47, R51
+    let store = Arc::new(InMemoryJobStore::new());
+    let mail = Recorder::new("mail");
+    mail.behave(Behaviour::Slow(5));
+    let node = runtime(store.clone(), "a", &mail, DeliveryOptions::default()).await;
+    node.queue(failing_job("j", node.clock().now(), 1))
+        .await
+        .unwrap();
+    for _ in 0..600 {
+        if !mail.calls().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(mail.calls(), ["mail:alert:error:1"], "the send has begun");
+    let began = tokio::time::Instant::now();
+    node.shutdown().await.unwrap();
+    let all = notifications(store.as_ref()).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        all[0].state,
+        NotificationState::Delivered,
+        "the send in flight was let finish and its outcome recorded: {all:#?}"
+    );
+    assert!(
+        began.elapsed() >= Duration::from_secs(4),
+        "shutdown waited for the send ({:?})",
+        began.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delivery_that_outlasts_the_grace_is_cut_and_left_to_its_lease() {
+    // spec: R47, R51
+    let store = Arc::new(InMemoryJobStore::new());
+    let mail = Recorder::new("mail");
+    mail.behave(Behaviour::Hang);
+    // A notifier allowed longer than the node's 30 s shutdown grace.
+    let options = DeliveryOptions {
+        notifier_timeout: Duration::from_secs(300),
+        lease: Duration::from_secs(600),
+        ..DeliveryOptions::default()
+    };
+    let node = runtime(store.clone(), "a", &mail, options).await;
+    node.queue(failing_job("j", node.clock().now(), 1))
+        .await
+        .unwrap();
+    for _ in 0..600 {
+        if !mail.calls().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(mail.calls().len(), 1, "the send has begun");
+    let began = tokio::time::Instant::now();
+    node.shutdown().await.unwrap();
+    let took = began.elapsed();
+    assert!(
+        took < Duration::from_secs(120),
+        "shutdown is bounded by its grace, not by the hung send ({took:?})"
+    );
+    let all = notifications(store.as_ref()).await;
+    assert_eq!(all[0].state, NotificationState::Pending, "{all:#?}");
+}

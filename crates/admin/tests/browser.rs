@@ -161,6 +161,7 @@ async fn seed_history(server: &TestServer) {
                 tenant_id: None,
                 node: "admin-test-node".to_owned(),
                 duration_ms: 40 + u64::try_from(i * 13 % 90).unwrap(),
+                lease_token: None,
             });
         }
     }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bgtasks_actions::{JobAction, NotifyPolicy};
+use bgtasks_actions::{JobAction, NotifyPolicy, Throttle};
 use serde_json::Value;
 
 use crate::parameters::names;
@@ -135,11 +135,6 @@ impl From<FailureEmail> for JobAction {
             (names::TEMPLATE, mail.template),
             (names::CULTURE, mail.culture),
             (names::FOOTER, mail.footer),
-            (names::NOTIFY, mail.notify.map(|p| p.as_str().to_owned())),
-            (
-                names::MIN_INTERVAL_SECS,
-                mail.min_interval.map(|d| d.as_secs().to_string()),
-            ),
         ];
         for (name, value) in texts {
             if let Some(value) = value {
@@ -149,6 +144,6 @@ impl From<FailureEmail> for JobAction {
         if let Some(context) = mail.context {
             action = action.with_parameter(names::CONTEXT, context);
         }
-        action
+        Throttle::write_parameters(action, mail.notify, mail.min_interval)
     }
 }

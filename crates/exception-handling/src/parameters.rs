@@ -21,9 +21,9 @@ pub mod names {
     /// The footer (default: a copyright line with the run's year).
     pub const FOOTER: &str = "footer";
     /// Which failures mail: `every`, `first-and-final` or `final`.
-    pub const NOTIFY: &str = "notify";
+    pub const NOTIFY: &str = bgtasks_actions::NOTIFY_PARAMETER;
     /// The least number of seconds between two mails of the job.
-    pub const MIN_INTERVAL_SECS: &str = "min_interval_secs";
+    pub const MIN_INTERVAL_SECS: &str = bgtasks_actions::MIN_INTERVAL_PARAMETER;
 }
 
 /// The default subject.

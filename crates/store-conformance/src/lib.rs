@@ -121,6 +121,9 @@ macro_rules! job_store_conformance {
             checking_stops_only_jobs_scheduled_nowhere,
             // Logs, nodes, locks.
             logs_are_queried_found_and_removed,
+            a_run_whose_job_was_removed_leaves_no_log,
+            a_job_queued_again_gets_no_log_of_the_old_run,
+            a_run_that_holds_its_job_is_logged,
             nodes_heartbeat_and_jobs_no_live_node_can_run,
             locks_exclude_across_handles,
             // Robustness (R42, R43) and retention (R46).

@@ -104,6 +104,7 @@ pub fn log(job_id: &str, at: i64, message: &str) -> JobLog {
         tenant_id: None,
         node: "node-a".into(),
         duration_ms: 1,
+        lease_token: None,
     }
 }
 

@@ -65,14 +65,15 @@ macro_rules! complete_update {
 
 const COMPLETE: &str = complete_update!();
 
-/// [`COMPLETE`] and the batch's run logs (bound as `$14` … `$24`) in one statement: one
-/// commit, one disk sync for both.
+/// [`COMPLETE`] and the batch's run logs (bound as `$14` … `$25`) in one statement: one
+/// commit, one disk sync for both. The logs' condition reads the jobs as they were before
+/// the completions (one snapshot), so a run's log may ride with its own completion.
 const COMPLETE_AND_LOG: &str = concat!(
     "WITH done AS (",
     complete_update!(),
     "), logged AS (",
     insert_logs!(
-        "$14", "$15", "$16", "$17", "$18", "$19", "$20", "$21", "$22", "$23", "$24"
+        "$14", "$15", "$16", "$17", "$18", "$19", "$20", "$21", "$22", "$23", "$24", "$25"
     ),
     ") SELECT ord FROM done"
 );

@@ -37,6 +37,12 @@ use crate::options::is_plain_identifier;
 /// refused job refuses the whole batch before any statement is sent, with an error naming
 /// the job and the reason — so your transaction is not aborted and goes on.
 ///
+/// # Metrics
+/// Each job it reports inserted is counted in `bgtasks_jobs_enqueued_total` with
+/// `{type, kind, source="api"}`, as the runtime's `queue` counts it, when this function
+/// returns — before your commit: a job queued in a transaction that then rolls back stays
+/// counted (docs/observability.md).
+///
 /// # When nodes see the jobs
 /// The jobs table's trigger notifies channel [`DUE_CHANNEL`](crate::DUE_CHANNEL) inside
 /// your transaction; PostgreSQL delivers the notification when it commits, and never if
@@ -125,7 +131,11 @@ async fn enqueue_with(
     let failed = |error: sqlx::Error| failed_in_transaction(&batch, error);
     // `insert_into` names the table with a checked identifier at most.
     let sql: SqlStr = AssertSqlSafe(insert_into + INSERT_MANY_INTO).into_sql_str();
-    insert_on(conn, sql, jobs, &failed).await
+    let inserted = insert_on(conn, sql, jobs, &failed).await?;
+    // Counted as the runtime's queueing counts, once the batch is in the transaction
+    // (whatever becomes of the transaction afterwards: docs/observability.md).
+    bgtasks_store::metrics::enqueued(jobs, &inserted);
+    Ok(inserted)
 }
 
 /// Refuses the whole batch when one job may not be queued: it does not validate, or it

@@ -21,11 +21,14 @@ macro_rules! log_columns {
 }
 pub(crate) use log_columns;
 
-/// An insert of the run logs bound (by [`bind_logs`]) as the eleven arrays `$p1` …
-/// `$p11`, in order.
+/// An insert of the run logs bound (by [`bind_logs`]) as the twelve arrays `$p1` …
+/// `$p12` (the last, the lease tokens, not stored), in order: a log with a lease token
+/// only while its run still holds the job — leased under that token, or its last run time
+/// the log's run time (`rules::keeps_run_log`). In a statement that also completes runs,
+/// the jobs are read as they were before it (one snapshot for the whole statement).
 macro_rules! insert_logs {
     ($p1:literal, $p2:literal, $p3:literal, $p4:literal, $p5:literal, $p6:literal,
-     $p7:literal, $p8:literal, $p9:literal, $p10:literal, $p11:literal) => {
+     $p7:literal, $p8:literal, $p9:literal, $p10:literal, $p11:literal, $p12:literal) => {
         concat!(
             "INSERT INTO bgtasks_logs (",
             $crate::log_rows::log_columns!(),
@@ -52,17 +55,22 @@ macro_rules! insert_logs {
             $p10,
             "::int8[], ",
             $p11,
-            "::int4[]) WITH ORDINALITY \
+            "::int4[], ",
+            $p12,
+            "::int8[]) WITH ORDINALITY \
                AS l(job_id, job_name, job_group, job_type, message, run_time, exception, \
-                 tenant_id, node, duration_ms, exception_type, ord) \
+                 tenant_id, node, duration_ms, exception_type, lease_token, ord) \
+             WHERE l.lease_token IS NULL OR EXISTS (SELECT 1 FROM bgtasks_jobs AS j \
+               WHERE j.id = l.job_id AND ((j.lease_node IS NOT NULL \
+                 AND j.lease_token = l.lease_token) OR j.last_run_time = l.run_time)) \
              ORDER BY ord"
         )
     };
 }
 pub(crate) use insert_logs;
 
-/// Binds run logs as arrays, one per [`log_columns!`] column ($1 … $11), for an insert
-/// from `unnest`; a failure type as its bits.
+/// Binds run logs as arrays, one per [`log_columns!`] column ($1 … $11) and their lease
+/// tokens ($12), for an insert from `unnest`; a failure type as its bits.
 /// Text a run produced (result, error) may hold NUL characters, which PostgreSQL text
 /// cannot: they are written as U+FFFD, so that one run's output never fails a batch.
 pub(crate) fn bind_logs<'q>(query: PgQuery<'q>, logs: &[JobLog]) -> PgQuery<'q> {
@@ -89,6 +97,7 @@ pub(crate) fn bind_logs<'q>(query: PgQuery<'q>, logs: &[JobLog]) -> PgQuery<'q> 
                 .map(|l| l.exception_type.map(failure_bits))
                 .collect::<Vec<_>>(),
         )
+        .bind(logs.iter().map(|l| l.lease_token).collect::<Vec<_>>())
 }
 
 /// A failure type as stored (INTEGER): its bits.
@@ -136,6 +145,7 @@ pub(crate) fn log_from_row(row: &PgRow) -> Result<JobLog, StoreError> {
         node: get(row, job, "node")?,
         duration_ms: u64::try_from(duration).unwrap_or(0),
         job_id,
+        lease_token: None,
     })
 }
 

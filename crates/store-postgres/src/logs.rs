@@ -10,9 +10,10 @@ use crate::log_rows::{bind_logs, entry_from_row, insert_logs, log_columns, log_f
 use crate::rows::{limit, min_time};
 use crate::store::PostgresJobStore;
 
-/// Appends a batch of run logs in one statement, in order.
+/// Appends a batch of run logs in one statement, in order (a run's log only while its
+/// run still holds the job).
 const APPEND: &str = insert_logs!(
-    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11"
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12"
 );
 
 /// Removes the oldest run logs from before `$1`, at most `$2` (by the run-time index).

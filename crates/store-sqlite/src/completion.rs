@@ -63,7 +63,8 @@ pub(crate) use end_lease;
 
 /// Completes the runs of `?1` (a JSON array of [`run_state`] arrays, one per lease):
 /// where a pause or stop was asked during the run, the job keeps its state (due again
-/// at the run's due time, unless Stopped); elsewhere the run's state is written (only
+/// at the run's due time, unless Stopped) but for its last run time, the run's start;
+/// elsewhere the run's state is written (only
 /// the run-state fields, R20). The lease then ends, and the rescues in a row with it.
 const COMPLETE: &str = concat!(
     "UPDATE bgtasks_jobs SET ",
@@ -79,7 +80,8 @@ const COMPLETE: &str = concat!(
        CASE WHEN j.interrupt IS NULL THEN v.value ->> 5 ELSE j.is_abandoned END AS e_abandoned, \
        CASE WHEN j.interrupt IS NULL THEN v.value ->> 6 ELSE j.interval_secs END AS interval_secs, \
        CASE WHEN j.interrupt IS NULL THEN v.value ->> 7 ELSE j.priority END AS priority, \
-       CASE WHEN j.interrupt IS NULL THEN v.value ->> 8 ELSE j.last_run_time END AS last_run_time, \
+       CASE WHEN j.interrupt IS NULL THEN v.value ->> 8 \
+            ELSE COALESCE(v.value ->> 8, j.last_run_time) END AS last_run_time, \
        CASE WHEN j.interrupt IS NULL THEN v.value ->> 9 \
             WHEN j.status = 30 THEN NULL ELSE j.lease_due_at END AS next_run_time, \
        CASE WHEN j.interrupt IS NULL THEN v.value ->> 10 ELSE j.result END AS result, \
@@ -121,9 +123,9 @@ struct Held {
     triggered: bool,
 }
 
-/// Completes `runs` and appends `logs`, in one transaction: one disk sync for all.
+/// Appends `logs` and completes `runs`, in one transaction: one disk sync for all.
 /// Outcomes are those of completing the runs one after the other, in order (a second
-/// completion of one lease finds it over).
+/// completion of one lease finds it over); the logs are judged before them.
 pub(crate) async fn complete(
     inner: &Inner,
     runs: &[RunCompletion],
@@ -134,6 +136,16 @@ pub(crate) async fn complete(
     }
     let failed = inner.failed("complete runs");
     let (_turn, mut tx) = inner.begin_write("complete runs").await?;
+    // The logs first: each is judged against the jobs as they were before these
+    // completions (a run's log may ride with its own completion).
+    if !logs.is_empty() {
+        let batch: Vec<serde_json::Value> = logs.iter().map(log_values).collect();
+        sqlx::query(INSERT_LOGS)
+            .bind(serde_json::Value::Array(batch).to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(inner.failed("store run logs"))?;
+    }
     let mut outcomes = vec![CompletionOutcome::LeaseLost; runs.len()];
     let mut due = false;
     if !runs.is_empty() {
@@ -202,14 +214,6 @@ pub(crate) async fn complete(
                 notifications::store(&mut tx, inner, notification).await?;
             }
         }
-    }
-    if !logs.is_empty() {
-        let batch: Vec<serde_json::Value> = logs.iter().map(log_values).collect();
-        sqlx::query(INSERT_LOGS)
-            .bind(serde_json::Value::Array(batch).to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(inner.failed("store run logs"))?;
     }
     tx.commit().await.map_err(&failed)?;
     if due {

@@ -34,6 +34,12 @@ use crate::store::SqliteJobStore;
 /// an error naming the job and the reason (its source is the
 /// [`JobDefinitionError`](bgtasks_abstractions::JobDefinitionError) when there is one).
 ///
+/// # Metrics
+/// Each job it reports inserted is counted in `bgtasks_jobs_enqueued_total` with
+/// `{type, kind, source="api"}`, as the runtime's `queue` counts it, when this function
+/// returns — before your commit: a job queued in a transaction that then rolls back stays
+/// counted (docs/observability.md).
+///
 /// # When nodes see the jobs
 /// After the commit, every store with a change watcher on the file
 /// ([`watch_interval`](crate::SqliteStoreOptions::watch_interval), 500 ms by default)
@@ -107,6 +113,18 @@ pub async fn enqueue_in(
     if jobs.is_empty() {
         return Ok(Vec::new());
     }
+    let inserted = insert_batch(conn, jobs).await?;
+    // Counted as the runtime's queueing counts, once the batch is in the transaction
+    // (whatever becomes of the transaction afterwards: docs/observability.md).
+    bgtasks_store::metrics::enqueued(jobs, &inserted);
+    Ok(inserted)
+}
+
+/// Inserts a checked, non-empty batch on `conn`: whole or not at all.
+async fn insert_batch(
+    conn: &mut SqliteConnection,
+    jobs: &[JobInfo],
+) -> Result<Vec<bool>, StoreError> {
     let batch = describe(jobs);
     let failed = |error: sqlx::Error| failed_in_transaction(&batch, error);
     if jobs.len() <= INSERT_CHUNK {

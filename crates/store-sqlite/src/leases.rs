@@ -192,6 +192,7 @@ fn rescue_record(reader: &RowReader<'_>, now: DateTime<Utc>) -> (Rescued, JobLog
         tenant_id: reader.tenant("tenant_id").ok().flatten(),
         node: node.clone(),
         duration_ms: 0,
+        lease_token: None,
     };
     let run = Rescued {
         job_id: reader.job_id().to_owned(),

@@ -8,13 +8,20 @@ use sqlx::{QueryBuilder, Sqlite};
 use crate::rows::{RowReader, limit, micros, tenant_text};
 use crate::store::SqliteJobStore;
 
-/// Appends the logs of `?1`, a JSON array of [`log_values`] arrays, in order.
+/// Appends the logs of `?1`, a JSON array of [`log_values`] arrays, in order: a log with
+/// a lease token (element 11) only while its run still holds the job — leased under that
+/// token, or its last run time the log's run time (`rules::keeps_run_log`).
 pub(crate) const INSERT_LOGS: &str = "INSERT INTO bgtasks_job_logs \
      (job_id, job_name, job_group, job_type, message, run_time, exception, tenant_id, node, \
       duration_ms, exception_type) \
-     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
-            value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10 \
-     FROM jsonb_each(?1) ORDER BY key";
+     SELECT l.value ->> 0, l.value ->> 1, l.value ->> 2, l.value ->> 3, l.value ->> 4, \
+            l.value ->> 5, l.value ->> 6, l.value ->> 7, l.value ->> 8, l.value ->> 9, \
+            l.value ->> 10 \
+     FROM jsonb_each(?1) AS l \
+     WHERE l.value ->> 11 IS NULL OR EXISTS (SELECT 1 FROM bgtasks_jobs AS j \
+       WHERE j.id = l.value ->> 0 \
+         AND (j.lease_token = l.value ->> 11 OR j.last_run_time = l.value ->> 5)) \
+     ORDER BY l.key";
 
 /// The columns of a log entry.
 macro_rules! log_columns {
@@ -24,7 +31,8 @@ macro_rules! log_columns {
     };
 }
 
-/// A log's columns as one JSON array, in the order of [`INSERT_LOGS`].
+/// A log's columns as one JSON array, in the order of [`INSERT_LOGS`], and its lease
+/// token (not stored: the condition of its insert).
 pub(crate) fn log_values(log: &JobLog) -> serde_json::Value {
     serde_json::json!([
         log.job_id,
@@ -38,6 +46,7 @@ pub(crate) fn log_values(log: &JobLog) -> serde_json::Value {
         log.node,
         i64::try_from(log.duration_ms).unwrap_or(i64::MAX),
         log.exception_type.map(|t| t.bits()),
+        log.lease_token,
     ])
 }
 
@@ -69,6 +78,7 @@ impl RowReader<'_> {
             node: self.text("node")?,
             duration_ms: u64::try_from(duration)
                 .map_err(|_| self.error("duration_ms", format!("{duration} is negative")))?,
+            lease_token: None,
         })
     }
 
@@ -117,7 +127,8 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, query: &LogQuery) {
 }
 
 impl RunLogs for SqliteJobStore {
-    /// One statement for the whole batch.
+    /// One statement for the whole batch; a run's log only while its run still holds the
+    /// job (`rules::keeps_run_log`).
     async fn append_logs(&self, logs: &[JobLog]) -> Result<(), StoreError> {
         if logs.is_empty() {
             return Ok(());

@@ -24,8 +24,9 @@
 //! in-memory store applies them as they are, the durable stores in SQL, and the
 //! conformance suite (`bgtasks-store-conformance`) checks every store against them.
 //!
-//! This crate depends on the job model (`bgtasks-abstractions`) only, so that a store of
-//! your own needs nothing of the runtime.
+//! This crate depends on the job model (`bgtasks-abstractions`) and the `metrics` facade
+//! only, so that a store of your own needs nothing of the runtime. [`metrics`] holds the
+//! metric names the runtime and the stores' transactional enqueue share.
 //!
 //! ```
 //! use bgtasks_abstractions::{JobInfo, JobStatus};
@@ -44,6 +45,7 @@ mod forward;
 mod locks;
 mod logs;
 mod maintenance;
+pub mod metrics;
 mod nodes;
 mod outbox;
 mod outcome;

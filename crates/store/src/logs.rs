@@ -35,6 +35,18 @@ pub struct JobLog {
     pub node: String,
     /// How long the run took, in milliseconds.
     pub duration_ms: u64,
+    /// The lease token of the run this log records, set by the runtime's log event;
+    /// `None` for a log written otherwise (by hand, an import, a store's own rescue
+    /// record), which is appended as it is. A log with a token is appended only while its
+    /// run still holds the job — the job exists and is leased under this token (the run
+    /// is in flight), or its last run time is this log's run time (the run's own
+    /// completion recorded its start) — and dropped otherwise, so that a run whose job was removed (and
+    /// maybe queued again under its id) while it ran leaves no log behind (R46; the rule
+    /// is [`rules::keeps_run_log`](crate::rules::keeps_run_log)). The logs given to
+    /// [`JobRuns::complete`](crate::JobRuns::complete) are judged against the jobs as
+    /// they were before that call's completions. Not stored: a log read back has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_token: Option<i64>,
 }
 
 /// A stored run log and its id (ids grow with every log appended).

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use bgtasks_actions::{JobAction, NotifyPolicy};
+use bgtasks_actions::{JobAction, NotifyPolicy, Throttle};
 use serde_json::{Map, Value};
 
 use crate::parameters::names;
@@ -170,11 +170,6 @@ impl From<FailureWebhook> for JobAction {
             (names::TEMPLATE, alert.template),
             (names::TITLE, alert.title),
             (names::SECRET, alert.secret),
-            (names::NOTIFY, alert.notify.map(|p| p.as_str().to_owned())),
-            (
-                names::MIN_INTERVAL_SECS,
-                alert.min_interval.map(|i| i.as_secs().to_string()),
-            ),
         ];
         for (name, value) in texts {
             if let Some(value) = value {
@@ -187,7 +182,7 @@ impl From<FailureWebhook> for JobAction {
         if !alert.headers.is_empty() {
             action = action.with_parameter(names::HEADERS, Value::Object(alert.headers));
         }
-        action
+        Throttle::write_parameters(action, alert.notify, alert.min_interval)
     }
 }
 

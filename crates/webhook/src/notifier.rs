@@ -1,20 +1,17 @@
 //! The webhook notifier.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bgtasks_abstractions::{Clock, JobAction, SystemClock};
 use bgtasks_actions::{
-    DeliveryError, JobActionExecuteContext, JobActionNotifier, NotificationKind, NotifyPolicy,
-    Throttle,
+    DeliveryError, JobActionExecuteContext, JobActionNotifier, NotificationKind, Throttle,
 };
 use bgtasks_exception_handling::{LocalizationError, TemplateError};
 use reqwest::Client;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::error::{WebhookError, WebhookSetupError};
 use crate::options::WebhookOptions;
-use crate::parameters::names;
 use crate::request::{WebhookRequest, WebhookSettings, compose};
 use crate::send::{client, post};
 use crate::text::WebhookText;
@@ -163,35 +160,6 @@ impl WebhookNotifier {
         )
         .await
     }
-
-    fn policy(&self, action: &JobAction) -> NotifyPolicy {
-        let Some(text) = action.parameter_text(names::NOTIFY) else {
-            return self.options.default_policy;
-        };
-        text.parse().unwrap_or_else(|error| {
-            let default = self.options.default_policy;
-            warn!(action = %action.name, %error, "action `{}`: {error}; using `{default}`", action.name);
-            default
-        })
-    }
-
-    fn min_interval(&self, action: &JobAction) -> Duration {
-        let Some(text) = action.parameter_text(names::MIN_INTERVAL_SECS) else {
-            return self.options.default_min_interval;
-        };
-        match text.trim().parse::<u64>() {
-            Ok(seconds) => Duration::from_secs(seconds),
-            Err(error) => {
-                warn!(
-                    action = %action.name,
-                    value = %text,
-                    "action `{}`: `min_interval_secs` must be a whole number of seconds, not `{text}` ({error}); using the default",
-                    action.name
-                );
-                self.options.default_min_interval
-            }
-        }
-    }
 }
 
 impl std::fmt::Debug for WebhookNotifier {
@@ -213,10 +181,13 @@ impl JobActionNotifier for WebhookNotifier {
     }
 
     fn throttle(&self, action: &JobAction) -> Throttle {
-        Throttle {
-            policy: self.policy(action),
-            min_interval: self.min_interval(action),
-        }
+        Throttle::of_action(
+            action,
+            Throttle {
+                policy: self.options.default_policy,
+                min_interval: self.options.default_min_interval,
+            },
+        )
     }
 
     async fn notify_error(

@@ -22,9 +22,9 @@ pub mod names {
     /// Extra request headers: a JSON object of names to text values.
     pub const HEADERS: &str = "headers";
     /// Which failures post: `every`, `first-and-final` or `final`.
-    pub const NOTIFY: &str = "notify";
+    pub const NOTIFY: &str = bgtasks_actions::NOTIFY_PARAMETER;
     /// The least number of seconds between two posts about the job.
-    pub const MIN_INTERVAL_SECS: &str = "min_interval_secs";
+    pub const MIN_INTERVAL_SECS: &str = bgtasks_actions::MIN_INTERVAL_PARAMETER;
 }
 
 /// The parameter definitions the action is registered with.

@@ -28,6 +28,8 @@ pub enum Behaviour {
     FailPermanently,
     Panic,
     Hang,
+    /// Succeeds after this many seconds.
+    Slow(u64),
 }
 
 /// Records every call as "notifier:action:hook:attempt", behaving as told.
@@ -92,6 +94,10 @@ impl Recorder {
             Behaviour::Panic => panic!("the notifier panicked on purpose"),
             Behaviour::Hang => {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok(())
+            }
+            Behaviour::Slow(seconds) => {
+                tokio::time::sleep(Duration::from_secs(seconds)).await;
                 Ok(())
             }
         }

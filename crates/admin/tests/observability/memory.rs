@@ -215,7 +215,18 @@ async fn a_known_sequence_scrapes_to_exact_counts() {
         let abandoned = scrape.value(names::JOBS_ABANDONED_TOTAL, &labels);
         assert_eq!(
             abandoned,
-            (job_type != "flaky").then_some(1.0),
+            Some(if job_type == "flaky" { 0.0 } else { 1.0 }),
+            "{labels:?}: every registered type's series exists from the start, at 0"
+        );
+    }
+    // A type that never failed has its failure series at 0 from the node's start, so
+    // that `rate()` counts its first failure (a series born at 1 hides it).
+    for failure_type in ["business", "application", "network", "system"] {
+        let labels = [("type", "biz"), ("failure_type", failure_type)];
+        let expected = if failure_type == "business" { 1.0 } else { 0.0 };
+        assert_eq!(
+            scrape.value(names::JOB_FAILURES_TOTAL, &labels),
+            Some(expected),
             "{labels:?}"
         );
     }

@@ -2,13 +2,16 @@
 
 use std::sync::Arc;
 
-use bgtasks_abstractions::{BoxError, JobEvent, JobEventContext};
+use bgtasks_abstractions::{BoxError, Interruption, JobEvent, JobEventContext};
 
 use crate::store::{JobLog, JobStore, RunWriter};
 
 /// Stores a [`JobLog`] after every run, with the result and error text cut to the
 /// configured maximum lengths. Registered by default; skipped for job types that opt out
-/// of logging.
+/// of logging. The log carries the run's lease token, so that the store appends it only
+/// while the run still holds its job: a run whose job was removed during the run (and
+/// maybe queued again under its id) leaves no log (`rules::keeps_run_log` of
+/// `bgtasks-store`).
 pub struct JobLogEvent {
     writer: RunWriter,
     max_message_chars: usize,
@@ -64,8 +67,22 @@ impl JobLogEvent {
             tenant_id: data.tenant_id(),
             node: data.node.clone(),
             duration_ms: data.execution_duration_ms(),
+            lease_token: data.lease.as_ref().map(|lease| lease.token),
         }
     }
+}
+
+/// Whether a run no longer holds its job: the job was removed during the run, or its
+/// lease was lost (rescued by another node). Such a run writes no log (the store would
+/// refuse it anyway, by its lease token).
+fn lost_its_job(context: &JobEventContext) -> bool {
+    matches!(
+        context
+            .data()
+            .interruption
+            .or(context.recorded_interruption()),
+        Some(Interruption::Removed | Interruption::LeaseLost)
+    )
 }
 
 fn cut(text: &str, max_chars: usize) -> String {
@@ -85,8 +102,10 @@ impl JobEvent for JobLogEvent {
         false
     }
 
+    /// Every run of a type that does not opt out of logging, unless the run no longer
+    /// holds its job (removed, or its lease lost).
     fn can_after_executed(&self, context: &JobEventContext) -> bool {
-        !context.data().opt_outs.skip_logging
+        !context.data().opt_outs.skip_logging && !lost_its_job(context)
     }
 
     async fn on_after_executed(&self, context: &JobEventContext) -> Result<(), BoxError> {
@@ -143,6 +162,39 @@ mod tests {
         );
         assert_eq!(logs[1].tenant_id, Some(tenant));
         assert_eq!(logs[1].node, "node-1");
+    }
+
+    #[test]
+    fn a_run_names_its_lease_and_one_that_lost_its_job_is_not_logged() {
+        // spec: R46
+        let event = JobLogEvent::new(Arc::new(InMemoryJobStore::new()), 100, 100);
+        let at = chrono::Utc::now();
+        let mut data = JobEventData::new(JobInfo::once("j", "t"), at, "n");
+        data.lease = Some(bgtasks_abstractions::RunLease {
+            job_id: "j".into(),
+            token: 41,
+            node: "n".into(),
+            expires_at: at,
+            due_at: at,
+        });
+        let context = JobEventContext::standalone(data.clone());
+        assert!(event.can_after_executed(&context));
+        assert_eq!(event.log_for(&context).lease_token, Some(41));
+        for lost in [Interruption::Removed, Interruption::LeaseLost] {
+            let told = JobEventContext::standalone(data.clone());
+            told.record_interruption(lost);
+            assert!(!event.can_after_executed(&told), "{lost:?} by the store");
+            let mut learned = data.clone();
+            learned.interruption = Some(lost);
+            let learned = JobEventContext::standalone(learned);
+            assert!(!event.can_after_executed(&learned), "{lost:?} at renewal");
+        }
+        let paused = JobEventContext::standalone(data);
+        paused.record_interruption(Interruption::Paused);
+        assert!(
+            event.can_after_executed(&paused),
+            "a paused run is logged, as interrupted"
+        );
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! Metrics through the facade of the `metrics` crate, so that the host picks the exporter
 //! (Prometheus through `bgtasks-admin`, OpenTelemetry, StatsD...). The names and labels
-//! are in [`names`] and docs/observability.md; no label ever carries a job id or an
-//! argument.
+//! are in [`names`] (shared with the stores, from `bgtasks_store::metrics`) and
+//! docs/observability.md; no label ever carries a job id or an argument.
 //!
 //! ```
 //! use bgtasks_core::metrics::{self, names};
@@ -11,14 +11,17 @@
 //! assert_eq!(names::JOB_RUNS_TOTAL, "bgtasks_job_runs_total");
 //! ```
 
-pub mod names;
 mod record;
 mod refresh;
 
 pub use self::names::describe;
 pub(crate) use self::record::{
-    RunFacts, RunningGauge, claim_batch, enqueued, kind_label, listener_error, rescued,
-    run_finished, store_operation,
+    RunFacts, RunningGauge, announce, claim_batch, listener_error, rescued, run_finished,
+    store_operation,
 };
 pub use self::record::{RunOutcome, failure_type_label, notification, notification_delivered};
 pub use self::refresh::{LOCK_KEY, StoreGauges, status_label};
+/// The names, buckets and descriptions of the metrics: those of `bgtasks-store`, which
+/// the durable stores' transactional enqueue counts under too.
+pub use bgtasks_store::metrics::names;
+pub(crate) use bgtasks_store::metrics::{enqueued, kind_label};

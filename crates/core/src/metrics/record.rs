@@ -9,7 +9,7 @@ use bgtasks_abstractions::{
     Interruption, JobError, JobEventData, JobExceptionType, JobInfo, JobKind, codes,
 };
 
-use super::names;
+use super::{kind_label, names};
 
 /// How a run ended, as the `outcome` label writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,15 +37,6 @@ impl RunOutcome {
 
     fn failed(self) -> bool {
         matches!(self, RunOutcome::Failure | RunOutcome::Timeout)
-    }
-}
-
-/// The label value of a kind: `once`, `period`, `persistent`.
-pub(crate) fn kind_label(kind: JobKind) -> &'static str {
-    match kind {
-        JobKind::Once => "once",
-        JobKind::Period => "period",
-        JobKind::Persistent => "persistent",
     }
 }
 
@@ -106,15 +97,6 @@ fn is_timeout(error: &JobError) -> bool {
     error.code() == Some(codes::TIME_LIMIT)
 }
 
-/// Counts the jobs `queue` stored (`inserted[i]` for `jobs[i]`) as enqueued by the API.
-pub(crate) fn enqueued(jobs: &[JobInfo], inserted: &[bool]) {
-    for (job, _) in jobs.iter().zip(inserted).filter(|(_, inserted)| **inserted) {
-        ::metrics::counter!(names::JOBS_ENQUEUED_TOTAL,
-            "type" => job.job_type.clone(), "kind" => kind_label(job.kind), "source" => "api")
-        .increment(1);
-    }
-}
-
 /// Records a run that ended: its outcome, duration, queue wait, failure, retry or
 /// abandonment, and the run it scheduled.
 pub(crate) fn run_finished(
@@ -157,6 +139,53 @@ pub(crate) fn run_finished(
     }
 }
 
+/// Creates, at zero, the counter series of every job type this node runs — runs by kind
+/// and outcome, failures, retries and abandonments by failure type — and of listener
+/// errors and rescues. A Prometheus counter series that first appears with a value of 1
+/// hides that increment from `rate()` and `increase()` (they count from the first sample
+/// scraped), so the first failure of a type after a start would never show on a
+/// dashboard; a series scraped at 0 first counts every increment.
+pub(crate) fn announce(job_types: &[String]) {
+    const KINDS: [JobKind; 3] = [JobKind::Once, JobKind::Period, JobKind::Persistent];
+    const OUTCOMES: [RunOutcome; 4] = [
+        RunOutcome::Success,
+        RunOutcome::Failure,
+        RunOutcome::Interrupted,
+        RunOutcome::Timeout,
+    ];
+    const FAILURE_TYPES: [JobExceptionType; 4] = [
+        JobExceptionType::BUSINESS,
+        JobExceptionType::APPLICATION,
+        JobExceptionType::NETWORK,
+        JobExceptionType::SYSTEM,
+    ];
+    for job_type in job_types {
+        for kind in KINDS {
+            for outcome in OUTCOMES {
+                ::metrics::counter!(names::JOB_RUNS_TOTAL,
+                    "type" => job_type.clone(), "kind" => kind_label(kind), "outcome" => outcome.as_str())
+                .increment(0);
+            }
+        }
+        for failure in FAILURE_TYPES {
+            let failure = failure_type_label(failure);
+            for name in [
+                names::JOB_FAILURES_TOTAL,
+                names::JOB_RETRIES_TOTAL,
+                names::JOBS_ABANDONED_TOTAL,
+            ] {
+                ::metrics::counter!(name,
+                    "type" => job_type.clone(), "failure_type" => failure.clone())
+                .increment(0);
+            }
+        }
+    }
+    for phase in ["before", "after"] {
+        ::metrics::counter!(names::LISTENER_ERRORS_TOTAL, "phase" => phase).increment(0);
+    }
+    ::metrics::counter!(names::LEASE_RESCUES_TOTAL).increment(0);
+}
+
 /// Records the size of a claim that brought runs.
 pub(crate) fn claim_batch(count: usize) {
     if count > 0 {
@@ -182,7 +211,8 @@ pub(crate) fn listener_error(phase: &'static str) {
 }
 
 /// Counts one delivery attempt of a notification by `notifier` (its name, such as
-/// `email` or `webhook`): `delivered`, `retry` or `failed`. Called by the notification
+/// `JobExecutedFailedNotifier`, the failure e-mail, or `JobExecutedWebhookNotifier`):
+/// `delivered`, `retry` or `failed`. Called by the notification
 /// delivery of `bgtasks-actions`.
 pub fn notification(notifier: &str, result: &'static str) {
     ::metrics::counter!(names::NOTIFICATIONS_TOTAL,

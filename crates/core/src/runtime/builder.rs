@@ -369,11 +369,14 @@ impl RuntimeBuilder {
                 }),
             );
 
-            let job_types = registry
+            let job_types: Vec<String> = registry
                 .job_types()
                 .into_iter()
                 .map(str::to_owned)
                 .collect();
+            // At zero before the first scrape (again at start, for a recorder installed
+            // after the build).
+            crate::metrics::announce(&job_types);
             services.insert(store.clone());
             services.insert(clock.clone());
             services.insert(finder.clone());
@@ -409,6 +412,7 @@ impl RuntimeBuilder {
                 caches: Arc::default(),
                 state: watch::channel(RunState::Stopped).0,
                 background: Mutex::new(Vec::new()),
+                service_loops: Mutex::new(Vec::new()),
                 workers: TaskTracker::new(),
                 completing: Arc::new(Semaphore::new(completing)),
                 reports: broadcast::channel(1024).0,

@@ -38,6 +38,7 @@ impl RuntimeInner {
             self.store.insert(&system_jobs).await?;
         }
         self.state.send_replace(RunState::Started);
+        crate::metrics::announce(&self.job_types);
         let mut background = self
             .background
             .lock()
@@ -48,8 +49,12 @@ impl RuntimeInner {
             background.push(tokio::spawn(leases::rescue(self.clone())));
             background.push(tokio::spawn(leases::heartbeat(self.clone())));
             background.push(tokio::spawn(watchdog::watch(self.clone())));
+            let mut service_loops = self
+                .service_loops
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             for (index, service) in self.background_services.iter().enumerate() {
-                background.push(tokio::spawn(services::run(
+                service_loops.push(tokio::spawn(services::run(
                     self.clone(),
                     index,
                     service.clone(),
@@ -93,6 +98,7 @@ impl RuntimeInner {
         self.state.send_replace(RunState::ShuttingDown);
         self.wake.notify_one();
         let grace = self.options.shutdown_grace;
+        let deadline = tokio::time::Instant::now() + grace;
         bounded("giving back the claimed runs", grace, async {
             let _claim = self.claiming.lock().await;
             run_loop::give_back_queued(self).await;
@@ -120,6 +126,25 @@ impl RuntimeInner {
             .collect();
         for task in background {
             task.abort();
+        }
+        // A service notices the shutdown between two iterations: one in flight (a
+        // notification being handed to its server) finishes within what is left of the
+        // grace, so that its outcome is recorded rather than left to a lapsing lease.
+        let service_loops: Vec<_> = self
+            .service_loops
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain(..)
+            .collect();
+        for mut task in service_loops {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if tokio::time::timeout(left, &mut task).await.is_err() {
+                tracing::warn!(
+                    node = self.node(),
+                    "shutdown grace period is over; cutting a background service's iteration"
+                );
+                task.abort();
+            }
         }
         for service in &self.background_services {
             bounded(service.name(), grace, service.shutdown()).await;

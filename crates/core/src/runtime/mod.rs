@@ -89,6 +89,9 @@ pub(crate) struct RuntimeInner {
     pub(crate) caches: Arc<JobCaches>,
     pub(crate) state: watch::Sender<RunState>,
     pub(crate) background: Mutex<Vec<JoinHandle<()>>>,
+    /// The loops of the background services: at shutdown, an iteration in flight (a
+    /// notification being delivered) may finish within the grace.
+    pub(crate) service_loops: Mutex<Vec<JoinHandle<()>>>,
     /// The workers and the completions of their runs; shutdown waits for both.
     pub(crate) workers: TaskTracker,
     /// Bounds the runs whose outcome is being saved after their runnable returned.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bgtasks_abstractions::{
     Interruption, JobDefinitionError, JobError, JobInfo, JobRunnableContext, JobStatus, job_fn,
 };
-use bgtasks_core::store::JobDefinitions;
+use bgtasks_core::store::{JobDefinitions, RunLogs};
 use bgtasks_core::{InMemoryJobLockProvider, JobLockProvider, JobScheduler, SchedulerError};
 
 use crate::common::{builder, counting, next_report, reports_within, sleeping, start};
@@ -172,6 +172,10 @@ async fn remove_interrupts_the_run_and_deletes_the_job() {
         .unwrap();
     assert_eq!(report.interruption, Some(Interruption::Removed));
     assert!(store.find("slow-1").await.unwrap().is_none());
+    assert!(
+        store.list_logs("slow-1", 10).await.unwrap().is_empty(),
+        "the removed job's run leaves no log behind (R46)"
+    );
     assert!(!runtime.exists("slow-1").await.unwrap());
     assert!(
         reports_within(&mut reports, Duration::from_secs(120))

@@ -9,7 +9,8 @@ use bgtasks_abstractions::{
     Interruption, JobError, JobInfo, JobRunnableContext, JobStatus, job_fn,
 };
 use bgtasks_core::store::{
-    ClaimRequest, ClaimedRun, InMemoryJobStore, JobDefinitions, JobRecord, JobRuns, StoreError,
+    ClaimRequest, ClaimedRun, InMemoryJobStore, JobDefinitions, JobRecord, JobRuns, RunLogs,
+    StoreError,
 };
 use bgtasks_core::{JobScheduler, RunReport, Runtime, RuntimeBuilder};
 use tokio::sync::{Notify, broadcast};
@@ -252,6 +253,12 @@ async fn a_job_queued_again_under_a_removed_ids_name_is_its_own() {
         (JobStatus::Completed, 1, "the new job")
     );
     assert_eq!(runs.load(Ordering::SeqCst), 1);
+    let logs = store.list_logs("job", 10).await.unwrap();
+    assert_eq!(
+        logs.iter().map(|l| l.node.as_str()).collect::<Vec<_>>(),
+        ["b"],
+        "the new job has its own run's log, none of the old run's (R46)"
+    );
     a.shutdown().await.unwrap();
     other.shutdown().await.unwrap();
 }

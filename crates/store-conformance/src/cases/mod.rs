@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod races;
 pub mod reference;
 pub mod robustness;
+pub mod run_logs;
 pub mod statistics;
 pub mod wild;
 
@@ -28,5 +29,6 @@ pub use self::outbox::*;
 pub use self::races::*;
 pub use self::reference::*;
 pub use self::robustness::*;
+pub use self::run_logs::*;
 pub use self::statistics::*;
 pub use self::wild::*;

@@ -150,6 +150,7 @@ async fn a_nul_character_in_a_runs_output_does_not_fail_its_batch() {
         tenant_id: None,
         node: "n".into(),
         duration_ms: 1,
+        lease_token: None,
     };
     let outcomes = store
         .complete(&completions, std::slice::from_ref(&log))

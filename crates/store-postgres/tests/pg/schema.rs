@@ -105,6 +105,7 @@ async fn jobs_counters_logs_and_actions_survive_a_restart() {
         tenant_id: None,
         node: "n1".into(),
         duration_ms: 3,
+        lease_token: None,
     };
     assert_eq!(
         store.complete(&[done], &[log]).await.unwrap(),

@@ -59,6 +59,7 @@ pub(crate) fn log(job_id: &str, at: i64, message: &str) -> JobLog {
         tenant_id: None,
         node: "node-a".into(),
         duration_ms: 7,
+        lease_token: None,
     }
 }
 

@@ -6,6 +6,7 @@
 //! [`JobRecord`]: crate::JobRecord
 
 mod control;
+mod logs;
 mod outbox;
 mod query;
 mod run_state;
@@ -13,6 +14,7 @@ mod runs;
 mod waiting;
 
 pub use self::control::{apply_update, pause, resume, start, stop, trigger};
+pub use self::logs::{keeps_run_log, keeps_run_log_of};
 pub use self::outbox::{apply_delivery, is_claimable_notification, should_store, stored};
 pub use self::query::{compare_jobs, matches_query, page_of};
 pub use self::run_state::{apply_run_state, merge_run_state};

@@ -55,9 +55,10 @@ fn end_lease(record: &mut JobRecord, due_at: DateTime<Utc>) {
 
 /// A run's completion: refused if the lease is not the run's; recorded as interrupted
 /// if the job was paused or stopped during the run (R39: no try charged, nothing
-/// counted, a paused job due again at the run's due time once resumed); else the run
-/// state is written (R20). Either way the run ended, so the rescues in a row go back to
-/// zero.
+/// counted, a paused job due again at the run's due time once resumed; only the run's
+/// start is kept, as the job's last run time, so that the run's log is kept by
+/// [`keeps_run_log`](crate::rules::keeps_run_log)); else the run state is written (R20).
+/// Either way the run ended, so the rescues in a row go back to zero.
 pub fn complete(record: &mut JobRecord, completion: &RunCompletion) -> CompletionOutcome {
     if !holds(record, completion.lease.token) {
         return CompletionOutcome::LeaseLost;
@@ -68,6 +69,7 @@ pub fn complete(record: &mut JobRecord, completion: &RunCompletion) -> Completio
         .map_or(completion.lease.due_at, |l| l.due_at);
     if let Some(why) = record.interrupt {
         record.job.next_run_time = due_again(record, due_at);
+        record.job.last_run_time = completion.job.last_run_time.or(record.job.last_run_time);
         record.rescues = 0;
         end_lease(record, due_at);
         return CompletionOutcome::Interrupted(why);
@@ -171,6 +173,7 @@ mod tests {
         let mut outcome = job;
         outcome.status = JobStatus::Completed;
         outcome.trigger_count = 1;
+        outcome.last_run_time = Some(at(11));
         let lease = RunLease {
             job_id: "j".into(),
             token,
@@ -216,6 +219,11 @@ mod tests {
                 record.job.next_run_time
             ),
             (JobStatus::Paused, 0, Some(at(10)))
+        );
+        assert_eq!(
+            record.job.last_run_time,
+            Some(at(11)),
+            "the run's start is kept"
         );
         let (mut record, completion) = running(6);
         assert!(stop(&mut record));

@@ -12,11 +12,12 @@ use chrono::{DateTime, Utc};
 use super::InMemoryJobStore;
 
 impl RunLogs for InMemoryJobStore {
+    /// A run's log only while its run still holds the job (`rules::keeps_run_log`).
     async fn append_logs(&self, logs: &[JobLog]) -> Result<(), StoreError> {
         let max_logs = self.max_logs;
         let mut state = self.lock();
         for log in logs {
-            state.add_log(log.clone(), max_logs);
+            state.add_run_log(log, max_logs);
         }
         Ok(())
     }

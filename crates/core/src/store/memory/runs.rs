@@ -207,6 +207,11 @@ impl JobRuns for InMemoryJobStore {
     ) -> Result<Vec<CompletionOutcome>, StoreError> {
         let max_logs = self.max_logs;
         let mut state = self.lock();
+        // The logs first: each is judged against the jobs as they were before these
+        // completions (a run's log rides with its own completion).
+        for log in logs {
+            state.add_run_log(log, max_logs);
+        }
         let outcomes: Vec<CompletionOutcome> = runs
             .iter()
             .map(|run| complete_one(&mut state, run))
@@ -215,9 +220,6 @@ impl JobRuns for InMemoryJobStore {
             if outcome.is_saved() && !run.notifications.is_empty() {
                 state.outbox.store_all(&run.notifications);
             }
-        }
-        for log in logs {
-            state.add_log(log.clone(), max_logs);
         }
         Ok(outcomes)
     }
@@ -332,5 +334,6 @@ fn rescue_log(job: &JobInfo, node: &str, expired_at: DateTime<Utc>, now: DateTim
         tenant_id: job.tenant_id,
         node: node.to_owned(),
         duration_ms: 0,
+        lease_token: None,
     }
 }

@@ -351,6 +351,11 @@ impl Slot {
             .unwrap_or(self.creation_time)
     }
 
+    /// When the job last ran, as its last saved outcome says.
+    pub(super) fn last_run_time(&self) -> Option<DateTime<Utc>> {
+        self.last_run_time
+    }
+
     /// [`bgtasks_store::rules::apply_run_state`], on the compact form: writes the
     /// run-state fields of `outcome` onto the job.
     pub(super) fn apply_run_state(&mut self, outcome: &JobInfo) {

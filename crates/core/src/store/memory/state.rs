@@ -269,6 +269,27 @@ impl State {
         }
     }
 
+    /// Appends a run log if its run still holds its job
+    /// ([`rules::keeps_run_log`](bgtasks_store::rules::keeps_run_log), read off the slot),
+    /// dropping the oldest past `max_logs`.
+    pub(super) fn add_run_log(&mut self, log: &bgtasks_store::JobLog, max_logs: usize) {
+        let job = self
+            .place(&log.job_id)
+            .and_then(|at| self.slot(at))
+            .map(|slot| {
+                (
+                    self.lease_of(slot).map(|lease| lease.token),
+                    slot.last_run_time(),
+                )
+            });
+        if bgtasks_store::rules::keeps_run_log_of(job, log) {
+            // The token is the append's condition, not part of the stored log.
+            let mut kept = log.clone();
+            kept.lease_token = None;
+            self.add_log(kept, max_logs);
+        }
+    }
+
     /// Appends a log, dropping the oldest past `max_logs`.
     pub(super) fn add_log(&mut self, log: bgtasks_store::JobLog, max_logs: usize) {
         if max_logs == 0 {

@@ -25,7 +25,7 @@ use bgtasks::{
 };
 use sqlx::{Connection, SqliteConnection};
 
-use crate::harness::{Context, Env, Res, StoreKind, Suite, ensure};
+use crate::harness::{Context, Env, Res, StoreKind, Suite, ensure, wait_for};
 use crate::logs;
 use crate::postgres::free_port;
 
@@ -307,7 +307,7 @@ async fn bad_runs(env: &Env) -> Res<String> {
         )
         .await
         .ctx("queue a job with a bad address")?;
-    let report = tokio::time::timeout(Duration::from_secs(15), reports.recv())
+    let report = tokio::time::timeout(Duration::from_secs(60), reports.recv())
         .await
         .map_err(|_| "runs did not report".to_owned())?
         .ctx("reports")?;
@@ -356,7 +356,7 @@ async fn bad_runs(env: &Env) -> Res<String> {
         (bad_mail.status, bad_mail.try_count, bad_mail.result)
     );
     let said = "invalid e-mail address `not-an-address` in parameter `to`";
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while !logs::text().contains(said) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -368,18 +368,32 @@ async fn bad_runs(env: &Env) -> Res<String> {
         transport.sent().is_empty(),
         "a mail went out despite the bad address"
     );
-    // The alert failed for good, its reason recorded in the outbox (R51).
-    let alerts = env
-        .store
-        .jobs
-        .list_notifications(&NotificationQuery {
-            job_id: Some("bad-mail".into()),
-            limit: 10,
-            ..NotificationQuery::default()
-        })
-        .await
-        .ctx("list the job's notifications")?
-        .items;
+    // The alert failed for good, its reason recorded in the outbox (R51). The notifier
+    // logs the bad address before the delivery loop records the outcome: wait for the
+    // record to leave Pending rather than read it the moment the log line appears.
+    let query = NotificationQuery {
+        job_id: Some("bad-mail".into()),
+        limit: 10,
+        ..NotificationQuery::default()
+    };
+    let alerts = wait_for(
+        Duration::from_secs(30),
+        "the bad address's alert to be recorded",
+        || async {
+            let alerts = env
+                .store
+                .jobs
+                .list_notifications(&query)
+                .await
+                .ctx("list the job's notifications")?
+                .items;
+            let settled = alerts
+                .iter()
+                .all(|alert| alert.state != NotificationState::Pending);
+            Ok((!alerts.is_empty() && settled).then_some(alerts))
+        },
+    )
+    .await?;
     ensure!(
         alerts.len() == 1
             && alerts[0].state == NotificationState::Failed
@@ -394,7 +408,7 @@ async fn bad_runs(env: &Env) -> Res<String> {
         .queue(JobInfo::once("good-after", "ok"))
         .await
         .ctx("queue a good job")?;
-    let report = tokio::time::timeout(Duration::from_secs(15), reports.recv())
+    let report = tokio::time::timeout(Duration::from_secs(60), reports.recv())
         .await
         .map_err(|_| "the good job did not run".to_owned())?
         .ctx("reports")?;
@@ -426,9 +440,9 @@ async fn bad_runs(env: &Env) -> Res<String> {
     )
 }
 
-/// The jobs no live node can run, once this node's heartbeat is in (at most 10 s).
+/// The jobs no live node can run, once this node's heartbeat is in (at most 30 s).
 async fn wait_for_orphan(env: &Env, now: chrono::DateTime<chrono::Utc>) -> Res<Vec<JobInfo>> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let live = env.store.jobs.nodes().await.ctx("list the nodes")?;
         if live.iter().any(|n| n.heartbeat.node == "suite") || Instant::now() >= deadline {

@@ -29,7 +29,7 @@ use super::record;
 use crate::harness::{Context, Env, Res, Spec, StoreKind, Suite, ensure, runs_of, wait_for};
 
 /// How long the per-second cron runs.
-const STRETCH: Duration = Duration::from_secs(60);
+const STRETCH: Duration = Duration::from_secs(40);
 const PASS_MS: u64 = 2000;
 const LOGS_PER_JOB: i64 = 10;
 const MAX_AGE_SECS: i64 = 20;

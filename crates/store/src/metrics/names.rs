@@ -2,7 +2,8 @@
 //! descriptions. docs/observability.md has the table with every label.
 
 /// Counter `{type, kind, source}`: runs scheduled — a job queued through the API
-/// (`source="api"`), the next tick of a cron job after a run (`cron`), the next run of
+/// (`source="api"`: the runtime's `queue`, or a durable store's `enqueue_in` in the
+/// caller's own transaction, counted when it returns), the next tick of a cron job after a run (`cron`), the next run of
 /// an interval job (`interval`), a failed run that will run again (`retry`).
 pub const JOBS_ENQUEUED_TOTAL: &str = "bgtasks_jobs_enqueued_total";
 /// Counter `{type, kind, outcome}`: runs that ended, by `success`, `failure`,
