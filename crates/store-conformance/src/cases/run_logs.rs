@@ -6,7 +6,7 @@
 use bgtasks_abstractions::JobStatus;
 use bgtasks_store::{ClaimedRun, CompletionOutcome, JobLog, RemoveIf, RunCompletion, rules};
 
-use crate::StoreFactory;
+use crate::DynStoreFactory;
 use crate::support::{claim_one, complete, finished, log, queued, record, seed, t};
 
 /// The log the runtime writes for `run`, started at `t(started)`: it names the run's
@@ -34,7 +34,7 @@ async fn messages(store: &dyn bgtasks_store::JobStore, id: &str) -> Vec<String> 
 
 /// R46, R37: a run whose job was removed while it ran writes no log afterwards — not by
 /// appending it, not with its (refused) completion.
-pub async fn a_run_whose_job_was_removed_leaves_no_log(factory: &dyn StoreFactory) {
+pub async fn a_run_whose_job_was_removed_leaves_no_log(factory: &dyn DynStoreFactory) {
     // spec: R46, R37
     let store = factory.fresh().await;
     let admin = factory.reopen(&store).await;
@@ -63,7 +63,7 @@ pub async fn a_run_whose_job_was_removed_leaves_no_log(factory: &dyn StoreFactor
 /// R38, R46: a job removed and queued again under its id while an old run was going gets
 /// no log of that run — neither before its own run, nor during it, nor after it — and its
 /// own run logs as usual.
-pub async fn a_job_queued_again_gets_no_log_of_the_old_run(factory: &dyn StoreFactory) {
+pub async fn a_job_queued_again_gets_no_log_of_the_old_run(factory: &dyn DynStoreFactory) {
     // spec: R38, R46
     let store = factory.fresh().await;
     let admin = factory.reopen(&store).await;
@@ -114,7 +114,7 @@ pub async fn a_job_queued_again_gets_no_log_of_the_old_run(factory: &dyn StoreFa
 /// (then given back), with its completion, or after its completion — one that saved the
 /// outcome, or one that the store recorded as interrupted by a pause. A log that names no
 /// run is appended as it is.
-pub async fn a_run_that_holds_its_job_is_logged(factory: &dyn StoreFactory) {
+pub async fn a_run_that_holds_its_job_is_logged(factory: &dyn DynStoreFactory) {
     // spec: R12, R39
     let store = factory.fresh().await;
     seed(
