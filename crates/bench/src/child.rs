@@ -1,10 +1,14 @@
-//! Measurements that need a clean process: the binary runs itself again with a hidden
-//! subcommand, and the child prints one `RESULT key=value ...` line.
+//! Measurements that need a clean process or several: the binary runs itself again with
+//! a hidden subcommand, and the child prints one `RESULT key=value ...` line.
 
 use std::collections::HashMap;
-use std::process::Command;
+use std::io::{BufRead, BufReader, Lines, Write};
+use std::process::{ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
 
 use crate::BenchResult;
+use crate::ours::StoreKind;
+use crate::ours::memory::MemoryCase;
 
 /// The hidden subcommand's name.
 pub(crate) const CHILD_COMMAND: &str = "__child";
@@ -28,6 +32,10 @@ pub(crate) fn run(args: &[String]) -> BenchResult<HashMap<String, f64>> {
         .lines()
         .find_map(|l| l.strip_prefix("RESULT "))
         .ok_or_else(|| format!("child `{}` printed no result: {stdout}", args.join(" ")))?;
+    parse_result(line)
+}
+
+fn parse_result(line: &str) -> BenchResult<HashMap<String, f64>> {
     let mut values = HashMap::new();
     for pair in line.split_whitespace() {
         if let Some((key, value)) = pair.split_once('=') {
@@ -35,6 +43,102 @@ pub(crate) fn run(args: &[String]) -> BenchResult<HashMap<String, f64>> {
         }
     }
     Ok(values)
+}
+
+/// A child that runs alongside the parent and others: the parent waits for a line from
+/// it, sends it lines, and reads its result when it exits. Its stderr is the parent's.
+pub(crate) struct Spawned {
+    child: std::process::Child,
+    stdin: Option<ChildStdin>,
+    lines: Lines<BufReader<ChildStdout>>,
+    name: String,
+}
+
+/// Starts this binary as `__child ARGS...` with piped stdin and stdout.
+pub(crate) fn spawn(args: &[String]) -> BenchResult<Spawned> {
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .arg(CHILD_COMMAND)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let stdin = child.stdin.take();
+    let stdout = child.stdout.take().ok_or("child without stdout")?;
+    Ok(Spawned {
+        child,
+        stdin,
+        lines: BufReader::new(stdout).lines(),
+        name: args.join(" "),
+    })
+}
+
+impl Spawned {
+    /// Reads lines until one equals `expected` (an error if the child ends first).
+    pub(crate) fn wait_for(&mut self, expected: &str) -> BenchResult<()> {
+        for line in self.lines.by_ref() {
+            if line?.trim() == expected {
+                return Ok(());
+            }
+        }
+        Err(format!("child `{}` ended before it said {expected}", self.name).into())
+    }
+
+    /// Sends the child one line.
+    pub(crate) fn send(&mut self, line: &str) -> BenchResult<()> {
+        let stdin = self.stdin.as_mut().ok_or("child without stdin")?;
+        writeln!(stdin, "{line}")?;
+        stdin.flush()?;
+        Ok(())
+    }
+
+    /// Waits for the child to exit and returns the key/values of its result line.
+    pub(crate) fn finish(mut self) -> BenchResult<HashMap<String, f64>> {
+        drop(self.stdin.take());
+        let mut result = None;
+        for line in self.lines.by_ref() {
+            if let Some(rest) = line?.strip_prefix("RESULT ") {
+                result = Some(parse_result(rest)?);
+            }
+        }
+        let status = self.child.wait()?;
+        if !status.success() {
+            return Err(format!("child `{}` failed ({status})", self.name).into());
+        }
+        result.ok_or_else(|| format!("child `{}` printed no result", self.name).into())
+    }
+}
+
+/// The hidden child commands: `memory CASE N`, `idle STORE JOBS WINDOW_MS` and
+/// `drain-worker URL NODE LIMIT_S`.
+pub(crate) async fn main(args: &[String]) -> BenchResult<()> {
+    let arg = |i: usize| -> BenchResult<&str> {
+        args.get(i)
+            .map(String::as_str)
+            .ok_or_else(|| format!("child: missing argument {i}").into())
+    };
+    match arg(0)? {
+        "memory" => {
+            let case = MemoryCase::parse(arg(1)?)?;
+            let n: usize = arg(2)?.parse()?;
+            let (before, after) = crate::ours::memory::measure(case, n).await?;
+            report(&[("before", before), ("after", after)]);
+        }
+        "idle" => {
+            let kind = StoreKind::parse(arg(1)?)?;
+            let jobs: usize = arg(2)?.parse()?;
+            let window = Duration::from_millis(arg(3)?.parse()?);
+            let cpu = crate::ours::idle::measure(kind, jobs, window).await?;
+            report(&[("cpu_percent", cpu)]);
+        }
+        "drain-worker" => {
+            let limit = Duration::from_secs(arg(3)?.parse()?);
+            crate::ours::processes::child(arg(1)?, arg(2)?, limit).await?;
+        }
+        other => return Err(format!("unknown child command `{other}`").into()),
+    }
+    Ok(())
 }
 
 /// Prints the result line a parent reads.

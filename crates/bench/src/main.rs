@@ -10,18 +10,24 @@
 //! `--runs N` changes the runs per figure. A quick or partial run prints its table but does
 //! not write docs/benchmarks.md unless `--out` is given.
 //!
-//! Sections: drain-memory, drain-sqlite, drain-postgres, latency, cron, memory, idle.
+//! Sections: drain-memory, drain-sqlite, drain-postgres, enqueue, latency, cron, memory,
+//! idle, scale. Progress goes to stderr, one line per figure with an estimate of the time
+//! left. A run that writes the table also writes SVG charts into `bench/` beside it.
 //! PostgreSQL comes from `BGTASKS_BENCH_POSTGRES_URL` or `BGTASKS_TEST_POSTGRES_URL`
 //! (`scripts/bench.sh` starts a throwaway server and sets it).
 
+mod charts;
 mod child;
 mod doc;
+mod enqueue;
 mod floors;
 mod latency;
 mod ours;
 mod peers;
 mod pg;
+mod plan;
 mod probe;
+mod progress;
 mod report;
 mod scale;
 mod sections;
@@ -29,26 +35,29 @@ mod stats;
 mod targets;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sqlx::Connection;
 
-use crate::ours::StoreKind;
-use crate::ours::memory::MemoryCase;
 use crate::scale::Scale;
 use crate::targets::Results;
 
 /// Every error of the harness.
-pub(crate) type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+pub(crate) type BenchError = Box<dyn std::error::Error + Send + Sync>;
+/// What the harness's fallible steps return.
+pub(crate) type BenchResult<T> = Result<T, BenchError>;
 
-const SECTIONS: [&str; 7] = [
+/// The sections, in the order they run and are printed.
+const SECTIONS: [&str; 9] = [
     "drain-memory",
     "drain-sqlite",
     "drain-postgres",
+    "enqueue",
     "latency",
     "cron",
     "memory",
     "idle",
+    "scale",
 ];
 
 /// What the command line asked for.
@@ -124,7 +133,7 @@ fn parse_args(args: &[String]) -> BenchResult<Args> {
 async fn main() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(child::CHILD_COMMAND) {
-        return run_child(&args[1..]).await;
+        return child::main(&args[1..]).await;
     }
     let parsed = parse_args(&args)?;
     let mut scale = if parsed.quick {
@@ -141,50 +150,54 @@ async fn main() -> BenchResult<()> {
     let started_at = chrono::Utc::now();
     let began = Instant::now();
     eprintln!("[bench] load average before: {load_before}");
-    let needs_postgres = SECTIONS
-        .iter()
-        .any(|s| wanted(s) && matches!(*s, "drain-postgres" | "latency" | "idle"));
+    let needs_postgres = SECTIONS.iter().any(|s| {
+        wanted(s)
+            && matches!(
+                *s,
+                "drain-postgres" | "enqueue" | "latency" | "idle" | "scale"
+            )
+    });
     let postgres_version = if needs_postgres {
         postgres_version().await?
     } else {
         "not used".to_owned()
     };
 
+    let chosen: Vec<&str> = SECTIONS.iter().copied().filter(|s| wanted(s)).collect();
+    progress::start(plan::steps(&chosen, &scale, parsed.quick));
     let mut results = Results::default();
-    if wanted("drain-memory") {
-        results
-            .sections
-            .push(("drain-memory", sections::drain::memory(&scale).await));
-    }
-    if wanted("drain-sqlite") {
-        results
-            .sections
-            .push(("drain-sqlite", sections::drain::sqlite(&scale).await));
-    }
-    if wanted("drain-postgres") {
-        results
-            .sections
-            .push(("drain-postgres", sections::drain::postgres(&scale).await));
-    }
-    if wanted("latency") {
-        results
-            .sections
-            .push(("latency", sections::latency::section(&scale).await));
-    }
-    if wanted("cron") {
-        results
-            .sections
-            .push(("cron", sections::cron::section(&scale).await));
-    }
-    if wanted("memory") {
-        results
-            .sections
-            .push(("memory", sections::memory::section(&scale).await));
-    }
-    if wanted("idle") {
-        results
-            .sections
-            .push(("idle", sections::idle::section(&scale).await));
+    for id in chosen {
+        progress::step(id);
+        match id {
+            "drain-memory" => results
+                .sections
+                .push((id, sections::drain::memory(&scale).await)),
+            "drain-sqlite" => results
+                .sections
+                .push((id, sections::drain::sqlite(&scale).await)),
+            "drain-postgres" => results
+                .sections
+                .push((id, sections::drain::postgres(&scale).await)),
+            "enqueue" => results
+                .sections
+                .extend(sections::enqueue::sections(&scale).await),
+            "latency" => results
+                .sections
+                .push((id, sections::latency::section(&scale).await)),
+            "cron" => results
+                .sections
+                .push((id, sections::cron::section(&scale).await)),
+            "memory" => results
+                .sections
+                .push((id, sections::memory::section(&scale).await)),
+            "idle" => results
+                .sections
+                .push((id, sections::idle::section(&scale).await)),
+            "scale" => results
+                .sections
+                .extend(sections::scale::sections(&scale).await),
+            _ => {}
+        }
     }
     let load_after = doc::load_average();
     let verdicts = targets::evaluate(&results);
@@ -231,6 +244,13 @@ async fn main() -> BenchResult<()> {
     if let Some(path) = &parsed.out {
         doc::write(path, &text)?;
         eprintln!("[bench] wrote {}", path.display());
+        let dir = path
+            .parent()
+            .unwrap_or_else(|| std::path::Path::new("."))
+            .join("bench");
+        for chart in charts::write_all(&dir, &results)? {
+            eprintln!("[bench] wrote {}", chart.display());
+        }
     }
     let failed: Vec<(&str, &str, bool)> = results
         .sections
@@ -259,30 +279,4 @@ async fn postgres_version() -> BenchResult<String> {
         .await?;
     conn.close().await?;
     Ok(version)
-}
-
-/// The hidden child commands: `memory CASE N` and `idle STORE JOBS WINDOW_MS`.
-async fn run_child(args: &[String]) -> BenchResult<()> {
-    let arg = |i: usize| -> BenchResult<&str> {
-        args.get(i)
-            .map(String::as_str)
-            .ok_or_else(|| format!("child: missing argument {i}").into())
-    };
-    match arg(0)? {
-        "memory" => {
-            let case = MemoryCase::parse(arg(1)?)?;
-            let n: usize = arg(2)?.parse()?;
-            let (before, after) = ours::memory::measure(case, n).await?;
-            child::report(&[("before", before), ("after", after)]);
-        }
-        "idle" => {
-            let kind = StoreKind::parse(arg(1)?)?;
-            let jobs: usize = arg(2)?.parse()?;
-            let window = Duration::from_millis(arg(3)?.parse()?);
-            let cpu = ours::idle::measure(kind, jobs, window).await?;
-            child::report(&[("cpu_percent", cpu)]);
-        }
-        other => return Err(format!("unknown child command `{other}`").into()),
-    }
-    Ok(())
 }

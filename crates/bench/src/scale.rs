@@ -35,6 +35,31 @@ pub(crate) struct Scale {
     pub(crate) idle_jobs: usize,
     /// How long the idle workload watches the CPU.
     pub(crate) idle_window: Duration,
+    /// Jobs per enqueue run in memory.
+    pub(crate) enqueue_memory: EnqueueSizes,
+    /// Jobs per enqueue run on SQLite.
+    pub(crate) enqueue_sqlite: EnqueueSizes,
+    /// Jobs per enqueue run on PostgreSQL.
+    pub(crate) enqueue_postgres: EnqueueSizes,
+    /// The large drain of the scale section (PostgreSQL), compared with `drain_sql`.
+    pub(crate) scale_large: usize,
+    /// Jobs run through the store by the churn of the scale section.
+    pub(crate) scale_churn: usize,
+    /// Jobs kept waiting while the churn runs (the producer tops the queue up to this).
+    pub(crate) scale_backlog: usize,
+    /// Jobs drained by 1, 2 and 4 processes together.
+    pub(crate) scale_processes: usize,
+}
+
+/// Jobs per enqueue run, by how they are enqueued.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EnqueueSizes {
+    /// One job per call, one caller.
+    pub(crate) single: usize,
+    /// One job per call, [`CALLERS`](crate::enqueue::CALLERS) callers at once.
+    pub(crate) concurrent: usize,
+    /// [`BULK`](crate::enqueue::BULK) jobs per call, one caller.
+    pub(crate) bulk: usize,
 }
 
 impl Scale {
@@ -53,6 +78,25 @@ impl Scale {
             memory_scheduled: 100_000,
             idle_jobs: 1_000,
             idle_window: Duration::from_secs(10),
+            enqueue_memory: EnqueueSizes {
+                single: 100_000,
+                concurrent: 100_000,
+                bulk: 100_000,
+            },
+            enqueue_sqlite: EnqueueSizes {
+                single: 2_000,
+                concurrent: 4_000,
+                bulk: 50_000,
+            },
+            enqueue_postgres: EnqueueSizes {
+                single: 5_000,
+                concurrent: 20_000,
+                bulk: 100_000,
+            },
+            scale_large: 1_000_000,
+            scale_churn: 1_000_000,
+            scale_backlog: 20_000,
+            scale_processes: 40_000,
         }
     }
 
@@ -71,6 +115,25 @@ impl Scale {
             memory_scheduled: 5_000,
             idle_jobs: 1_000,
             idle_window: Duration::from_secs(1),
+            enqueue_memory: EnqueueSizes {
+                single: 2_000,
+                concurrent: 2_000,
+                bulk: 2_000,
+            },
+            enqueue_sqlite: EnqueueSizes {
+                single: 100,
+                concurrent: 160,
+                bulk: 2_000,
+            },
+            enqueue_postgres: EnqueueSizes {
+                single: 100,
+                concurrent: 160,
+                bulk: 2_000,
+            },
+            scale_large: 2_000,
+            scale_churn: 2_000,
+            scale_backlog: 200,
+            scale_processes: 600,
         }
     }
 }

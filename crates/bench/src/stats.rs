@@ -43,11 +43,13 @@ pub(crate) fn percentile(samples: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// The p50, p99 and max of latency samples.
+/// The p50, p90, p99 and max of latency samples.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Spread {
     /// The median sample.
     pub(crate) p50: f64,
+    /// The 90th percentile.
+    pub(crate) p90: f64,
     /// The 99th percentile.
     pub(crate) p99: f64,
     /// The largest sample.
@@ -59,6 +61,7 @@ impl Spread {
     pub(crate) fn of(samples: &[f64]) -> Self {
         Self {
             p50: percentile(samples, 50.0),
+            p90: percentile(samples, 90.0),
             p99: percentile(samples, 99.0),
             max: percentile(samples, 100.0),
         }

@@ -1,6 +1,10 @@
 //! The issue's targets, checked against the medians of this run.
 
+use crate::enqueue::Mode;
 use crate::report::{Section, format_number, format_ratio};
+use crate::sections::enqueue::key;
+use crate::sections::latency::{MAX, P50, P99};
+use crate::sections::scale::{PROCESSES, processes_key};
 
 /// The sections of one run, by id.
 #[derive(Debug, Default)]
@@ -10,7 +14,8 @@ pub(crate) struct Results {
 }
 
 impl Results {
-    fn section(&self, id: &str) -> Option<&Section> {
+    /// The section with this id, if it ran.
+    pub(crate) fn section(&self, id: &str) -> Option<&Section> {
         self.sections.iter().find(|(i, _)| *i == id).map(|(_, s)| s)
     }
 
@@ -133,8 +138,8 @@ pub(crate) fn evaluate(results: &Results) -> Vec<Verdict> {
         ),
         no_worse(
             "in memory: enqueue → start p99 no worse than apalis in memory (inline)",
-            results.median("latency", "ours_memory", 1),
-            results.median("latency", "apalis_memory", 1),
+            results.median("latency", "ours_memory", P99),
+            results.median("latency", "apalis_memory", P99),
         ),
         ratio_at_least(
             results,
@@ -156,17 +161,17 @@ pub(crate) fn evaluate(results: &Results) -> Vec<Verdict> {
         ),
         no_worse(
             "PostgreSQL: enqueue → start p50 no worse than graphile_worker (default, LISTEN/NOTIFY)",
-            results.median("latency", "ours_postgres", 0),
-            results.median("latency", "graphile_default", 0),
+            results.median("latency", "ours_postgres", P50),
+            results.median("latency", "graphile_default", P50),
         ),
         no_worse(
             "PostgreSQL: enqueue → start p99 no worse than graphile_worker (default, LISTEN/NOTIFY)",
-            results.median("latency", "ours_postgres", 1),
-            results.median("latency", "graphile_default", 1),
+            results.median("latency", "ours_postgres", P99),
+            results.median("latency", "graphile_default", P99),
         ),
         at_most(
             "PostgreSQL: no enqueue → start outlier over 100 ms (max of all runs)",
-            results.worst("latency", "ours_postgres", 2),
+            results.worst("latency", "ours_postgres", MAX),
             100.0,
             "ms",
         ),
@@ -184,13 +189,13 @@ pub(crate) fn evaluate(results: &Results) -> Vec<Verdict> {
         ),
         at_most(
             "SQLite: enqueue → start p99 ≤ 10 ms",
-            results.median("latency", "ours_sqlite", 1),
+            results.median("latency", "ours_sqlite", P99),
             10.0,
             "ms",
         ),
         at_most(
             "SQLite: no enqueue → start outlier over 100 ms (max of all runs)",
-            results.worst("latency", "ours_sqlite", 2),
+            results.worst("latency", "ours_sqlite", MAX),
             100.0,
             "ms",
         ),
@@ -219,6 +224,123 @@ pub(crate) fn evaluate(results: &Results) -> Vec<Verdict> {
     {
         last.met = Some(cpu < 1.0);
     }
+    v.extend(enqueue(results));
+    v.extend(scale(results));
+    v
+}
+
+/// Enqueue on each store, one per call (1 caller and many) and in bulk: ≥ 1× the best
+/// peer in the same mode.
+fn enqueue(results: &Results) -> Vec<Verdict> {
+    let mut v = Vec::new();
+    for (id, store) in [
+        ("enqueue-memory", "in memory"),
+        ("enqueue-sqlite", "SQLite"),
+        ("enqueue-postgres", "PostgreSQL"),
+    ] {
+        for mode in Mode::ALL {
+            let target = format!("{store}: enqueue, {} ≥ 1× the best peer", mode.describe());
+            let peers = ["apalis", "graphile"].map(|p| key(p, mode));
+            v.push(at_least_best(
+                results,
+                &target,
+                id,
+                key("ours", mode),
+                &peers,
+                1.0,
+            ));
+        }
+    }
+    v
+}
+
+/// `ours` against the best measured of `peers` (by median).
+fn at_least_best(
+    results: &Results,
+    target: &str,
+    id: &str,
+    ours: &str,
+    peers: &[&str],
+    at_least: f64,
+) -> Verdict {
+    let best = peers
+        .iter()
+        .filter_map(|p| results.median(id, p, 0).map(|m| (*p, m)))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    match best {
+        Some((peer, _)) => ratio_at_least(results, target, (id, ours, peer), at_least),
+        None => not_measured(target),
+    }
+}
+
+/// The N of a row, for a target's text.
+fn n_of(results: &Results, id: &str, key: &str) -> String {
+    results
+        .section(id)
+        .and_then(|s| s.row(key))
+        .and_then(|r| r.n)
+        .map_or_else(|| "?".to_owned(), |n| format_number(n as f64, 0))
+}
+
+/// The scale targets on PostgreSQL.
+fn scale(results: &Results) -> Vec<Verdict> {
+    let large = n_of(results, "scale-drain", "large");
+    let base = n_of(results, "scale-drain", "base");
+    let churned = n_of(results, "scale-churn", "churn");
+    let mut v = vec![
+        ratio_at_least(
+            results,
+            &format!("PostgreSQL: drain at N = {large} within 20 % of N = {base} (≥ 0.8×)"),
+            ("scale-drain", "large", "base"),
+            0.8,
+        ),
+        match results.median("scale-churn", "churn", 2) {
+            Some(growth) => Verdict {
+                target: format!(
+                    "PostgreSQL: table + index size after a churn of {churned} jobs (default \
+                     retention) ≤ 2× the size at the start"
+                ),
+                measured: format!(
+                    "{}× ({} MiB → {} MiB)",
+                    format_ratio(growth),
+                    format_number(
+                        results
+                            .median("scale-churn", "churn", 0)
+                            .unwrap_or(f64::NAN),
+                        1
+                    ),
+                    format_number(
+                        results
+                            .median("scale-churn", "churn", 1)
+                            .unwrap_or(f64::NAN),
+                        1
+                    )
+                ),
+                met: Some(growth <= 2.0),
+            },
+            None => not_measured(&format!(
+                "PostgreSQL: table + index size after a churn of {churned} jobs ≤ 2× the start"
+            )),
+        },
+    ];
+    let target = "PostgreSQL: 1, 2 and 4 processes on one database: total drain rate does not \
+                  fall as processes are added";
+    let rates: Option<Vec<f64>> = PROCESSES
+        .iter()
+        .map(|p| results.median("scale-processes", processes_key(*p), 0))
+        .collect();
+    v.push(match rates {
+        Some(rates) => Verdict {
+            target: target.to_owned(),
+            measured: rates
+                .iter()
+                .map(|r| format!("{} jobs/s", format_number(*r, 0)))
+                .collect::<Vec<_>>()
+                .join(" → "),
+            met: Some(rates.windows(2).all(|w| w[1] >= w[0])),
+        },
+        None => not_measured(target),
+    });
     v
 }
 

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use bgtasks::prelude::*;
 
 use super::{OpenedStore, StoreKind};
-use crate::BenchResult;
 use crate::probe::Counter;
 use crate::scale::WORKERS;
+use crate::{BenchResult, progress};
 
 /// How our runtime is set up for a drain.
 #[derive(Debug, Clone, Copy)]
@@ -22,8 +22,19 @@ pub(crate) struct DrainSetup {
     pub(crate) prefetch: Option<usize>,
 }
 
-/// The longest a drain may go without finishing.
+/// The longest a drain may go without finishing (longer for large drains: see
+/// [`stall_limit`]).
 const STALL_LIMIT: Duration = Duration::from_secs(300);
+
+/// Drains at least this large say how far they have come every [`NOTE_EVERY`].
+const NOTED: usize = 200_000;
+/// How often a large drain notes its progress.
+const NOTE_EVERY: Duration = Duration::from_secs(15);
+
+/// The longest a drain of `n` jobs may take: [`STALL_LIMIT`], or 1 ms per job.
+pub(crate) fn stall_limit(n: usize) -> Duration {
+    STALL_LIMIT.max(Duration::from_millis(n as u64))
+}
 
 /// Jobs per `queue_many` call when filling the store.
 const QUEUE_CHUNK: usize = 10_000;
@@ -53,18 +64,40 @@ pub(crate) async fn run(kind: StoreKind, n: usize, setup: DrainSetup) -> BenchRe
         builder = builder.configure(|o| o.prefetch = Some(prefetch));
     }
     let runtime = builder.build()?;
+    let filling = Instant::now();
     for start in (0..n).step_by(QUEUE_CHUNK) {
         let jobs = (start..(start + QUEUE_CHUNK).min(n))
             .map(|i| JobInfo::once(format!("j{i}"), "noop"))
             .collect();
         runtime.queue_many(jobs).await?;
+        let queued = (start + QUEUE_CHUNK).min(n);
+        if n >= NOTED && queued.is_multiple_of(10 * QUEUE_CHUNK) {
+            progress::note(&format!(
+                "drain of {n}: {queued} queued ({:.0} s)",
+                filling.elapsed().as_secs_f64()
+            ));
+        }
     }
     let started = Instant::now();
     runtime.start().await?;
-    if tokio::time::timeout(STALL_LIMIT, counter.wait())
-        .await
-        .is_err()
-    {
+    let ticker = (n >= NOTED).then(|| {
+        let counter = counter.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(NOTE_EVERY).await;
+                progress::note(&format!(
+                    "drain of {n}: {} run ({:.0} s)",
+                    counter.count(),
+                    started.elapsed().as_secs_f64()
+                ));
+            }
+        })
+    });
+    let finished = tokio::time::timeout(stall_limit(n), counter.wait()).await;
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
+    if finished.is_err() {
         return Err(format!("drain stalled: {} of {n} runs counted", counter.count()).into());
     }
     let settle_until = Instant::now() + STALL_LIMIT;

@@ -9,11 +9,14 @@ use bgtasks::sqlite::{SqliteJobStore, SqliteStoreOptions};
 use crate::BenchResult;
 use crate::pg::FreshDatabase;
 
+pub(crate) mod churn;
 pub(crate) mod cron;
 pub(crate) mod drain;
+pub(crate) mod enqueue;
 pub(crate) mod idle;
 pub(crate) mod latency;
 pub(crate) mod memory;
+pub(crate) mod processes;
 
 /// Which store a workload runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +113,24 @@ impl OpenedStore {
         Ok(Arc::new(
             PostgresJobStore::connect(&database.url, options).await?,
         ))
+    }
+
+    /// The URL of the PostgreSQL database the store lives in.
+    pub(crate) fn postgres_url(&self) -> BenchResult<&str> {
+        self.database
+            .as_ref()
+            .map(|d| d.url.as_str())
+            .ok_or_else(|| "not a PostgreSQL store".into())
+    }
+
+    /// Closes the store's connections, keeping its file or database.
+    pub(crate) async fn close_connections(&self) {
+        if let Some(store) = &self.sqlite {
+            store.close().await;
+        }
+        if let Some(store) = &self.postgres {
+            store.close().await;
+        }
     }
 
     /// Closes the store and removes its file or database.

@@ -1,7 +1,9 @@
 //! apalis 1.0 with its in-memory backend (`MemoryStorage`, a channel: no job state is
 //! kept), `.concurrency(WORKERS)`; handlers either run inside the worker task (inline, the
-//! default) or are spawned per job (`.parallelize(tokio::spawn)`).
+//! default) or are spawned per job (`.parallelize(tokio::spawn)`). Enqueue pushes
+//! through the storage's `TaskSink` (`push`, `push_bulk`).
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,6 +13,7 @@ use apalis_core::worker::ext::parallelize::ParallelizeExt;
 use futures_util::{SinkExt, StreamExt};
 
 use crate::BenchResult;
+use crate::enqueue::{self, Producer};
 use crate::latency::{LatencySamples, measure};
 use crate::probe::{Counter, start_signal};
 use crate::scale::{Scale, WORKERS};
@@ -96,4 +99,29 @@ pub(crate) async fn latency(scale: &Scale, mode: Mode) -> BenchResult<LatencySam
     let _ = ctx.stop();
     let _ = handle.await;
     Ok(samples)
+}
+
+/// The storage shared by the callers. `MemoryStorage` is not `Clone`, and clones of its
+/// `MemorySink` cannot be pushed to at once (`start_send` takes the sink's lock with
+/// `try_lock().unwrap()`), so concurrent callers take turns on a mutex.
+#[derive(Clone)]
+struct Shared(Arc<tokio::sync::Mutex<MemoryStorage<u32>>>);
+
+impl Producer for Shared {
+    async fn one(&self, i: usize) -> BenchResult<()> {
+        self.0.lock().await.push(i as u32).await?;
+        Ok(())
+    }
+
+    async fn many(&self, range: Range<usize>) -> BenchResult<()> {
+        let tasks = range.map(|i| i as u32).collect();
+        self.0.lock().await.push_bulk(tasks).await?;
+        Ok(())
+    }
+}
+
+/// One enqueue run of `n` jobs into a fresh `MemoryStorage`; jobs per second.
+pub(crate) async fn enqueue(n: usize, mode: enqueue::Mode) -> BenchResult<f64> {
+    let shared = Shared(Arc::new(tokio::sync::Mutex::new(MemoryStorage::new())));
+    enqueue::run(&shared, n, mode).await
 }

@@ -1,7 +1,9 @@
 //! apalis 1.0 with `apalis-postgres`, `.concurrency(WORKERS)`, handlers inline, default
 //! config (batch 10). Drain is timed until the store shows every job `Done`; latency uses
-//! its LISTEN/NOTIFY pubsub.
+//! its LISTEN/NOTIFY pubsub; enqueue pushes through the storage's `TaskSink` (`push`,
+//! `push_bulk`).
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,6 +13,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::BenchResult;
+use crate::enqueue::{self, Producer};
 use crate::latency::{LatencySamples, measure};
 use crate::pg::FreshDatabase;
 use crate::probe::{Counter, start_signal};
@@ -110,4 +113,31 @@ pub(crate) async fn latency(scale: &Scale) -> BenchResult<LatencySamples> {
     pool.close().await;
     database.drop_now().await?;
     Ok(samples)
+}
+
+/// Clones share the pool.
+#[derive(Clone)]
+struct Pusher(PostgresStorage<u32>);
+
+impl Producer for Pusher {
+    async fn one(&self, i: usize) -> BenchResult<()> {
+        self.0.clone().push(i as u32).await?;
+        Ok(())
+    }
+
+    async fn many(&self, range: Range<usize>) -> BenchResult<()> {
+        let tasks = range.map(|i| i as u32).collect();
+        self.0.clone().push_bulk(tasks).await?;
+        Ok(())
+    }
+}
+
+/// One enqueue run of `n` jobs into a fresh database; jobs per second.
+pub(crate) async fn enqueue(n: usize, mode: enqueue::Mode) -> BenchResult<f64> {
+    let database = FreshDatabase::create("apalis").await?;
+    let pool = connect(&database).await?;
+    let rate = enqueue::run(&Pusher(PostgresStorage::new(&pool)), n, mode).await;
+    pool.close().await;
+    database.drop_now().await?;
+    rate
 }

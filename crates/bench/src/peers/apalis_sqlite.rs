@@ -2,8 +2,9 @@
 //! synchronous off on the connection that runs it, runs on a separate connection that is
 //! then closed), `.concurrency(WORKERS)`, handlers inline, default config (batch 10).
 //! Drain is timed until the store shows every job `Done`; latency uses its update-hook
-//! notifications.
+//! notifications; enqueue pushes through the storage's `TaskSink` (`push`, `push_bulk`).
 
+use std::ops::Range;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::BenchResult;
+use crate::enqueue::{self, Producer};
 use crate::latency::{LatencySamples, measure};
 use crate::probe::{Counter, start_signal};
 use crate::scale::{Scale, WORKERS};
@@ -54,14 +56,19 @@ async fn settled(pool: &SqlitePool, n: usize, limit: Duration) -> BenchResult<bo
     }
 }
 
+/// A fresh database file with apalis's schema, and a pool on it (WAL, synchronous FULL).
+async fn open(dir: &tempfile::TempDir) -> BenchResult<SqlitePool> {
+    let url = format!("sqlite://{}", dir.path().join("apalis.db").display());
+    setup(&url).await?;
+    Ok(SqlitePoolOptions::new()
+        .connect_with(full_sync(&url)?)
+        .await?)
+}
+
 /// One drain of `n` jobs; jobs per second until the store shows all `Done`.
 pub(crate) async fn drain(n: usize) -> BenchResult<f64> {
     let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("apalis.db").display());
-    setup(&url).await?;
-    let pool = SqlitePoolOptions::new()
-        .connect_with(full_sync(&url)?)
-        .await?;
+    let pool = open(&dir).await?;
     let mut storage = SqliteStorage::<u32>::new(&pool);
     storage.push_bulk((0..n as u32).collect()).await?;
     let counter = Arc::new(Counter::new(n));
@@ -125,4 +132,30 @@ pub(crate) async fn latency(scale: &Scale) -> BenchResult<LatencySamples> {
     let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
     pool.close().await;
     Ok(samples)
+}
+
+/// Clones share the pool.
+#[derive(Clone)]
+struct Pusher(SqliteStorage<u32>);
+
+impl Producer for Pusher {
+    async fn one(&self, i: usize) -> BenchResult<()> {
+        self.0.clone().push(i as u32).await?;
+        Ok(())
+    }
+
+    async fn many(&self, range: Range<usize>) -> BenchResult<()> {
+        let tasks = range.map(|i| i as u32).collect();
+        self.0.clone().push_bulk(tasks).await?;
+        Ok(())
+    }
+}
+
+/// One enqueue run of `n` jobs into a fresh database; jobs per second.
+pub(crate) async fn enqueue(n: usize, mode: enqueue::Mode) -> BenchResult<f64> {
+    let dir = tempfile::tempdir()?;
+    let pool = open(&dir).await?;
+    let rate = enqueue::run(&Pusher(SqliteStorage::new(&pool)), n, mode).await;
+    pool.close().await;
+    rate
 }

@@ -2,19 +2,22 @@
 //! modes: its defaults (one job per free worker per claim, 1 s poll), and tuned (a
 //! local queue fetching in batches, a short poll, batched completions). Handlers are
 //! spawned per job by the library. Drain is timed until the jobs table is empty
-//! (graphile_worker deletes a job when it completes).
+//! (graphile_worker deletes a job when it completes). Enqueue uses `WorkerUtils::add_job`
+//! and, in bulk, `add_jobs`, on an initialised worker that is not running.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use graphile_worker::{
     IntoTaskHandlerResult, JobSpec, LocalQueueConfig, TaskHandler, Worker, WorkerContext,
-    WorkerOptions,
+    WorkerOptions, WorkerUtils,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
 use crate::BenchResult;
+use crate::enqueue::{self, Producer};
 use crate::latency::{LatencySamples, measure};
 use crate::pg::FreshDatabase;
 use crate::probe::{Counter, StartSignal, start_signal};
@@ -142,4 +145,37 @@ pub(crate) async fn latency(scale: &Scale, mode: Mode) -> BenchResult<LatencySam
     drop(worker);
     database.drop_now().await?;
     Ok(samples)
+}
+
+/// Clones share the worker's pool.
+#[derive(Clone)]
+struct Utils(WorkerUtils);
+
+impl Producer for Utils {
+    async fn one(&self, _i: usize) -> BenchResult<()> {
+        self.0.add_job(Noop {}, JobSpec::default()).await?;
+        Ok(())
+    }
+
+    async fn many(&self, range: Range<usize>) -> BenchResult<()> {
+        let spec = JobSpec::default();
+        let batch: Vec<(Noop, &JobSpec)> = range.map(|_| (Noop {}, &spec)).collect();
+        let added = self.0.add_jobs(&batch).await?;
+        if added.len() != batch.len() {
+            return Err(format!("add_jobs added {} of {} jobs", added.len(), batch.len()).into());
+        }
+        Ok(())
+    }
+}
+
+/// One enqueue run of `n` jobs into a fresh database (default options, nothing
+/// running); jobs per second.
+pub(crate) async fn enqueue(n: usize, mode: enqueue::Mode) -> BenchResult<f64> {
+    let database = FreshDatabase::create("graphile").await?;
+    let probe = Probe::Count(Arc::new(Counter::new(n)));
+    let worker = worker(&database, Mode::Default, probe).await?;
+    let rate = enqueue::run(&Utils(worker.create_utils()), n, mode).await;
+    drop(worker);
+    database.drop_now().await?;
+    rate
 }

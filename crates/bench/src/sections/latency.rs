@@ -8,12 +8,22 @@ use crate::scale::{Scale, WORKERS};
 use crate::sections::{add_row, spec};
 use crate::stats::Spread;
 
+/// The p50 column.
+pub(crate) const P50: usize = 0;
+/// The p90 column.
+pub(crate) const P90: usize = 1;
+/// The p99 column.
+pub(crate) const P99: usize = 2;
+/// The max column.
+pub(crate) const MAX: usize = 3;
+
 const NOTE: &str = "instant before the enqueue call → first line of the job";
 
 fn figures(samples: LatencySamples) -> Vec<f64> {
     let spread = Spread::of(&samples.millis);
     vec![
         spread.p50,
+        spread.p90,
         spread.p99,
         spread.max,
         samples.millis.len() as f64,
@@ -36,7 +46,7 @@ pub(crate) async fn section(scale: &Scale) -> Section {
             scale.latency_budget.as_secs(),
             crate::latency::START_LIMIT.as_secs()
         ),
-        vec!["p50 ms", "p99 ms", "max ms", "jobs", "timeouts"],
+        vec!["p50 ms", "p90 ms", "p99 ms", "max ms", "jobs", "timeouts"],
         3,
     );
     add_row(

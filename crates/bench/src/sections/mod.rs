@@ -4,16 +4,18 @@
 use std::future::Future;
 use std::sync::OnceLock;
 
-use crate::BenchResult;
 use crate::report::{Row, Section};
 use crate::scale::Scale;
 use crate::stats::Summary;
+use crate::{BenchResult, progress};
 
 pub(crate) mod cron;
 pub(crate) mod drain;
+pub(crate) mod enqueue;
 pub(crate) mod idle;
 pub(crate) mod latency;
 pub(crate) mod memory;
+pub(crate) mod scale;
 
 /// Only rows whose system or setup contains this text run (`--rows`), for profiling one
 /// system.
@@ -34,11 +36,7 @@ where
         match measure().await {
             Ok(values) => {
                 let shown: Vec<String> = values.iter().map(|v| format!("{v:.3}")).collect();
-                eprintln!(
-                    "[bench] {label}: run {run}/{}: {}",
-                    scale.runs,
-                    shown.join(" ")
-                );
+                progress::figure(label, run, scale.runs, &shown.join(" "));
                 if columns.is_empty() {
                     columns = vec![Vec::new(); values.len()];
                 }
@@ -47,7 +45,7 @@ where
                 }
             }
             Err(error) => {
-                eprintln!("[bench] {label}: run {run} failed: {error}");
+                progress::figure(label, run, scale.runs, &format!("failed: {error}"));
                 return Err(error.to_string());
             }
         }
