@@ -4,9 +4,10 @@
 # check that the suite asserts guarantees, not the timing of a quiet machine
 # (docs/reliability.md, "Under load").
 #
-# Usage: bash scripts/reliability-under-load.sh [RUNS] [--no-load]
+# Usage: bash scripts/reliability-under-load.sh [RUNS] [--no-load] [-- SUITE ARGUMENTS]
 #   RUNS       how many runs in a row (default 10); it stops at the first failure
 #   --no-load  run the suite alone
+#   -- ...     passed to reliability-suite (e.g. `-- --store sqlite --only cron-three-processes`)
 # Needs what scripts/test.sh provides: PostgreSQL (BGTASKS_TEST_POSTGRES_URL and _BIN,
 # started here with scripts/postgres.sh when unset) and, optionally, an SMTP server
 # (the suite starts aiosmtpd itself otherwise).
@@ -15,8 +16,12 @@ cd "$(dirname "$0")/.."
 
 runs=10
 load=1
-for arg in "$@"; do
+suite_args=()
+while [ $# -gt 0 ]; do
+    arg="$1"
+    shift
     case "$arg" in
+        --) suite_args=("$@"); break ;;
         --no-load) load="" ;;
         ''|*[!0-9]*) echo "unknown argument \`$arg\`: expected a number of runs or --no-load" >&2; exit 2 ;;
         *) runs="$arg" ;;
@@ -64,7 +69,7 @@ passed=0
 for i in $(seq 1 "$runs"); do
     started=$(date +%s)
     log "run $i of $runs (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-    if "$work/bin/reliability-suite" >"$work/run-$i.log" 2>&1; then
+    if "$work/bin/reliability-suite" "${suite_args[@]}" >"$work/run-$i.log" 2>&1; then
         passed=$((passed + 1))
         log "run $i: $(tail -n 1 "$work/run-$i.log") in $(( $(date +%s) - started )) s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
     else
