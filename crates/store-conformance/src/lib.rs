@@ -106,6 +106,7 @@ macro_rules! job_store_conformance {
             a_job_removed_during_its_run_is_gone,
             completion_writes_only_the_run_state,
             batched_completions_and_logs,
+            batched_give_backs_end_each_lease_once,
             // Control.
             pause_and_resume,
             stop_and_start,

@@ -114,6 +114,24 @@ const GIVE_BACK: &str = concat!(
      RETURNING (is_abandoned = 0 AND status IN (5, 10, 15) AND next_run_time IS NOT NULL) AS due"
 );
 
+/// [`GIVE_BACK`] for the runs of `?1`, a JSON array of `[job id, lease token, mode, time]`
+/// arrays (mode and time as `?3` and `?4` of [`GIVE_BACK`]), one per lease still held.
+const GIVE_BACK_MANY: &str = concat!(
+    "UPDATE bgtasks_jobs SET ",
+    end_lease!(),
+    ", next_run_time = CASE WHEN o_triggered <> 0 THEN lease_due_at \
+         WHEN e_status = 30 THEN NULL \
+         WHEN interrupt = 20 OR g_mode = 1 THEN lease_due_at \
+         WHEN g_mode = 2 THEN g_at ELSE next_run_time END \
+     FROM (SELECT j.id AS g_id, j.triggered AS o_triggered, j.status AS e_status, \
+             j.is_abandoned AS e_abandoned, j.try_count AS e_tries, \
+             j.trigger_count AS e_triggers, v.value ->> 2 AS g_mode, v.value ->> 3 AS g_at \
+           FROM jsonb_each(?1) AS v JOIN bgtasks_jobs AS j \
+             ON j.id = v.value ->> 0 AND j.lease_token = v.value ->> 1) \
+     WHERE bgtasks_jobs.id = g_id \
+     RETURNING (is_abandoned = 0 AND status IN (5, 10, 15) AND next_run_time IS NOT NULL) AS due"
+);
+
 const EXISTS: &str = "SELECT 1 FROM bgtasks_jobs WHERE id = ?";
 
 /// What a completion finds of its job's lease.
@@ -242,8 +260,9 @@ fn run_state(lease: &RunLease, job: &JobInfo) -> serde_json::Value {
 }
 
 /// Ends the leases of a batch of runs without a result (`rules::give_back` each), in one
-/// transaction: one disk sync for all. Outcomes are those of giving the runs back one
-/// after the other, in order.
+/// transaction and one set-based statement: one disk sync for all. Outcomes are those of
+/// giving the runs back one after the other, in order (a second give-back of one lease
+/// finds it over).
 pub(crate) async fn give_back_many(
     inner: &Inner,
     runs: &[(RunLease, GiveBack)],
@@ -253,37 +272,49 @@ pub(crate) async fn give_back_many(
     }
     let failed = inner.failed("give runs back");
     let (_turn, mut tx) = inner.begin_write("give runs back").await?;
+    let ids: Vec<&str> = runs
+        .iter()
+        .map(|(lease, _)| lease.job_id.as_str())
+        .collect();
+    let rows = sqlx::query(LEASES_OF)
+        .bind(json!(ids).to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(&failed)?;
+    let mut held: HashMap<String, Option<i64>> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        held.insert(
+            row.try_get("id").map_err(&failed)?,
+            row.try_get("lease_token").map_err(&failed)?,
+        );
+    }
     let mut outcomes = Vec::with_capacity(runs.len());
-    let mut due = false;
+    let mut batch = Vec::with_capacity(runs.len());
+    let mut seen = HashSet::with_capacity(runs.len());
     for (lease, how) in runs {
-        let (mode, at) = give_back_mode(*how);
-        let row = sqlx::query(GIVE_BACK)
-            .bind(lease.job_id.as_str())
-            .bind(lease.token)
-            .bind(mode)
-            .bind(at)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(&failed)?;
-        let outcome = match row {
-            Some(row) => {
-                due |= row.try_get::<bool, _>("due").unwrap_or(true);
+        outcomes.push(match held.get(&lease.job_id) {
+            None => CompletionOutcome::JobGone,
+            Some(token) if *token != Some(lease.token) => CompletionOutcome::LeaseLost,
+            Some(_) if !seen.insert((lease.job_id.as_str(), lease.token)) => {
+                CompletionOutcome::LeaseLost
+            }
+            Some(_) => {
+                let (mode, at) = give_back_mode(*how);
+                batch.push(json!([lease.job_id, lease.token, mode, at]));
                 CompletionOutcome::Saved
             }
-            None => {
-                let exists = sqlx::query(EXISTS)
-                    .bind(lease.job_id.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(&failed)?;
-                if exists.is_some() {
-                    CompletionOutcome::LeaseLost
-                } else {
-                    CompletionOutcome::JobGone
-                }
-            }
-        };
-        outcomes.push(outcome);
+        });
+    }
+    let mut due = false;
+    if !batch.is_empty() {
+        let given_back = sqlx::query(GIVE_BACK_MANY)
+            .bind(serde_json::Value::Array(batch).to_string())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(&failed)?;
+        for row in &given_back {
+            due |= row.try_get::<bool, _>("due").unwrap_or(true);
+        }
     }
     tx.commit().await.map_err(&failed)?;
     if due {

@@ -278,3 +278,90 @@ pub async fn batched_completions_and_logs(factory: &dyn DynStoreFactory) {
     assert_eq!(kept.len(), 50);
     assert_eq!(kept[0].message, "run 49");
 }
+
+/// A batch of give-backs ends each lease as [`give_back`] one after the other would, in
+/// order: a stale token or a lease given back twice in the batch is lost, a removed
+/// job is gone, a run paused during its run stays paused, each saved run keeps its mode.
+///
+/// [`give_back`]: bgtasks_store::JobRuns::give_back
+pub async fn batched_give_backs_end_each_lease_once(factory: &dyn DynStoreFactory) {
+    let store = factory.fresh().await;
+    let admin = factory.reopen(&store).await;
+    let jobs: Vec<_> = ["a", "b", "c", "d", "e"]
+        .into_iter()
+        .map(|id| queued(id, 0))
+        .collect();
+    seed(store.as_ref(), &jobs).await;
+    let runs = claim(store.as_ref(), "n", 1, 5).await;
+    let lease = |id: &str| {
+        runs.iter()
+            .find(|run| run.job.id == id)
+            .map(|run| run.lease.clone())
+            .unwrap_or_else(|| panic!("job `{id}` was claimed"))
+    };
+    let mut stale = lease("c");
+    stale.token += 1_000;
+    admin.remove("d", RemoveIf::Always).await.unwrap();
+    admin.pause("e").await.unwrap();
+    let outcomes = store
+        .give_back_many(&[
+            (lease("a"), GiveBack::RunAgain),
+            (lease("b"), GiveBack::RunAt(t(50))),
+            (lease("a"), GiveBack::KeepSchedule),
+            (stale, GiveBack::RunAgain),
+            (lease("d"), GiveBack::RunAgain),
+            (lease("e"), GiveBack::KeepSchedule),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            CompletionOutcome::Saved,
+            CompletionOutcome::Saved,
+            CompletionOutcome::LeaseLost,
+            CompletionOutcome::LeaseLost,
+            CompletionOutcome::JobGone,
+            CompletionOutcome::Saved,
+        ]
+    );
+    let a = record(store.as_ref(), "a").await;
+    assert_eq!(
+        (a.job.next_run_time, a.lease),
+        (Some(t(0)), None),
+        "run again"
+    );
+    let b = record(store.as_ref(), "b").await;
+    assert_eq!(
+        (b.job.next_run_time, b.lease),
+        (Some(t(50)), None),
+        "run at"
+    );
+    assert_eq!(
+        record(store.as_ref(), "c").await.lease.map(|l| l.token),
+        Some(lease("c").token),
+        "a stale token gives nothing back"
+    );
+    let e = record(store.as_ref(), "e").await;
+    assert_eq!(
+        (e.job.status, e.job.next_run_time, e.interrupt, e.lease),
+        (JobStatus::Paused, Some(t(0)), None, None),
+        "paused, due at its run's due time once resumed"
+    );
+    let again: Vec<String> = claim(store.as_ref(), "n", 2, 5)
+        .await
+        .into_iter()
+        .map(|run| run.job.id)
+        .collect();
+    assert_eq!(
+        again,
+        vec!["a".to_owned()],
+        "b at t(50), c leased, e paused"
+    );
+    admin.resume("e", t(3)).await.unwrap();
+    assert_eq!(
+        claim_one(store.as_ref(), "n", 3).await.lease.due_at,
+        t(3),
+        "resumed, due at once"
+    );
+}
