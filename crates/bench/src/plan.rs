@@ -14,8 +14,8 @@ type Entry = (&'static str, usize, Option<usize>, f64, f64);
 fn entries(section: &str) -> Vec<Entry> {
     match section {
         "drain-memory" => vec![("drain-memory", 5, None, 3.0, 0.5)],
-        "drain-sqlite" => vec![("drain-sqlite", 6, None, 12.0, 0.8)],
-        "drain-postgres" => vec![("drain-postgres", 8, None, 8.0, 1.5)],
+        "drain-sqlite" => vec![("drain-sqlite", 7, None, 12.0, 0.8)],
+        "drain-postgres" => vec![("drain-postgres", 9, None, 8.0, 1.5)],
         "latency" => vec![("latency", 9, None, 12.0, 1.5)],
         "cron" => vec![("cron", 1, None, 21.0, 3.0)],
         "memory" => vec![("memory", 2, None, 10.0, 0.7)],

@@ -30,6 +30,7 @@ fn drain_style(key: &str) -> (&'static str, RGBColor) {
         "ours_on" => ("bgtasks, default options", OURS),
         "ours_tuned" => ("bgtasks, prefetch 256", OURS_TUNED),
         "ours_off" => ("bgtasks, listeners off", OURS_OFF),
+        "ours_opted_out" => ("bgtasks, job type opted out", OURS_OFF),
         "apalis_inline" => ("apalis, inline", APALIS),
         "apalis_spawn" => ("apalis, spawning", APALIS_LIGHT),
         "apalis" => ("apalis (N smaller)", APALIS),

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bgtasks::JobOptOuts;
 use bgtasks::prelude::*;
 
 use super::{OpenedStore, StoreKind};
@@ -18,8 +19,32 @@ use crate::{BenchResult, progress};
 pub(crate) struct DrainSetup {
     /// Whether the executed and log events are on (the default).
     pub(crate) listeners: bool,
-    /// Claimed runs beyond the running ones (`None`: the default, as many as workers).
+    /// Claimed runs beyond the running ones (`None`: the default, sized from the rate).
     pub(crate) prefetch: Option<usize>,
+    /// Whether the job type opts out of state handling and logging (R11), the listeners
+    /// staying on.
+    pub(crate) opted_out: bool,
+}
+
+/// The no-op runnable: counts its runs; opts out of state handling and logging if told.
+struct Noop {
+    hits: Arc<Counter>,
+    opted_out: bool,
+}
+
+impl JobRunnable for Noop {
+    async fn execute(&self, _context: &JobRunnableContext) -> Result<(), JobError> {
+        self.hits.hit();
+        Ok(())
+    }
+
+    fn opt_outs(&self) -> JobOptOuts {
+        JobOptOuts {
+            skip_status_handling: self.opted_out,
+            skip_logging: self.opted_out,
+            skip_actions: self.opted_out,
+        }
+    }
 }
 
 /// The longest a drain may go without finishing (longer for large drains: see
@@ -49,13 +74,10 @@ pub(crate) async fn run(kind: StoreKind, n: usize, setup: DrainSetup) -> BenchRe
         .store(opened.store.clone())
         .runnable(
             "noop",
-            job_fn(move |_ctx| {
-                let hits = hits.clone();
-                async move {
-                    hits.hit();
-                    Ok::<(), JobError>(())
-                }
-            }),
+            Noop {
+                hits,
+                opted_out: setup.opted_out,
+            },
         );
     if !setup.listeners {
         builder = builder.without_executed_event().without_log_event();

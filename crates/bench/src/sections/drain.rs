@@ -22,20 +22,28 @@ fn ours_on() -> DrainSetup {
     DrainSetup {
         listeners: true,
         prefetch: None,
+        opted_out: false,
     }
 }
 
 fn ours_off() -> DrainSetup {
     DrainSetup {
         listeners: false,
-        prefetch: None,
+        ..ours_on()
+    }
+}
+
+fn ours_opted_out() -> DrainSetup {
+    DrainSetup {
+        opted_out: true,
+        ..ours_on()
     }
 }
 
 fn ours_tuned() -> DrainSetup {
     DrainSetup {
-        listeners: true,
         prefetch: Some(TUNED_PREFETCH),
+        ..ours_on()
     }
 }
 
@@ -135,8 +143,8 @@ pub(crate) async fn memory(scale: &Scale) -> Section {
     s
 }
 
-/// Our three rows of a durable drain on `kind`: default listeners with the default
-/// prefetch and with the tuned one, and listeners off. `setup` ends each row's setup.
+/// Our four rows of a durable drain on `kind`: default listeners with the default
+/// prefetch and with the tuned one, listeners off, and a job type that opts out. `setup` ends each row's setup.
 async fn add_our_rows(s: &mut Section, scale: &Scale, kind: StoreKind, setup: &str) {
     let n = scale.drain_sql;
     let w = WORKERS;
@@ -146,7 +154,7 @@ async fn add_our_rows(s: &mut Section, scale: &Scale, kind: StoreKind, setup: &s
         spec(
             "ours_on",
             "bgtasks",
-            format!("{w} workers, default listeners, default prefetch ({w}){setup}"),
+            format!("{w} workers, default listeners, default (adaptive) prefetch{setup}"),
             Some(n),
             SAVED,
         ),
@@ -177,6 +185,22 @@ async fn add_our_rows(s: &mut Section, scale: &Scale, kind: StoreKind, setup: &s
             REPORTED,
         ),
         || async { Ok(vec![drain::run(kind, n, ours_off()).await?]) },
+    )
+    .await;
+    add_row(
+        s,
+        scale,
+        spec(
+            "ours_opted_out",
+            "bgtasks",
+            format!(
+                "{w} workers, default listeners, job type opted out of state handling and \
+                 logging, default prefetch{setup}"
+            ),
+            Some(n),
+            REPORTED,
+        ),
+        || async { Ok(vec![drain::run(kind, n, ours_opted_out()).await?]) },
     )
     .await;
 }

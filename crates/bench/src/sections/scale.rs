@@ -25,6 +25,7 @@ pub(crate) fn processes_key(p: usize) -> &'static str {
 const DEFAULTS: DrainSetup = DrainSetup {
     listeners: true,
     prefetch: None,
+    opted_out: false,
 };
 
 async fn drains(scale: &Scale) -> Section {
