@@ -301,8 +301,8 @@ pub async fn batched_give_backs_end_each_lease_once(factory: &dyn DynStoreFactor
     };
     let mut stale = lease("c");
     stale.token += 1_000;
-    admin.remove("d", RemoveIf::Always).await.unwrap();
-    admin.pause("e").await.unwrap();
+    admin.remove("d", RemoveIf::Always).await.unwrap().unwrap();
+    admin.pause("e").await.unwrap().unwrap();
     let outcomes = store
         .give_back_many(&[
             (lease("a"), GiveBack::RunAgain),
@@ -358,7 +358,7 @@ pub async fn batched_give_backs_end_each_lease_once(factory: &dyn DynStoreFactor
         vec!["a".to_owned()],
         "b at t(50), c leased, e paused"
     );
-    admin.resume("e", t(3)).await.unwrap();
+    admin.resume("e", t(3)).await.unwrap().unwrap();
     assert_eq!(
         claim_one(store.as_ref(), "n", 3).await.lease.due_at,
         t(3),
