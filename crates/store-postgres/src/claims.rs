@@ -22,7 +22,7 @@ const MAX_LEASE: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 /// best first, locked; rows other claimers hold are skipped rather than waited for. The
 /// time is the caller's (`$1`) or the database's (`$1` NULL), and is returned with every
 /// row for the fire times computed in Rust.
-const SELECT_DUE: &str = concat!(
+pub(crate) const SELECT_DUE: &str = concat!(
     "SELECT ",
     job_columns!(),
     ", ctid::text AS row_tid, COALESCE($1::timestamptz, now()) AS claim_now FROM bgtasks_jobs \
@@ -65,13 +65,16 @@ const APPLY_CLAIMS: &str = "UPDATE bgtasks_jobs AS j SET \
 
 /// Clamped to years 1–9999: the driver panics decoding `±infinity` and other times out of
 /// chrono's range (R42); such a row is due at once and set aside by the claim.
-/// (`LEAST` and `GREATEST` skip NULLs, so "nothing due" is kept apart.)
-const NEXT_DUE: &str = "SELECT CASE WHEN m IS NULL THEN NULL \
+/// (`LEAST` and `GREATEST` skip NULLs, so "nothing due" is kept apart.) The earliest row
+/// is read in the order of `bgtasks_jobs_due`, in a keyed transaction (see
+/// [`crate::keyed`]), so stale statistics cannot turn it into a sort of every due row.
+pub(crate) const NEXT_DUE: &str = "SELECT CASE WHEN m IS NULL THEN NULL \
        ELSE LEAST(GREATEST(m, '0001-01-01Z'), '9999-12-31Z') END FROM ( \
-     SELECT min(next_run_time) AS m FROM bgtasks_jobs \
-     WHERE lease_node IS NULL AND NOT is_abandoned AND status IN (5, 10, 15) \
-       AND next_run_time IS NOT NULL AND (node_name IS NULL OR node_name = $1) \
-       AND ($2::text[] IS NULL OR job_type = ANY($2::text[]))) AS due";
+     SELECT (SELECT next_run_time FROM bgtasks_jobs \
+       WHERE lease_node IS NULL AND NOT is_abandoned AND status IN (5, 10, 15) \
+         AND next_run_time IS NOT NULL AND (node_name IS NULL OR node_name = $1) \
+         AND ($2::text[] IS NULL OR job_type = ANY($2::text[])) \
+       ORDER BY next_run_time LIMIT 1) AS m) AS due";
 
 /// A lease length in whole microseconds, at most [`MAX_LEASE`], for SQL
 /// (`$n * interval '1 microsecond'`).
@@ -248,12 +251,16 @@ impl PostgresJobStore {
         if job_types.is_some_and(<[String]>::is_empty) {
             return Ok(None);
         }
-        sqlx::query_scalar(NEXT_DUE)
+        let fail = self.fail("read the next due time");
+        let mut tx = begin_keyed(&self.inner.pool).await.map_err(&fail)?;
+        let due = sqlx::query_scalar(NEXT_DUE)
             .bind(node)
             .bind(job_types)
-            .fetch_one(&self.inner.pool)
+            .fetch_one(&mut *tx)
             .await
-            .map_err(self.fail("read the next due time"))
+            .map_err(&fail)?;
+        tx.commit().await.map_err(&fail)?;
+        Ok(due)
     }
 }
 
