@@ -97,8 +97,8 @@ pub(crate) fn unique_id<J: JobType>(args: &JobArgs) -> String {
 /// Options setters shared by the enqueue and schedule builders.
 macro_rules! option_setters {
     () => {
-        /// Sets the job's id (default: a new UUID, or for a unique job one made from its
-        /// type and arguments).
+        /// Sets the job's id (default: a new time-ordered UUID, version 7, or for a unique
+        /// job one made from its type and arguments).
         pub fn id(mut self, id: impl Into<String>) -> Self {
             self.options.id = Some(id.into());
             self

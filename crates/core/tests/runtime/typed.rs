@@ -296,3 +296,26 @@ async fn a_schedule_declared_again_updates_the_definition_and_keeps_the_counters
     assert!(runs.load(Ordering::SeqCst) >= 3);
     runtime.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn ids_made_for_typed_jobs_are_uuids_in_the_order_they_were_made() {
+    // spec: R48
+    // Time-ordered (version 7): a durable store's id index then grows at its right edge
+    // instead of taking each new job at a random place.
+    let (b, _store) = builder();
+    let runtime = b.register::<SendInvoice>().build().unwrap();
+    let ids: Vec<String> = (1..=64)
+        .map(|n| runtime.enqueue(invoice(n)).to_job().unwrap().id)
+        .collect();
+    for id in &ids {
+        let parsed = uuid::Uuid::parse_str(id).unwrap();
+        assert_eq!(parsed.get_version_num(), 7, "id {id}");
+    }
+    assert!(
+        ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "ids out of order: {ids:?}"
+    );
+    // An id given stays as given.
+    let given = runtime.enqueue(invoice(1)).id("invoice-1").to_job().unwrap();
+    assert_eq!(given.id, "invoice-1");
+}
