@@ -316,6 +316,10 @@ async fn ids_made_for_typed_jobs_are_uuids_in_the_order_they_were_made() {
         "ids out of order: {ids:?}"
     );
     // An id given stays as given.
-    let given = runtime.enqueue(invoice(1)).id("invoice-1").to_job().unwrap();
+    let given = runtime
+        .enqueue(invoice(1))
+        .id("invoice-1")
+        .to_job()
+        .unwrap();
     assert_eq!(given.id, "invoice-1");
 }
