@@ -96,7 +96,7 @@ pub struct BackgroundTasksOptions {
     /// `workers + prefetch`. More prefetch means fewer, larger claims (faster on durable
     /// stores); less means other nodes get a fairer share. `None` (the default) sizes it
     /// from the work: as many runs as the workers start in 100 ms at their recent rate,
-    /// at least `workers` and at most 1024 — large claims for short runs, no more than
+    /// at least `workers` and at most 256 — large claims for short runs, no more than
     /// the workers' worth for runs that take seconds.
     pub prefetch: Option<usize>,
     /// Fetch waiting jobs into this node's schedule (off, every 30 s, 1000, lock 120 s).
