@@ -248,10 +248,6 @@ mod tests {
         assert_eq!(queue.prefetch(), ADAPTIVE_MAX, "2,000 in 100 ms: capped");
         queue.started.store(10 + 2_000 + 1, Ordering::Relaxed);
         queue.resize(t0 + Duration::from_secs(30) + Duration::from_millis(101));
-        assert_eq!(
-            queue.prefetch(),
-            256,
-            "a window under 5 ms is not measured"
-        );
+        assert_eq!(queue.prefetch(), 256, "a window under 5 ms is not measured");
     }
 }
