@@ -85,7 +85,7 @@ impl JobCreateInput {
         let id = match self.id {
             Some(id) if !id.trim().is_empty() => id,
             Some(id) => return Err(ApiError::bad_field("id", &id, "must not be blank")),
-            None => uuid::Uuid::now_v7().to_string(),
+            None => JobInfo::new_id(),
         };
         let mut job = JobInfo::new(id, self.job_type);
         if let Some(name) = self.name.filter(|n| !n.trim().is_empty()) {

@@ -96,7 +96,7 @@ impl<'r, J: JobType> Enqueue<'r, J> {
         let id = match (&self.options.id, self.unique) {
             (Some(id), _) => id.clone(),
             (None, Some(_)) => unique_id::<J>(&args),
-            (None, None) => uuid::Uuid::now_v7().to_string(),
+            (None, None) => JobInfo::new_id(),
         };
         let mut job = JobInfo::once(id, J::TYPE);
         job.args = args;
